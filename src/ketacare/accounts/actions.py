@@ -1,0 +1,82 @@
+"""Changes to staff accounts and their second factor, each with its audit event."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ketacare.accounts.access import Actor
+from ketacare.accounts.models import Clinic, Membership, User
+from ketacare.accounts.permissions import Role
+from ketacare.audit.record import Action, field_changes, record
+
+
+@transaction.atomic
+def create_clinic(actor: Actor, name: str) -> Clinic:
+    clinic = Clinic.objects.create(name=name)
+    record(
+        actor, Action.CREATE, obj=clinic, clinic=clinic, changes=field_changes({}, {"name": name})
+    )
+    return clinic
+
+
+@transaction.atomic
+def create_staff(
+    actor: Actor,
+    *,
+    clinic: Clinic,
+    username: str,
+    password: str,
+    role: Role | str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    """Create a staff account with a role at one clinic (or add the role if the user exists)."""
+    role = Role(role)
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+        record(
+            actor,
+            Action.CREATE,
+            obj=user,
+            object_type="user",
+            clinic=clinic,
+            changes=field_changes(
+                {}, {"username": username, "first_name": first_name, "last_name": last_name}
+            ),
+        )
+    membership = Membership.objects.create(user=user, clinic=clinic, role=role)
+    record(
+        actor,
+        Action.CREATE,
+        obj=membership,
+        clinic=clinic,
+        changes=field_changes({}, {"user": username, "clinic": clinic.name, "role": role.value}),
+    )
+    return user
+
+
+def start_totp_enrolment(actor: Actor) -> TOTPDevice:
+    """The user's unconfirmed authenticator key, created on first use; reused until confirmed
+    so that reloading the page does not invalidate a QR code already scanned."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=actor.user, confirmed=False, defaults={"name": "authenticator"}
+    )
+    return device
+
+
+@transaction.atomic
+def confirm_totp_device(actor: Actor, device: TOTPDevice) -> None:
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=device,
+        object_type="totp_device",
+        changes=field_changes({"confirmed": False}, {"confirmed": True}),
+    )

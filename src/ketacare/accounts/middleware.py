@@ -1,0 +1,76 @@
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp import devices_for_user
+
+from ketacare.accounts.permissions import Role
+
+LAST_ACTIVITY_KEY = "last_activity"
+# Pages a half-signed-in user (password but no second factor yet) may reach.
+SECOND_FACTOR_EXEMPT = {"login", "logout", "otp-verify", "otp-setup", "healthz"}
+SECOND_FACTOR_ROLES = {Role.PRESCRIBER, Role.CLINIC_ADMIN}
+
+
+class IdleLogoffMiddleware:
+    """Sign the user out after ``KETACARE_IDLE_TIMEOUT_SECONDS`` without a request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            if last is not None and now - last > settings.KETACARE_IDLE_TIMEOUT_SECONDS:
+                logout(request)
+                minutes = settings.KETACARE_IDLE_TIMEOUT_SECONDS // 60
+                messages.info(request, f"You were signed out after {minutes} minutes idle.")
+                response = redirect_to_login(request.get_full_path())
+                if request.headers.get("HX-Request"):
+                    # htmx swaps fragments; tell it to load the whole login page instead.
+                    response["HX-Redirect"] = response["Location"]
+                return response
+            request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+
+def requires_second_factor(user: object) -> bool:
+    """Whether this user must use TOTP: any prescriber or clinic-admin role, when enforced."""
+    if not settings.KETACARE_REQUIRE_2FA:
+        return False
+    return user.memberships.filter(active=True, role__in=SECOND_FACTOR_ROLES).exists()  # type: ignore[attr-defined]
+
+
+class SecondFactorMiddleware:
+    """After the password: ask for the TOTP code if the user has a device, or send a user who
+    must have one (KETACARE_REQUIRE_2FA) to set it up."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], *args: object
+    ) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr]
+            return None
+        if getattr(request.resolver_match, "url_name", None) in SECOND_FACTOR_EXEMPT:
+            return None
+        if any(True for _ in devices_for_user(user, confirmed=True)):
+            return redirect(
+                f"{reverse('otp-verify')}?{urlencode({'next': request.get_full_path()})}"
+            )
+        if requires_second_factor(user):
+            return redirect("otp-setup")
+        return None

@@ -1,0 +1,42 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from ketacare.accounts.permissions import Role
+
+
+class Clinic(models.Model):
+    """A site. One deployment can hold several; staff see only their clinics' patients."""
+
+    name = models.CharField(max_length=200, unique=True)
+    # Next MRN sequence number; incremented under the row lock when a patient is created.
+    mrn_counter = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A staff member. Patients have no account."""
+
+    clinics = models.ManyToManyField(Clinic, through="Membership", related_name="staff")
+
+    def membership_for(self, clinic_id: int) -> "Membership | None":
+        return self.memberships.filter(clinic_id=clinic_id, active=True).first()
+
+
+class Membership(models.Model):
+    """A staff member's role at one clinic."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role])
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="one_role_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic} ({self.role})"

@@ -1,0 +1,55 @@
+"""The one permission table: which role may do which action.
+
+Every view and API endpoint names one action from this table (see ``access.requires``);
+the permission-matrix test walks every URL with every role against it.
+"""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PRESCRIBER = "prescriber"
+    NURSE = "nurse"
+    COORDINATOR = "coordinator"
+    CLINIC_ADMIN = "clinic_admin"
+    RESEARCHER = "researcher"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.PRESCRIBER: "Prescriber",
+    Role.NURSE: "Nurse",
+    Role.COORDINATOR: "Intake coordinator",
+    Role.CLINIC_ADMIN: "Clinic admin",
+    Role.RESEARCHER: "Researcher",
+}
+
+P, N, C, A, R = (
+    Role.PRESCRIBER,
+    Role.NURSE,
+    Role.COORDINATOR,
+    Role.CLINIC_ADMIN,
+    Role.RESEARCHER,
+)
+
+# action -> roles allowed. Researchers see de-identified registry data only, never a chart.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "patient.view": frozenset({P, N, C, A}),
+    "patient.create": frozenset({P, N, C}),
+    "patient.edit": frozenset({P, N, C}),
+    "patient.record_measurement": frozenset({P, N}),
+    "patient.record_consent": frozenset({P, N, C}),
+    "audit.view": frozenset({A}),
+    "staff.view": frozenset({A}),
+    "staff.manage": frozenset({A}),
+    "account.use": frozenset({P, N, C, A, R}),
+}
+
+
+def allowed(role: Role | str | None, action: str) -> bool:
+    """Whether ``role`` may perform ``action``. Unknown actions are a programming error."""
+    roles = PERMISSIONS[action]
+    return role is not None and Role(role) in roles

@@ -1,0 +1,110 @@
+from base64 import b32encode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ketacare.accounts import actions
+from ketacare.accounts.access import (
+    ACTIVE_CLINIC_SESSION_KEY,
+    active_membership,
+    public,
+    requires,
+)
+from ketacare.accounts.forms import StaffForm, TokenForm
+from ketacare.accounts.models import Membership
+from ketacare.accounts.permissions import allowed
+
+login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))
+logout = public(auth_views.LogoutView.as_view())
+
+
+def _safe_next(request: HttpRequest, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+@requires("account.use")
+def home(request: HttpRequest) -> HttpResponse:
+    if allowed(request.actor.role, "patient.view"):
+        return redirect("patient-list")
+    return render(request, "accounts/home.html")
+
+
+@public
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    """Second step of sign-in: the TOTP code."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(_safe_next(request))
+        form.add_error("token", "That code is not valid. Codes change every 30 seconds.")
+    return render(request, "accounts/otp_verify.html", {"form": form})
+
+
+@requires("account.use")
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    """Enrol a TOTP authenticator: show the key as a QR code, confirm with a first code."""
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        messages.info(request, "Your authenticator is already set up.")
+        return redirect("home")
+    device = actions.start_totp_enrolment(request.actor)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            actions.confirm_totp_device(request.actor, device)
+            otp_login(request, device)
+            messages.success(request, "Two-factor sign-in is on for your account.")
+            return redirect("home")
+        form.add_error("token", "That code does not match. Check the time on your phone.")
+    qr = segno.make(device.config_url, error="m").svg_data_uri(scale=4)
+    secret = b32encode(device.bin_key).decode("ascii")
+    return render(request, "accounts/otp_setup.html", {"form": form, "qr": qr, "secret": secret})
+
+
+@requires("account.use")
+def switch_clinic(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        clinic_id = request.POST.get("clinic", "")
+        if (
+            clinic_id.isdigit()
+            and request.user.memberships.filter(clinic_id=int(clinic_id), active=True).exists()
+        ):
+            request.session[ACTIVE_CLINIC_SESSION_KEY] = int(clinic_id)
+        else:
+            messages.error(request, "You are not a member of that clinic.")
+    return redirect("home")
+
+
+@requires("staff.view")
+def staff_list(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(clinic=request.actor.clinic)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name")
+    )
+    return render(request, "accounts/staff_list.html", {"memberships": memberships})
+
+
+@requires("staff.manage")
+def staff_new(request: HttpRequest) -> HttpResponse:
+    clinic = active_membership(request).clinic  # type: ignore[union-attr]
+    form = StaffForm(request.POST or None, clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.create_staff(request.actor, clinic=clinic, **data)
+        messages.success(request, f"Added {data['first_name']} {data['last_name']}.")
+        return redirect("staff-list")
+    return render(request, "accounts/staff_form.html", {"form": form})

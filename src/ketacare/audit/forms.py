@@ -1,0 +1,24 @@
+from django import forms
+
+from ketacare.audit.models import AuditEvent
+
+
+class AuditFilterForm(forms.Form):
+    patient = forms.CharField(required=False, label="Patient MRN", max_length=16)
+    user = forms.CharField(required=False, label="Username", max_length=150)
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *AuditEvent.Action.choices]
+    )
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned

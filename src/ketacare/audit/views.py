@@ -1,0 +1,46 @@
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ketacare.accounts.access import requires
+from ketacare.audit.forms import AuditFilterForm
+from ketacare.audit.models import AuditEvent
+from ketacare.audit.record import Action, record
+
+PAGE_SIZE = 50
+
+
+@requires("audit.view")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The clinic's audit trail, newest first, filtered by patient, user, action and date."""
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.filter(clinic=request.actor.clinic).select_related("patient")
+    filters: dict[str, object] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["patient"]:
+            events = events.filter(patient__mrn=data["patient"].strip())
+        if data["user"]:
+            events = events.filter(actor_username=data["user"].strip())
+        if data["action"]:
+            events = events.filter(action=data["action"])
+        if data["date_from"]:
+            events = events.filter(occurred_at__date__gte=data["date_from"])
+        if data["date_to"]:
+            events = events.filter(occurred_at__date__lte=data["date_to"])
+        filters = {k: str(v) for k, v in data.items() if v}
+    page = Paginator(events.order_by("-occurred_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    record(request.actor, Action.VIEW, object_type="audit_log", changes={"filters": filters})
+    return render(
+        request,
+        "audit/log.html",
+        {"form": form, "page": page, "querystring": _without_page(request)},
+    )
+
+
+def _without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()

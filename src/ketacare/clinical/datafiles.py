@@ -1,0 +1,21 @@
+"""Loading the clinical data files. Each must declare its ``version`` and ``source``."""
+
+import tomllib
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+
+class DataFileError(ValueError):
+    """A clinical data file is missing a required field."""
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """The parsed TOML data file ``clinical/data/<name>.toml``, checked for version and source."""
+    text = files("ketacare.clinical").joinpath("data", f"{name}.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    for required in ("version", "source"):
+        if not data.get(required):
+            raise DataFileError(f"clinical data file {name}.toml has no {required!r}")
+    return data

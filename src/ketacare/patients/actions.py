@@ -1,0 +1,96 @@
+"""Every change to patient records. Each runs in one transaction with its audit event."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ketacare.accounts.access import Actor
+from ketacare.accounts.models import Clinic
+from ketacare.audit.record import Action, field_changes, record
+from ketacare.patients.forms import DEMOGRAPHIC_FIELDS
+from ketacare.patients.models import BodyMeasurement, ConsentRecord, Patient
+from ketacare.patients.mrn import format_mrn
+
+
+def _next_mrn(clinic: Clinic) -> str:
+    # The UPDATE takes the clinic row's lock, so concurrent registrations get distinct numbers.
+    Clinic.objects.filter(pk=clinic.pk).update(mrn_counter=F("mrn_counter") + 1)
+    sequence = Clinic.objects.values_list("mrn_counter", flat=True).get(pk=clinic.pk)
+    return format_mrn(sequence)
+
+
+@transaction.atomic
+def create_patient(actor: Actor, data: dict[str, Any]) -> Patient:
+    """Register a patient in the actor's clinic, with a first weight/height if given."""
+    assert actor.clinic is not None
+    fields = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
+    patient = Patient(clinic=actor.clinic, mrn=_next_mrn(actor.clinic), **fields)
+    patient.save()
+    record(
+        actor,
+        Action.CREATE,
+        obj=patient,
+        patient=patient,
+        changes=field_changes({}, {"mrn": patient.mrn, **fields}),
+    )
+    if data.get("weight_kg") is not None:
+        record_measurement(
+            actor,
+            patient,
+            data.get("measured_on") or timezone.localdate(),
+            data["weight_kg"],
+            data.get("height_cm"),
+        )
+    return patient
+
+
+@transaction.atomic
+def update_patient(actor: Actor, patient: Patient, data: dict[str, Any]) -> dict[str, Any]:
+    """Apply changed demographic fields; returns the changes (empty: nothing was written)."""
+    before = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS}
+    after = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
+    changes = field_changes(before, after)
+    if not changes:
+        return {}
+    for name in changes:
+        setattr(patient, name, after[name])
+    patient.save()
+    record(actor, Action.UPDATE, obj=patient, patient=patient, changes=changes)
+    return changes
+
+
+@transaction.atomic
+def record_measurement(
+    actor: Actor,
+    patient: Patient,
+    measured_on: Any,
+    weight_kg: Decimal,
+    height_cm: Decimal | None,
+) -> BodyMeasurement:
+    measurement = BodyMeasurement.objects.create(
+        patient=patient,
+        measured_on=measured_on,
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        recorded_by=actor.user,
+    )
+    record(
+        actor,
+        Action.CREATE,
+        obj=measurement,
+        patient=patient,
+        changes=field_changes(
+            {}, {"measured_on": measured_on, "weight_kg": weight_kg, "height_cm": height_cm}
+        ),
+    )
+    return measurement
+
+
+@transaction.atomic
+def record_consent(actor: Actor, patient: Patient, data: dict[str, Any]) -> ConsentRecord:
+    consent = ConsentRecord.objects.create(patient=patient, recorded_by=actor.user, **data)
+    record(actor, Action.CREATE, obj=consent, patient=patient, changes=field_changes({}, data))
+    return consent

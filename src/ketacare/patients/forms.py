@@ -1,0 +1,126 @@
+import re
+
+from django import forms
+from django.utils import timezone
+
+from ketacare.clinical.measurements import date_of_birth_problem, height_problem, weight_problem
+from ketacare.patients.models import BodyMeasurement, ConsentRecord, Patient
+
+PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
+
+DEMOGRAPHIC_FIELDS = [
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "gender_identity",
+    "phone",
+    "email",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_relationship",
+    "emergency_contact_phone",
+    "allergies",
+    "current_medications",
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = DEMOGRAPHIC_FIELDS
+        widgets = {
+            "date_of_birth": DateInput(),
+            "address": forms.Textarea(attrs={"rows": 2}),
+            "allergies": forms.Textarea(attrs={"rows": 2}),
+            "current_medications": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_date_of_birth(self):
+        dob = self.cleaned_data["date_of_birth"]
+        problem = date_of_birth_problem(dob, timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem)
+        return dob
+
+    def _clean_phone(self, field: str) -> str:
+        value = self.cleaned_data[field].strip()
+        if value and not PHONE.match(value):
+            raise forms.ValidationError(
+                "Enter a phone number using digits, spaces, + ( ) - only, e.g. +1 555 010 0199."
+            )
+        return value
+
+    def clean_phone(self) -> str:
+        return self._clean_phone("phone")
+
+    def clean_emergency_contact_phone(self) -> str:
+        return self._clean_phone("emergency_contact_phone")
+
+
+class MeasurementForm(forms.ModelForm):
+    class Meta:
+        model = BodyMeasurement
+        fields = ["measured_on", "weight_kg", "height_cm"]
+        widgets = {"measured_on": DateInput()}
+        labels = {"weight_kg": "Weight (kg)", "height_cm": "Height (cm)"}
+
+    def clean_measured_on(self):
+        measured_on = self.cleaned_data["measured_on"]
+        if measured_on > timezone.localdate():
+            raise forms.ValidationError("A measurement cannot be dated in the future.")
+        return measured_on
+
+    def clean_weight_kg(self):
+        weight = self.cleaned_data["weight_kg"]
+        problem = weight_problem(weight)
+        if problem:
+            raise forms.ValidationError(problem)
+        return weight
+
+    def clean_height_cm(self):
+        height = self.cleaned_data.get("height_cm")
+        if height is not None:
+            problem = height_problem(height)
+            if problem:
+                raise forms.ValidationError(problem)
+        return height
+
+
+class NewPatientForm(PatientForm):
+    """Registration also takes the first weight and height, which dosing will need."""
+
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)", max_digits=5, decimal_places=1, required=False
+    )
+    height_cm = forms.DecimalField(
+        label="Height (cm)", max_digits=5, decimal_places=1, required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        weight, height = cleaned.get("weight_kg"), cleaned.get("height_cm")
+        if weight is not None and (problem := weight_problem(weight)):
+            self.add_error("weight_kg", problem)
+        if height is not None and (problem := height_problem(height)):
+            self.add_error("height_cm", problem)
+        if height is not None and weight is None:
+            self.add_error("weight_kg", "Record a weight with the height.")
+        return cleaned
+
+
+class ConsentForm(forms.ModelForm):
+    class Meta:
+        model = ConsentRecord
+        fields = ["kind", "decision", "version", "signed_at", "signed_by"]
+        widgets = {"signed_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def clean_signed_at(self):
+        signed_at = self.cleaned_data["signed_at"]
+        if signed_at > timezone.now():
+            raise forms.ValidationError("A consent cannot be signed in the future.")
+        return signed_at

@@ -1,0 +1,130 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from ketacare.accounts.access import requires
+from ketacare.audit.record import Action, record
+from ketacare.clinical.measurements import age_in_years, body_mass_index
+from ketacare.patients import actions
+from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
+from ketacare.patients.models import Patient
+from ketacare.patients.search import search_q
+
+PAGE_SIZE = 25
+
+
+def _patient(request: HttpRequest, pk: int) -> Patient:
+    # Scoped to the active clinic: another clinic's patient is "not found", never "forbidden",
+    # so ids reveal nothing.
+    return get_object_or_404(Patient, pk=pk, clinic=request.actor.clinic)
+
+
+@requires("patient.view")
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    patients = Patient.objects.filter(clinic=request.actor.clinic).only(
+        "id", "mrn", "given_name", "family_name", "date_of_birth", "sex_at_birth"
+    )
+    if query:
+        patients = patients.filter(search_q(query))
+    page = Paginator(patients.order_by("search_family", "search_given", "id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    if query:
+        record(request.actor, Action.SEARCH, object_type="patient", changes={"query": query})
+    context = {"page": page, "query": query}
+    template = (
+        "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
+    )
+    return render(request, template, context)
+
+
+@requires("patient.create")
+def patient_new(request: HttpRequest) -> HttpResponse:
+    form = NewPatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = actions.create_patient(request.actor, form.cleaned_data)
+        messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
+        return redirect("patient-chart", pk=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "title": "New patient"})
+
+
+@requires("patient.view")
+def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    measurements = list(patient.measurements.select_related("recorded_by")[:20])
+    consents = list(patient.consents.select_related("recorded_by")[:50])
+    latest_height = next((m.height_cm for m in measurements if m.height_cm), None)
+    latest = measurements[0] if measurements else None
+    record(request.actor, Action.VIEW, obj=patient, patient=patient)
+    return render(
+        request,
+        "patients/chart.html",
+        {
+            "patient": patient,
+            "age": age_in_years(patient.date_of_birth, timezone.localdate()),
+            "measurements": measurements,
+            "latest": latest,
+            "bmi": body_mass_index(latest.weight_kg, latest_height)
+            if latest and latest_height
+            else None,
+            "consents": consents,
+        },
+    )
+
+
+@requires("patient.edit")
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        # The form has already written the cleaned values onto `patient`; the action compares
+        # them with a fresh copy from the database so that the audit shows the true old values.
+        changes = actions.update_patient(
+            request.actor, Patient.objects.get(pk=patient.pk), form.cleaned_data
+        )
+        messages.success(
+            request, f"Saved {len(changes)} change(s)." if changes else "Nothing changed."
+        )
+        return redirect("patient-chart", pk=patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": f"Edit {patient.full_name}", "patient": patient},
+    )
+
+
+@requires("patient.record_measurement")
+def measurement_new(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = MeasurementForm(request.POST or None, initial={"measured_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.record_measurement(
+            request.actor, patient, data["measured_on"], data["weight_kg"], data["height_cm"]
+        )
+        messages.success(request, "Measurement recorded.")
+        return redirect("patient-chart", pk=patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": "Record weight and height", "patient": patient},
+    )
+
+
+@requires("patient.record_consent")
+def consent_new(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = ConsentForm(
+        request.POST or None,
+        initial={"signed_by": patient.full_name, "signed_at": timezone.localtime()},
+    )
+    if request.method == "POST" and form.is_valid():
+        actions.record_consent(request.actor, patient, form.cleaned_data)
+        messages.success(request, "Consent recorded.")
+        return redirect("patient-chart", pk=patient.pk)
+    return render(
+        request, "patients/form.html", {"form": form, "title": "Record consent", "patient": patient}
+    )

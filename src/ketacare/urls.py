@@ -1,0 +1,19 @@
+from django.urls import include, path
+
+from ketacare.accounts import views as accounts
+from ketacare.audit import views as audit
+from ketacare.web import views as web
+
+urlpatterns = [
+    path("", accounts.home, name="home"),
+    path("login/", accounts.login, name="login"),
+    path("logout/", accounts.logout, name="logout"),
+    path("login/verify/", accounts.otp_verify, name="otp-verify"),
+    path("account/two-factor/", accounts.otp_setup, name="otp-setup"),
+    path("account/clinic/", accounts.switch_clinic, name="switch-clinic"),
+    path("staff/", accounts.staff_list, name="staff-list"),
+    path("staff/new/", accounts.staff_new, name="staff-new"),
+    path("audit/", audit.audit_log, name="audit-log"),
+    path("patients/", include("ketacare.patients.urls")),
+    path("healthz", web.healthz, name="healthz"),
+]

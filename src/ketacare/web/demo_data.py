@@ -1,0 +1,184 @@
+"""The demo clinic: fictional staff and patients, created through the same actions as real
+use, so the audit trail and MRNs look as they would in a clinic. Idempotent."""
+
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from ketacare.accounts.access import SYSTEM, Actor
+from ketacare.accounts.actions import create_clinic, create_staff
+from ketacare.accounts.models import Clinic, User
+from ketacare.accounts.permissions import Role
+from ketacare.patients import actions as patient_actions
+from ketacare.patients.models import ConsentRecord, Patient
+
+DEMO_CLINIC = "Riverside Ketamine Clinic"
+OTHER_CLINIC = "Harbor Mental Health"
+DEMO_PASSWORD = "ketacare-demo-2026"
+
+DEMO_STAFF = [
+    ("prescriber", "Maya", "Okafor", Role.PRESCRIBER),
+    ("nurse", "Daniel", "Reyes", Role.NURSE),
+    ("coordinator", "Priya", "Shah", Role.COORDINATOR),
+    ("admin", "Grace", "Lindqvist", Role.CLINIC_ADMIN),
+    ("researcher", "Tomás", "Ferreira", Role.RESEARCHER),
+]
+# A nurse of another clinic: sign in as her to see that Riverside's patients stay hidden.
+OTHER_STAFF = ("harbor.nurse", "Ines", "Duarte", Role.NURSE)
+
+GIVEN = [
+    "Alex",
+    "Jordan",
+    "Sam",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Elena",
+    "Marcus",
+    "Aisha",
+    "Hiroshi",
+    "Fatima",
+    "Liam",
+    "Sofia",
+    "Noah",
+    "Zoë",
+    "Mateo",
+    "Chloé",
+    "Kwame",
+    "Ingrid",
+    "Ravi",
+]
+FAMILY = [
+    "Nguyen",
+    "García",
+    "Smith",
+    "O'Brien",
+    "Kowalski",
+    "Haddad",
+    "Johnson",
+    "Müller",
+    "Okonkwo",
+    "Rossi",
+    "Andersson",
+    "Patel",
+    "Kim",
+    "Novak",
+    "Silva",
+    "Brown",
+    "Dubois",
+    "Yamamoto",
+    "Walker",
+    "Ivanova",
+]
+ALLERGIES = [
+    "NKDA",
+    "NKDA",
+    "NKDA",
+    "Penicillin — rash",
+    "Sulfa drugs — hives",
+    "Latex — contact dermatitis",
+]
+MEDICATIONS = [
+    "Sertraline 100 mg daily",
+    "Bupropion XL 300 mg daily",
+    "Venlafaxine XR 150 mg daily\nLamotrigine 100 mg daily",
+    "Escitalopram 20 mg daily\nTrazodone 50 mg at night",
+    "",
+]
+
+
+def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
+    """Create the demo clinics, staff and patients if missing; returns (user, role, clinic)."""
+    with transaction.atomic():
+        clinic = Clinic.objects.filter(name=DEMO_CLINIC).first() or create_clinic(
+            SYSTEM, DEMO_CLINIC
+        )
+        other = Clinic.objects.filter(name=OTHER_CLINIC).first() or create_clinic(
+            SYSTEM, OTHER_CLINIC
+        )
+        accounts = []
+        for username, first, last, role in DEMO_STAFF:
+            _ensure_staff(clinic, username, first, last, role)
+            accounts.append((username, role.label, clinic.name))
+        username, first, last, role = OTHER_STAFF
+        _ensure_staff(other, username, first, last, role)
+        accounts.append((username, role.label, other.name))
+        if not Patient.objects.filter(clinic=clinic).exists():
+            _seed_patients(clinic, patient_count)
+        if not Patient.objects.filter(clinic=other).exists():
+            _seed_patients(other, 5, seed=7)
+    return accounts
+
+
+def _ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Role) -> None:
+    if not User.objects.filter(username=username).exists():
+        create_staff(
+            SYSTEM,
+            clinic=clinic,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            first_name=first,
+            last_name=last,
+            email=f"{username}@example.org",
+        )
+
+
+def _seed_patients(clinic: Clinic, count: int, seed: int = 2026) -> None:
+    rng = random.Random(seed)
+    nurse = User.objects.filter(memberships__clinic=clinic, memberships__role=Role.NURSE).first()
+    actor = Actor(user=nurse, role=Role.NURSE.value, clinic=clinic, ip="127.0.0.1")
+    today = timezone.localdate()
+    for i in range(count):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        sex = rng.choice(["female", "male", "female", "male", "intersex"])
+        patient = patient_actions.create_patient(
+            actor,
+            {
+                "given_name": given,
+                "family_name": family,
+                "date_of_birth": date(1950, 1, 1) + timedelta(days=rng.randint(0, 19000)),
+                "sex_at_birth": sex,
+                "gender_identity": rng.choice(["", "", "Woman", "Man", "Non-binary"]),
+                "phone": f"+1 555 01{rng.randint(0, 99):02d} {rng.randint(1000, 9999)}",
+                "email": f"{given.lower()}.{i}@example.org",
+                "address": f"{rng.randint(1, 999)} Demo Street\nSpringfield",
+                "emergency_contact_name": f"{rng.choice(GIVEN)} {family}",
+                "emergency_contact_relationship": rng.choice(["Partner", "Parent", "Sibling"]),
+                "emergency_contact_phone": f"+1 555 02{rng.randint(0, 99):02d} 0000",
+                "allergies": rng.choice(ALLERGIES),
+                "current_medications": rng.choice(MEDICATIONS),
+                "weight_kg": Decimal(rng.randint(480, 1150)) / 10,
+                "height_cm": Decimal(rng.randint(1520, 1930)) / 10,
+                "measured_on": today - timedelta(days=rng.randint(30, 120)),
+            },
+        )
+        if rng.random() < 0.5:
+            patient_actions.record_measurement(
+                actor,
+                patient,
+                today - timedelta(days=rng.randint(0, 20)),
+                Decimal(rng.randint(480, 1150)) / 10,
+                None,
+            )
+        signed = timezone.make_aware(
+            datetime.combine(today - timedelta(days=rng.randint(20, 200)), datetime.min.time())
+        ) + timedelta(hours=10)
+        patient_actions.record_consent(
+            actor,
+            patient,
+            {
+                "kind": ConsentRecord.Kind.TREATMENT_KETAMINE,
+                "decision": ConsentRecord.Decision.GRANTED,
+                "version": "2026-01",
+                "signed_at": signed,
+                "signed_by": patient.full_name,
+            },
+        )

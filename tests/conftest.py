@@ -1,0 +1,114 @@
+"""Role fixtures, so that permission tests read like sentences: the prescriber may, the
+researcher may not, the outsider (another clinic's nurse) cannot even see it."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from ketacare.accounts.access import SYSTEM, Actor
+from ketacare.accounts.actions import create_clinic, create_staff
+from ketacare.accounts.permissions import Role
+from ketacare.patients import actions as patient_actions
+
+PASSWORD = "correct horse battery staple"
+ROLES = ["prescriber", "nurse", "coordinator", "clinic_admin", "researcher"]
+
+
+@pytest.fixture
+def clinic(db):
+    return create_clinic(SYSTEM, "Riverside Ketamine Clinic")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return create_clinic(SYSTEM, "Harbor Mental Health")
+
+
+def _staff(clinic, role: str, username: str | None = None):
+    return create_staff(
+        SYSTEM,
+        clinic=clinic,
+        username=username or role,
+        password=PASSWORD,
+        role=role,
+        first_name=role.title(),
+        last_name="Tester",
+    )
+
+
+@pytest.fixture
+def staff(clinic):
+    """One user per role at the clinic, keyed by role name."""
+    return {role: _staff(clinic, role) for role in ROLES}
+
+
+@pytest.fixture
+def prescriber(staff):
+    return staff["prescriber"]
+
+
+@pytest.fixture
+def nurse(staff):
+    return staff["nurse"]
+
+
+@pytest.fixture
+def coordinator(staff):
+    return staff["coordinator"]
+
+
+@pytest.fixture
+def clinic_admin(staff):
+    return staff["clinic_admin"]
+
+
+@pytest.fixture
+def researcher(staff):
+    return staff["researcher"]
+
+
+@pytest.fixture
+def outsider(other_clinic):
+    """A nurse at another clinic."""
+    return _staff(other_clinic, Role.NURSE, username="outsider")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_user():
+    return client_for
+
+
+def actor(user, clinic, role=Role.NURSE) -> Actor:
+    return Actor(user=user, role=str(role), clinic=clinic, ip="127.0.0.1")
+
+
+def make_patient(user, clinic, **overrides):
+    data = {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "date_of_birth": date(1985, 12, 10),
+        "sex_at_birth": "female",
+        "allergies": "NKDA",
+        "weight_kg": Decimal("61.5"),
+        "height_cm": Decimal("165.0"),
+    }
+    data.update(overrides)
+    return patient_actions.create_patient(actor(user, clinic), data)
+
+
+@pytest.fixture
+def patient(clinic, nurse):
+    return make_patient(nurse, clinic)
+
+
+@pytest.fixture
+def outsider_patient(other_clinic, outsider):
+    return make_patient(outsider, other_clinic, given_name="Grace", family_name="Hopper")
