@@ -14,8 +14,14 @@ def main() -> None:
     if argv[:1] == ["demo"]:
         # The demo must pick its data directory and key before settings are read.
         _prepare_demo_environment(argv)
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.SECRET_KEY  # noqa: B018  (reading settings reports a misconfiguration early)
+    except ImproperlyConfigured as error:
+        sys.exit(f"ketacare: {error}")
     execute_from_command_line(["ketacare", *argv])
 
 

@@ -78,10 +78,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "ketacare.accounts.middleware.IdleLogoffMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "ketacare.accounts.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication for lockouts.
     "axes.middleware.AxesMiddleware",
@@ -154,9 +154,10 @@ AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Idle logoff: a shared clinic workstation must not stay signed in.
+# IdleLogoffMiddleware enforces it (and says why, and audits the logoff); the session itself
+# lives at most one long shift, as a backstop.
 KETACARE_IDLE_TIMEOUT_SECONDS = 15 * 60
-SESSION_COOKIE_AGE = KETACARE_IDLE_TIMEOUT_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 KETACARE_REQUIRE_2FA = env_flag("KETACARE_REQUIRE_2FA")
 OTP_TOTP_ISSUER = "ketacare"

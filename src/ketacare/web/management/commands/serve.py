@@ -2,7 +2,7 @@ import os
 import sys
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -18,6 +18,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            # A key left in the data directory by `ketacare demo` is not good enough here.
+            raise CommandError("SECRET_KEY must be set in the environment to serve ketacare.")
         if options["migrate"]:
             call_command("migrate", interactive=False)
         call_command("collectstatic", interactive=False, verbosity=0)

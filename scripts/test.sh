@@ -1,0 +1,21 @@
+#!/bin/sh
+# The whole test suite: once on SQLite, then once on PostgreSQL.
+# PostgreSQL: KETACARE_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test).
+# Without it the PostgreSQL run is skipped, loudly, except in CI (CI=true), where it fails.
+set -u
+unset DATABASE_URL
+status=0
+
+echo "=== Test suite on SQLite ==="
+pytest "$@" || status=1
+
+if [ -n "${KETACARE_TEST_DATABASE_URL:-}" ]; then
+    echo "=== Test suite on PostgreSQL (${KETACARE_TEST_DATABASE_URL}) ==="
+    DATABASE_URL="$KETACARE_TEST_DATABASE_URL" pytest "$@" || status=1
+elif [ "${CI:-}" = "true" ]; then
+    echo "FAILED: CI must also run the suite on PostgreSQL; set KETACARE_TEST_DATABASE_URL." >&2
+    status=1
+else
+    echo "=== PostgreSQL run SKIPPED: set KETACARE_TEST_DATABASE_URL=postgres://USER@HOST:5432/DB to run it ==="
+fi
+exit $status

@@ -1,0 +1,101 @@
+"""Walk every URL with every role, an anonymous user and another clinic's nurse, and check
+the answer against the one permission table."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from ketacare.accounts.permissions import PERMISSIONS, allowed
+from ketacare.patients.models import Patient
+from tests.conftest import ROLES, client_for
+
+
+def all_views(patterns=None, prefix=""):
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from all_views(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield entry.name, prefix + str(entry.pattern), entry.callback
+
+
+VIEWS = sorted((name, route, callback) for name, route, callback in all_views())
+PROTECTED = [
+    (name, route, cb.ketacare_action)
+    for name, route, cb in VIEWS
+    if not hasattr(cb, "ketacare_public")
+]
+
+
+def test_every_view_is_in_the_permission_table_or_marked_public():
+    for name, _route, callback in VIEWS:
+        action = getattr(callback, "ketacare_action", None)
+        public = getattr(callback, "ketacare_public", False)
+        assert public or action in PERMISSIONS, f"view {name!r} has no permission action"
+
+
+def test_the_matrix_covers_patient_views():
+    assert {name for name, _, _ in PROTECTED} >= {
+        "patient-list",
+        "patient-new",
+        "patient-chart",
+        "patient-edit",
+        "measurement-new",
+        "consent-new",
+        "audit-log",
+        "staff-list",
+        "staff-new",
+    }
+
+
+def url_for(name, route, patient):
+    return reverse(name, kwargs={"pk": patient.pk}) if "<int:pk>" in route else reverse(name)
+
+
+def is_login_redirect(response):
+    return response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("name", "route", "action"), PROTECTED)
+def test_each_role_gets_what_the_table_says(name, route, action, staff, patient):
+    url = url_for(name, route, patient)
+    for role in ROLES:
+        response = client_for(staff[role]).get(url)
+        if allowed(role, action):
+            assert response.status_code in (200, 302), (role, url, response.status_code)
+            assert not is_login_redirect(response), (role, url)
+        else:
+            assert response.status_code == 403, (role, url, response.status_code)
+
+
+@pytest.mark.parametrize(("name", "route", "action"), PROTECTED)
+def test_anonymous_is_sent_to_login(client, name, route, action, patient):
+    response = client.get(url_for(name, route, patient))
+    assert is_login_redirect(response)
+
+
+@pytest.mark.parametrize(("name", "route", "action"), [v for v in PROTECTED if "<int:pk>" in v[1]])
+def test_another_clinics_staff_cannot_open_a_patient_by_id(name, route, action, outsider, patient):
+    # Not 403: a 404 does not even confirm that the patient exists.
+    assert client_for(outsider).get(url_for(name, route, patient)).status_code == 404
+
+
+def test_another_clinics_patient_is_not_listed_or_found(outsider, patient, as_user):
+    client = as_user(outsider)
+    for params in ({}, {"q": patient.family_name}, {"q": patient.mrn}):
+        response = client.get(reverse("patient-list"), params)
+        assert list(response.context["page"]) == []
+        assert reverse("patient-chart", args=[patient.pk]) not in response.content.decode()
+
+
+def test_denied_post_changes_nothing(researcher, patient, as_user):
+    client = as_user(researcher)
+    response = client.post(reverse("patient-new"), {"given_name": "X", "family_name": "Y"})
+    assert response.status_code == 403
+    response = client.post(reverse("patient-edit", args=[patient.pk]), {"family_name": "Changed"})
+    assert response.status_code == 403
+    assert Patient.objects.count() == 1
+    assert Patient.objects.get().family_name == patient.family_name
+
+
+def test_staff_without_clinic_membership_is_refused(django_user_model, patient):
+    loner = django_user_model.objects.create_user("loner", password="x" * 16)
+    assert client_for(loner).get(reverse("patient-list")).status_code == 403

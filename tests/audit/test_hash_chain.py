@@ -1,0 +1,156 @@
+"""Every event recorded by a real action links to the one before it, and `audit verify`
+re-walks that chain and says so."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from ketacare.audit.chain import GENESIS_HASH
+from ketacare.audit.models import AuditEvent, ChainHead
+from ketacare.audit.verify import verify_chain
+from ketacare.patients.models import Patient
+from tests.conftest import make_patient
+
+NEW_PATIENT = {
+    "given_name": "Grace",
+    "family_name": "Hopper",
+    "date_of_birth": "1906-12-09",
+    "sex_at_birth": "female",
+    "allergies": "NKDA",
+    "weight_kg": "58.2",
+    "height_cm": "160.5",
+}
+
+
+def assert_linked(events):
+    """Each event's prev_hash is its predecessor's hash; each hash matches its content."""
+    assert events, "expected some events"
+    assert events[0].prev_hash == GENESIS_HASH
+    for previous, event in zip(events, events[1:], strict=False):
+        assert event.prev_hash == previous.hash, f"#{event.pk} does not link to #{previous.pk}"
+    for event in events:
+        assert len(event.hash) == 64
+        assert event.hash == event.compute_hash(), f"#{event.pk} hash does not match content"
+    assert len({e.hash for e in events}) == len(events)
+
+
+def test_events_from_real_actions_form_one_chain(as_user, clinic, nurse, coordinator):
+    before = AuditEvent.objects.count()
+    patient = make_patient(nurse, clinic)
+    client = as_user(coordinator)
+    response = client.post(reverse("patient-new"), NEW_PATIENT)
+    assert response.status_code == 302
+    web_patient = Patient.objects.get(family_name="Hopper")
+    client.get(reverse("patient-chart", args=[patient.pk]))
+    client.get(reverse("patient-list"), {"q": "hopper"})
+
+    events = list(AuditEvent.objects.order_by("id"))
+    new = events[before:]
+    # make_patient: patient + first weight; sign-in; web form: the same two; a view; a search.
+    assert [(e.action, e.object_type) for e in new] == [
+        ("create", "patient"),
+        ("create", "bodymeasurement"),
+        ("login", "user"),
+        ("create", "patient"),
+        ("create", "bodymeasurement"),
+        ("view", "patient"),
+        ("search", "patient"),
+    ]
+    assert new[3].patient == web_patient
+    assert_linked(events)
+
+
+def test_chain_head_points_at_the_newest_event(clinic, nurse):
+    make_patient(nurse, clinic)
+    last = AuditEvent.objects.order_by("-id").first()
+    head = ChainHead.objects.get(pk=1)
+    assert (head.last_event_id, head.last_hash, head.event_count) == (
+        last.pk,
+        last.hash,
+        AuditEvent.objects.count(),
+    )
+
+
+def test_each_new_event_links_to_the_previous_newest(clinic, nurse):
+    for name in ["Ada", "Mary", "Emmy"]:
+        newest_before = AuditEvent.objects.order_by("-id").first()
+        make_patient(nurse, clinic, given_name=name)
+        created = AuditEvent.objects.filter(pk__gt=newest_before.pk).order_by("id").first()
+        assert created.prev_hash == newest_before.hash
+
+
+def test_the_hash_covers_the_content(clinic, nurse):
+    make_patient(nurse, clinic)
+    event = AuditEvent.objects.filter(object_type="patient").get()
+    original = event.compute_hash()
+    for field, value in [
+        ("action", "delete"),
+        ("actor_username", "someone_else"),
+        ("role", "clinic_admin"),
+        ("object_id", "999"),
+        ("ip", "10.0.0.9"),
+        ("changes", {}),
+        ("prev_hash", "f" * 64),
+    ]:
+        copy = AuditEvent.objects.get(pk=event.pk)
+        setattr(copy, field, value)
+        assert copy.compute_hash() != original, f"{field} is not covered by the hash"
+
+
+def test_verify_is_ok_on_an_untouched_log(as_user, clinic, nurse, coordinator):
+    make_patient(nurse, clinic)
+    as_user(coordinator).post(reverse("patient-new"), NEW_PATIENT)
+    verdict = verify_chain()
+    assert verdict.ok, verdict.message
+    assert verdict.checked == AuditEvent.objects.count()
+    assert verdict.broken_event_id is None
+
+
+def test_verify_walks_a_log_longer_than_one_batch(clinic, nurse):
+    for i in range(4):
+        make_patient(nurse, clinic, given_name=f"Ada{i}")
+    verdict = verify_chain(batch_size=3)
+    assert verdict.ok, verdict.message
+    assert verdict.checked == AuditEvent.objects.count()
+
+
+def test_verify_command_prints_success(clinic, nurse):
+    make_patient(nurse, clinic)
+    out = StringIO()
+    call_command("audit", "verify", stdout=out)
+    count = AuditEvent.objects.count()
+    assert re.search(rf"Audit chain intact: {count} events verified\.", out.getvalue())
+
+
+def test_verify_command_on_an_empty_log(db):
+    out = StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert "Audit chain intact: 0 events verified." in out.getvalue()
+
+
+# BUG (src): record() hashes the IP as the request gave it, but GenericIPAddressField stores
+# IPv6 addresses normalized ("2001:DB8:0::1" -> "2001:db8::1"), so verify later reports an
+# untouched event as "altered". Fix: normalize before hashing in record(), e.g.
+# ip=AuditEvent._meta.get_field("ip").to_python(actor.ip).
+@pytest.mark.xfail(strict=True, reason="BUG: non-canonical IPv6 REMOTE_ADDR breaks the chain")
+@pytest.mark.parametrize("remote_addr", ["2001:DB8:0:0::1", "2001:0db8:0000:0000::0001"])
+def test_chain_survives_non_canonical_ipv6_addresses(patient, nurse, remote_addr):
+    client = Client(REMOTE_ADDR=remote_addr)
+    client.force_login(nurse)
+    assert client.get(reverse("patient-chart", args=[patient.pk])).status_code == 200
+    verdict = verify_chain()
+    assert verdict.ok, verdict.message
+
+
+@pytest.mark.parametrize("remote_addr", ["127.0.0.1", "2001:db8::1", "::ffff:10.1.2.3"])
+def test_chain_survives_canonical_addresses(patient, nurse, remote_addr):
+    client = Client(REMOTE_ADDR=remote_addr)
+    client.force_login(nurse)
+    assert client.get(reverse("patient-chart", args=[patient.pk])).status_code == 200
+    assert AuditEvent.objects.filter(action="view").get().ip == remote_addr
+    verdict = verify_chain()
+    assert verdict.ok, verdict.message

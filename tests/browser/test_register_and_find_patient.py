@@ -1,0 +1,113 @@
+"""A coordinator signs in, registers a patient and finds them again, in a real browser."""
+
+import os
+import re
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from ketacare.patients.models import Patient
+from tests.conftest import PASSWORD, make_patient
+
+pytestmark = pytest.mark.browser
+
+# Screenshots for a human (or a CI artifact) to look at; /tmp unless told otherwise.
+SCREENSHOTS = Path(os.environ.get("KETACARE_SCREENSHOTS") or tempfile.gettempdir())
+CHART_URL = re.compile(r"/patients/(\d+)/$")
+LIST_URL = re.compile(r"/patients/(\?.*)?$")
+
+
+def sign_in(page: Page, user) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(LIST_URL)
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+
+
+def test_register_and_find_patient(page: Page, console, coordinator, clinic, nurse):
+    # Someone else is already registered, so that the search has something to leave out.
+    make_patient(nurse, clinic, given_name="Ada", family_name="Lovelace")
+
+    sign_in(page, coordinator)
+    # htmx is a deferred static script; CSP would block it if it were served inline.
+    assert page.evaluate("typeof htmx") == "object"
+
+    page.get_by_role("link", name="New patient").click()
+    expect(page.get_by_role("heading", name="New patient")).to_be_visible()
+    page.get_by_label("Given name").fill("Wilhelmina")
+    page.get_by_label("Family name").fill("Oyelaran")
+    page.get_by_label("Date of birth").fill("1979-03-14")
+    page.get_by_label("Sex at birth").select_option(label="Female")
+    page.get_by_label("Weight (kg)").fill("72.4")
+    page.get_by_label("Height (cm)").fill("168")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page).to_have_url(CHART_URL)
+    patient = Patient.objects.get(clinic=clinic, family_name="Oyelaran")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wilhelmina Oyelaran")
+    expect(page.get_by_role("status")).to_have_text(
+        f"Registered Wilhelmina Oyelaran, MRN {patient.mrn}."
+    )
+    expect(page.locator(".toolbar .mono").first).to_have_text(patient.mrn)
+    expect(page.locator("#measurements")).to_contain_text("72.4 kg")
+    assert str(patient.date_of_birth) == "1979-03-14"
+    assert patient.sex_at_birth == "female"
+    page.screenshot(path=SCREENSHOTS / "ketacare-chart.png", full_page=True)
+
+    page.get_by_role("navigation").get_by_role("link", name="Patients").click()
+    expect(page).to_have_url(LIST_URL)
+    results = page.locator("#results")
+    expect(results.get_by_role("link", name="Lovelace, Ada")).to_be_visible()
+    expect(results.get_by_role("link", name="Oyelaran, Wilhelmina")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "ketacare-list.png", full_page=True)
+
+    # Live search: htmx swaps #results as we type, without reloading the page. A marker on
+    # `window` survives only if the page was not reloaded.
+    page.evaluate("window.stillTheSamePage = true")
+    search = page.get_by_role("searchbox", name="Search patients")
+    with page.expect_response(lambda r: "q=Oye" in r.url and r.request.headers.get("hx-request")):
+        search.press_sequentially("Oye", delay=30)
+    expect(results.get_by_role("link", name="Oyelaran, Wilhelmina")).to_be_visible()
+    expect(results.get_by_role("link", name="Lovelace, Ada")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/patients/\?q=Oye$"))  # hx-push-url
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    # The plain form works too (no JavaScript needed): a full page load with the query.
+    search.fill("oyelaran")
+    with page.expect_navigation(url=re.compile(r"/patients/\?q=oyelaran$")):
+        page.get_by_role("button", name="Search").click()
+    assert page.evaluate("window.stillTheSamePage") is None
+    expect(page.get_by_role("searchbox", name="Search patients")).to_have_value("oyelaran")
+    expect(results.get_by_role("link", name="Lovelace, Ada")).to_have_count(0)
+
+    results.get_by_role("link", name="Oyelaran, Wilhelmina").click()
+    expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wilhelmina Oyelaran")
+
+    assert console.messages == []
+
+
+def test_future_date_of_birth_is_refused(page: Page, console, coordinator, clinic):
+    sign_in(page, coordinator)
+    page.get_by_role("link", name="New patient").click()
+    page.get_by_label("Given name").fill("Tomorrow")
+    page.get_by_label("Family name").fill("Child")
+    future = timezone.localdate() + timedelta(days=30)
+    page.get_by_label("Date of birth").fill(future.isoformat())
+    page.get_by_label("Sex at birth").select_option(label="Male")
+    page.get_by_role("button", name="Save").click()
+
+    # The form comes back with the error next to the field and the typed values kept.
+    expect(page).to_have_url(re.compile(r"/patients/new/$"))
+    expect(page.locator("#id_date_of_birth-error")).to_have_text("Date of birth is in the future.")
+    expect(page.locator(".field.invalid")).to_have_count(1)
+    expect(page.get_by_label("Family name")).to_have_value("Child")
+    expect(page.get_by_label("Date of birth")).to_have_value(future.isoformat())
+    assert not Patient.objects.filter(clinic=clinic).exists()
+    assert console.messages == []
