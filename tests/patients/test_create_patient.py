@@ -16,8 +16,8 @@ VALID = {
 }
 
 
-def test_coordinator_registers_patient_with_first_weight(as_user, coordinator, clinic):
-    response = as_user(coordinator).post(reverse("patient-new"), VALID)
+def test_nurse_registers_patient_with_first_weight(as_user, nurse, clinic):
+    response = as_user(nurse).post(reverse("patient-new"), VALID)
     patient = Patient.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("patient-chart", args=[patient.pk])
@@ -25,10 +25,20 @@ def test_coordinator_registers_patient_with_first_weight(as_user, coordinator, c
     assert is_valid_mrn(patient.mrn)
     assert BodyMeasurement.objects.get(patient=patient).weight_kg == 61.5
     event = AuditEvent.objects.get(action="create", object_type="patient")
-    assert event.actor == coordinator
-    assert event.role == "coordinator"
+    assert event.actor == nurse
+    assert event.role == "nurse"
     assert event.patient == patient
     assert event.changes["family_name"] == {"old": None, "new": "Lovelace"}
+
+
+def test_coordinator_registers_without_measurements(as_user, coordinator):
+    # Intake coordinators may not record measurements, so registration offers them none.
+    client = as_user(coordinator)
+    assert "weight_kg" not in client.get(reverse("patient-new")).context["form"].fields
+    response = client.post(reverse("patient-new"), VALID)
+    assert response.status_code == 302
+    assert Patient.objects.count() == 1
+    assert BodyMeasurement.objects.count() == 0
 
 
 def test_mrns_are_sequential_and_unique_per_clinic(as_user, coordinator):
@@ -53,12 +63,11 @@ def test_mrns_are_sequential_and_unique_per_clinic(as_user, coordinator):
         ("email", "ada@", "valid email"),
         ("phone", "call me maybe", "phone number"),
         ("given_name", "", "required"),
+        ("allergies", "", "NKDA if none are known"),
     ],
 )
-def test_bad_input_gets_a_field_message_and_changes_nothing(
-    as_user, coordinator, field, value, message
-):
-    client = as_user(coordinator)
+def test_bad_input_gets_a_field_message_and_changes_nothing(as_user, nurse, field, value, message):
+    client = as_user(nurse)
     events_before = AuditEvent.objects.count()
     response = client.post(reverse("patient-new"), {**VALID, field: value})
     assert response.status_code == 200
@@ -69,8 +78,8 @@ def test_bad_input_gets_a_field_message_and_changes_nothing(
     assert AuditEvent.objects.count() == events_before
 
 
-def test_height_without_weight_is_refused(as_user, coordinator):
+def test_height_without_weight_is_refused(as_user, nurse):
     data = {**VALID, "weight_kg": ""}
-    response = as_user(coordinator).post(reverse("patient-new"), data)
+    response = as_user(nurse).post(reverse("patient-new"), data)
     assert "weight_kg" in response.context["form"].errors
     assert Patient.objects.count() == 0

@@ -38,7 +38,8 @@ def record(
             object_type=object_type or (obj._meta.model_name if obj is not None else "") or "",
             object_id=str(obj.pk) if obj is not None else "",
             patient=patient,
-            ip=actor.ip,
+            # Stored as the column will return it, so the digest matches on re-reading.
+            ip=AuditEvent._meta.get_field("ip").get_prep_value(actor.ip),
             changes=json_safe(changes or {}),
             prev_hash=head.last_hash,
         )

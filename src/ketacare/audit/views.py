@@ -32,6 +32,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(events.order_by("-occurred_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # Read the page before recording this view, so the viewer's own event does not push the
+    # oldest row of the page out.
+    page.object_list = list(page.object_list)
     record(request.actor, Action.VIEW, object_type="audit_log", changes={"filters": filters})
     return render(
         request,

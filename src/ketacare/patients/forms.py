@@ -40,6 +40,14 @@ class PatientForm(forms.ModelForm):
             "current_medications": forms.Textarea(attrs={"rows": 3}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Dosing and prescribing read this field: "not asked" must not look like "none known".
+        self.fields["allergies"].required = True
+        self.fields["allergies"].error_messages["required"] = (
+            "Record the patient's allergies, or NKDA if none are known."
+        )
+
     def clean_date_of_birth(self):
         dob = self.cleaned_data["date_of_birth"]
         problem = date_of_birth_problem(dob, timezone.localdate())
@@ -92,7 +100,8 @@ class MeasurementForm(forms.ModelForm):
 
 
 class NewPatientForm(PatientForm):
-    """Registration also takes the first weight and height, which dosing will need."""
+    """Registration also takes the first weight and height, which dosing will need, from staff
+    whose role may record measurements (``with_measurement``)."""
 
     weight_kg = forms.DecimalField(
         label="Weight (kg)", max_digits=5, decimal_places=1, required=False
@@ -100,6 +109,11 @@ class NewPatientForm(PatientForm):
     height_cm = forms.DecimalField(
         label="Height (cm)", max_digits=5, decimal_places=1, required=False
     )
+
+    def __init__(self, *args, with_measurement: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_measurement:
+            del self.fields["weight_kg"], self.fields["height_cm"]
 
     def clean(self):
         cleaned = super().clean()

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from ketacare.accounts.access import requires
+from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.measurements import age_in_years, body_mass_index
 from ketacare.patients import actions
@@ -43,7 +44,10 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @requires("patient.create")
 def patient_new(request: HttpRequest) -> HttpResponse:
-    form = NewPatientForm(request.POST or None)
+    form = NewPatientForm(
+        request.POST or None,
+        with_measurement=allowed(request.actor.role, "patient.record_measurement"),
+    )
     if request.method == "POST" and form.is_valid():
         patient = actions.create_patient(request.actor, form.cleaned_data)
         messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")

@@ -33,7 +33,7 @@ SQLITE_REMOVE = "DROP TRIGGER IF EXISTS audit_event_append_only;"
 def install(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_INSTALL)
+        schema_editor.execute(PG_INSTALL, params=None)
     elif vendor == "sqlite":
         schema_editor.execute(SQLITE_INSTALL)
 
@@ -41,7 +41,7 @@ def install(apps, schema_editor):
 def remove(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_REMOVE)
+        schema_editor.execute(PG_REMOVE, params=None)
     elif vendor == "sqlite":
         schema_editor.execute(SQLITE_REMOVE)
 

@@ -6,86 +6,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mrn', models.CharField(editable=False, max_length=16, verbose_name='MRN')),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('date_of_birth', models.DateField()),
-                ('sex_at_birth', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('intersex', 'Intersex'), ('unknown', 'Unknown / not recorded')], max_length=10)),
-                ('gender_identity', models.CharField(blank=True, max_length=100)),
-                ('phone', models.CharField(blank=True, max_length=30)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('address', models.TextField(blank=True)),
-                ('emergency_contact_name', models.CharField(blank=True, max_length=200)),
-                ('emergency_contact_relationship', models.CharField(blank=True, max_length=100)),
-                ('emergency_contact_phone', models.CharField(blank=True, max_length=30)),
-                ('allergies', models.TextField(blank=True, help_text='Substance and reaction, one per line. Write NKDA if none known.')),
-                ('current_medications', models.TextField(blank=True, help_text='Name, dose, frequency.')),
-                ('search_family', models.CharField(editable=False, max_length=100)),
-                ('search_given', models.CharField(editable=False, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='accounts.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("mrn", models.CharField(editable=False, max_length=16, verbose_name="MRN")),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex_at_birth",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("intersex", "Intersex"),
+                            ("unknown", "Unknown / not recorded"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("gender_identity", models.CharField(blank=True, max_length=100)),
+                ("phone", models.CharField(blank=True, max_length=30)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("address", models.TextField(blank=True)),
+                ("emergency_contact_name", models.CharField(blank=True, max_length=200)),
+                ("emergency_contact_relationship", models.CharField(blank=True, max_length=100)),
+                ("emergency_contact_phone", models.CharField(blank=True, max_length=30)),
+                (
+                    "allergies",
+                    models.TextField(
+                        blank=True,
+                        help_text="Substance and reaction, one per line. Write NKDA if none known.",
+                    ),
+                ),
+                (
+                    "current_medications",
+                    models.TextField(blank=True, help_text="Name, dose, frequency."),
+                ),
+                ("search_family", models.CharField(editable=False, max_length=100)),
+                ("search_given", models.CharField(editable=False, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="patients",
+                        to="accounts.clinic",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('treatment_ketamine', 'Ketamine treatment'), ('treatment_esketamine', 'Esketamine treatment'), ('rems_enrollment', 'Esketamine REMS patient enrollment'), ('measurement_links', 'Questionnaires by text/email link'), ('research_registry', 'De-identified research registry')], max_length=30)),
-                ('version', models.CharField(help_text='Version of the consent form signed.', max_length=30)),
-                ('decision', models.CharField(choices=[('granted', 'Granted'), ('withdrawn', 'Withdrawn')], default='granted', max_length=10)),
-                ('signed_at', models.DateTimeField()),
-                ('signed_by', models.CharField(help_text='Who signed: the patient, or a legal representative by name.', max_length=200)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("treatment_ketamine", "Ketamine treatment"),
+                            ("treatment_esketamine", "Esketamine treatment"),
+                            ("rems_enrollment", "Esketamine REMS patient enrollment"),
+                            ("measurement_links", "Questionnaires by text/email link"),
+                            ("research_registry", "De-identified research registry"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "version",
+                    models.CharField(
+                        help_text="Version of the consent form signed.", max_length=30
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("granted", "Granted"), ("withdrawn", "Withdrawn")],
+                        default="granted",
+                        max_length=10,
+                    ),
+                ),
+                ("signed_at", models.DateTimeField()),
+                (
+                    "signed_by",
+                    models.CharField(
+                        help_text="Who signed: the patient, or a legal representative by name.",
+                        max_length=200,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consents",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-signed_at', '-id'],
+                "ordering": ["-signed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BodyMeasurement',
+            name="BodyMeasurement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('measured_on', models.DateField()),
-                ('weight_kg', models.DecimalField(decimal_places=1, max_digits=5)),
-                ('height_cm', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='measurements', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("measured_on", models.DateField()),
+                ("weight_kg", models.DecimalField(decimal_places=1, max_digits=5)),
+                (
+                    "height_cm",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="measurements",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-measured_on', '-recorded_at'],
+                "ordering": ["-measured_on", "-recorded_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'search_family', 'search_given'], name='patients_pa_clinic__e53e2a_idx'),
+            model_name="patient",
+            index=models.Index(
+                fields=["clinic", "search_family", "search_given"],
+                name="patients_pa_clinic__e53e2a_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'search_given'], name='patients_pa_clinic__509a3b_idx'),
+            model_name="patient",
+            index=models.Index(
+                fields=["clinic", "search_given"], name="patients_pa_clinic__509a3b_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'date_of_birth'], name='patients_pa_clinic__75bae6_idx'),
+            model_name="patient",
+            index=models.Index(
+                fields=["clinic", "date_of_birth"], name="patients_pa_clinic__75bae6_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('clinic', 'mrn'), name='mrn_unique_per_clinic'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(
+                fields=("clinic", "mrn"), name="mrn_unique_per_clinic"
+            ),
         ),
     ]
