@@ -3,6 +3,7 @@ re-walks that chain and says so."""
 
 import re
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -30,7 +31,7 @@ def assert_linked(events):
     """Each event's prev_hash is its predecessor's hash; each hash matches its content."""
     assert events, "expected some events"
     assert events[0].prev_hash == GENESIS_HASH
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in pairwise(events):
         assert event.prev_hash == previous.hash, f"#{event.pk} does not link to #{previous.pk}"
     for event in events:
         assert len(event.hash) == 64
@@ -41,7 +42,7 @@ def assert_linked(events):
 def test_events_from_real_actions_form_one_chain(as_user, clinic, nurse, coordinator):
     before = AuditEvent.objects.count()
     patient = make_patient(nurse, clinic)
-    client = as_user(coordinator)
+    client = as_user(nurse)
     response = client.post(reverse("patient-new"), NEW_PATIENT)
     assert response.status_code == 302
     web_patient = Patient.objects.get(family_name="Hopper")
@@ -132,16 +133,15 @@ def test_verify_command_on_an_empty_log(db):
     assert "Audit chain intact: 0 events verified." in out.getvalue()
 
 
-# BUG (src): record() hashes the IP as the request gave it, but GenericIPAddressField stores
-# IPv6 addresses normalized ("2001:DB8:0::1" -> "2001:db8::1"), so verify later reports an
-# untouched event as "altered". Fix: normalize before hashing in record(), e.g.
-# ip=AuditEvent._meta.get_field("ip").to_python(actor.ip).
-@pytest.mark.xfail(strict=True, reason="BUG: non-canonical IPv6 REMOTE_ADDR breaks the chain")
+# Regression (bug found by this suite): record() hashed the IP as the request gave it, but
+# GenericIPAddressField stores IPv6 normalized ("2001:DB8:0::1" -> "2001:db8::1"), so verify
+# reported untouched events as "altered". record() now normalizes the address before hashing.
 @pytest.mark.parametrize("remote_addr", ["2001:DB8:0:0::1", "2001:0db8:0000:0000::0001"])
 def test_chain_survives_non_canonical_ipv6_addresses(patient, nurse, remote_addr):
     client = Client(REMOTE_ADDR=remote_addr)
     client.force_login(nurse)
     assert client.get(reverse("patient-chart", args=[patient.pk])).status_code == 200
+    assert AuditEvent.objects.filter(action="view").get().ip == "2001:db8::1"
     verdict = verify_chain()
     assert verdict.ok, verdict.message
 

@@ -58,6 +58,8 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        # Related-object access and internal deletes go through the guarded queryset too.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["clinic", "-occurred_at"]),
             models.Index(fields=["patient", "-occurred_at"]),

@@ -1,0 +1,113 @@
+"""Audit events cannot be changed or removed: the model refuses, and so does the database."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import ProtectedError
+from django.urls import reverse
+
+from ketacare.audit.models import AppendOnlyError, AuditEvent
+from ketacare.audit.verify import verify_chain
+
+from .conftest import TABLE, trigger_active
+
+
+@pytest.fixture
+def event(patient):
+    return AuditEvent.objects.filter(object_type="patient", action="create").get()
+
+
+def assert_untouched(event):
+    fresh = AuditEvent.objects.get(pk=event.pk)
+    assert (fresh.action, fresh.changes, fresh.hash) == (event.action, event.changes, event.hash)
+    assert verify_chain().ok
+
+
+def test_trigger_is_installed(db):
+    assert trigger_active()
+
+
+def test_save_of_an_existing_event_is_refused(event):
+    original = AuditEvent.objects.get(pk=event.pk)
+    event.action = "view"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.save(update_fields=["action"])
+    assert_untouched(original)
+
+
+def test_delete_of_an_event_is_refused(event):
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    assert_untouched(event)
+
+
+def test_queryset_update_is_refused(event):
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.update(action="view")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(changes={})
+    assert_untouched(event)
+
+
+def test_bulk_update_is_refused(event):
+    event.action = "view"
+    # bulk_update opens atomic(savepoint=False); our own savepoint keeps the test usable.
+    with pytest.raises(AppendOnlyError), transaction.atomic():
+        AuditEvent.objects.bulk_update([event], ["action"])
+    assert_untouched(AuditEvent.objects.get(pk=event.pk))
+
+
+def test_queryset_delete_is_refused(event):
+    count = AuditEvent.objects.count()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.count() == count
+    assert_untouched(event)
+
+
+def test_a_patient_with_audit_events_cannot_be_deleted(patient, event):
+    # Deleting the subject must not take its audit trail with it (on_delete=PROTECT).
+    patient.measurements.all().delete()
+    with pytest.raises(ProtectedError):
+        patient.delete()
+    assert_untouched(event)
+
+
+def raw(sql, params=()):
+    """Run SQL in its own savepoint, as a database client outside the application would."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_raw_sql_update_is_rejected_by_the_database(event):
+    with pytest.raises(DatabaseError, match="append-only"):
+        raw(f"UPDATE {TABLE} SET action = %s WHERE id = %s", ["view", event.pk])  # noqa: S608
+    assert_untouched(event)
+
+
+def test_raw_sql_update_of_every_row_is_rejected(event):
+    with pytest.raises(DatabaseError, match="append-only"):
+        raw(f"UPDATE {TABLE} SET hash = hash")  # noqa: S608
+    assert_untouched(event)
+
+
+def test_raw_sql_delete_is_rejected_by_postgresql(event):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite leaves DELETE to the model guard (see migration 0002)")
+    count = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError, match="append-only"):
+        raw(f"DELETE FROM {TABLE} WHERE id = %s", [event.pk])  # noqa: S608
+    with pytest.raises(DatabaseError, match="append-only"):
+        raw(f"DELETE FROM {TABLE}")  # noqa: S608
+    assert AuditEvent.objects.count() == count
+    assert_untouched(event)
+
+
+def test_new_events_can_still_be_appended(patient, nurse, as_user):
+    before = AuditEvent.objects.count()
+    as_user(nurse).get(reverse("patient-chart", args=[patient.pk]))
+    assert AuditEvent.objects.count() > before
+    assert verify_chain().ok
