@@ -12,7 +12,7 @@ os.environ.setdefault("KETACARE_DATA_DIR", tempfile.mkdtemp(prefix="ketacare-tes
 # Playwright's sync API runs an event loop in the test thread; Django's ORM is used beside it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from ketacare.settings import *  # noqa: E402, F403
+from ketacare.settings import *  # noqa: F403
 
 # Argon2 stays the hasher (a test checks it); cheaper parameters keep fixtures fast.
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]

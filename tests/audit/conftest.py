@@ -52,7 +52,7 @@ class Tamper:
             params.append(_db_value(name, value))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {TABLE} SET {', '.join(columns)} WHERE id = %s",  # noqa: S608
+                f"UPDATE {TABLE} SET {', '.join(columns)} WHERE id = %s",
                 [*params, event_id],
             )
             assert cursor.rowcount == 1
@@ -60,7 +60,7 @@ class Tamper:
     def delete(self, *event_ids: int) -> None:
         with connection.cursor() as cursor:
             for event_id in event_ids:
-                cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [event_id])  # noqa: S608
+                cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [event_id])
                 assert cursor.rowcount == 1
 
     def insert(self, event: AuditEvent) -> None:
@@ -71,7 +71,7 @@ class Tamper:
         params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {TABLE} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                f"INSERT INTO {TABLE} ({columns}) VALUES ({placeholders})",
                 params,
             )
 
@@ -80,11 +80,11 @@ class Tamper:
         offset = 10_000_000
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {TABLE} SET id = id + %s WHERE id > %s",  # noqa: S608
+                f"UPDATE {TABLE} SET id = id + %s WHERE id > %s",
                 [offset, event_id],
             )
             cursor.execute(
-                f"UPDATE {TABLE} SET id = id - %s WHERE id > %s",  # noqa: S608
+                f"UPDATE {TABLE} SET id = id - %s WHERE id > %s",
                 [offset - by, offset],
             )
 
