@@ -39,3 +39,15 @@ def test_htmx_request_after_idle_logoff_redirects_whole_page(as_user, nurse):
 def test_idle_timeout_is_15_minutes_and_sessions_end_with_the_browser(settings):
     assert settings.KETACARE_IDLE_TIMEOUT_SECONDS == 15 * 60
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+
+
+def test_idle_time_counts_from_the_last_request_within_a_minute(as_user, nurse):
+    with time_machine.travel("2026-11-29 09:00:00+00:00", tick=False) as traveller:
+        client = as_user(nurse)
+        client.get(reverse("patient-list"))
+        traveller.shift(59)
+        client.get(reverse("patient-list"))  # within the minute: the mark is not moved
+        traveller.shift(15 * 60 - 58)  # 15 min 1 s after the first request, 14 min 2 s idle
+        response = client.get(reverse("patient-list"))
+    # Signed out early rather than late: the mark is at most a minute old.
+    assert response.status_code == 302

@@ -10,14 +10,27 @@ from tests.conftest import make_patient
 
 @pytest.mark.parametrize(
     ("name", "key"),
-    [("Ñúñez-O'Brien", "nunezobrien"), ("  de la Cruz ", "delacruz"), ("Zoë", "zoe"), ("李", "")],
+    [
+        ("Ñúñez-O'Brien", "nunezobrien"),
+        ("  de la Cruz ", "delacruz"),
+        ("Zoë", "zoe"),
+        ("Søren", "soren"),
+        ("Łukasz", "lukasz"),
+        ("Strauß", "strauss"),
+        ("Đorđević", "dordevic"),
+        ("Işık", "isik"),
+        ("Иванова", "иванова"),
+        ("李", "李"),
+        ("-'", ""),
+    ],
 )
 def test_normalize_name(name, key):
     assert normalize_name(name) == key
 
 
 @pytest.mark.parametrize(
-    ("prefix", "upper"), [("smi", "smj"), ("smz", "sn"), ("a9", "aa"), ("zz", None), ("", None)]
+    ("prefix", "upper"),
+    [("smi", "smj"), ("smz", "sn"), ("a9", "aa"), ("zz", None), ("", None), ("ив", "иг")],
 )
 def test_prefix_upper_bound(prefix, upper):
     assert prefix_upper_bound(prefix) == upper
@@ -56,8 +69,22 @@ def test_search_by_name_prefix_matches_family_or_given(as_user, nurse, people):
 def test_search_by_mrn_and_date_of_birth(as_user, nurse, people):
     client = as_user(nurse)
     assert found(client, people["jones"].mrn) == {"Jones"}
+    assert found(client, people["jones"].mrn[:7]) == {"Jones"}
     assert found(client, "1990-02-03") == {"Núñez"}
     assert found(client, "02/03/1990") == {"Núñez"}
+    assert found(client, "1990") == {"Núñez"}  # a birth year
+    assert found(client, "1990 jo") == {"Núñez"}
+    assert found(client, "1985 smith") == {"Smith", "Smithers"}
+
+
+def test_names_in_other_scripts_and_unsearchable_text(as_user, nurse, clinic, people):
+    make_patient(nurse, clinic, given_name="Анна", family_name="Иванова")
+    client = as_user(nurse)
+    assert found(client, "иван") == {"Иванова"}
+    assert found(client, "Ива") == {"Иванова"}
+    # Punctuation alone matches no one; it must not list everyone.
+    assert found(client, "-'") == set()
+    assert found(client, "smith -") == set()
 
 
 def test_search_is_audited_with_its_query(as_user, nurse, people):
@@ -98,3 +125,10 @@ def test_list_and_search_query_counts_do_not_grow_with_patients(
             client.get(reverse("patient-list"))
         with django_assert_max_num_queries(16):
             client.get(reverse("patient-list"), {"q": "smi"})
+
+
+def test_patient_matching_on_both_names_is_listed_once(as_user, nurse, clinic):
+    make_patient(nurse, clinic, given_name="Smitty", family_name="Smith")
+    response = as_user(nurse).get(reverse("patient-list"), {"q": "smi"})
+    assert len(response.context["page"]) == 1
+    assert response.context["page"].paginator.count == 1

@@ -1,33 +1,54 @@
-"""Patient search by name prefix, MRN or date of birth, served by B-tree indexes.
+"""Patient search by name prefix, MRN, date of birth or birth year, served by B-tree indexes.
 
-Names are matched on normalized keys (lowercase ASCII letters and digits only), as a range
-``key >= prefix AND key < next(prefix)``. A range uses the ordinary index on both SQLite and
-PostgreSQL and means the same under any collation, because the keys hold no punctuation,
-spaces or capitals for a collation to treat specially.
+Names are matched on normalized keys (lowercase, accents folded, no spaces or punctuation), as
+a range ``key >= prefix AND key < next(prefix)``; MRNs (digits only) the same way. A range uses
+the ordinary index on SQLite and PostgreSQL alike, where ``LIKE 'x%'`` needs a special index or
+collation on each.
+
+A token that can match two columns (a name: family or given; four digits: MRN or birth year)
+becomes a UNION of one query per column rather than an OR. Each branch then has exactly one
+index that fits it, so the plan does not depend on planner statistics (SQLite has none unless
+someone runs ANALYZE), and ordering the union cannot tempt the planner into walking the name
+index from "a" to fill a LIMIT.
 """
 
-import re
 import unicodedata
 from datetime import date, datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y")
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Latin letters that Unicode does not decompose into a base letter plus accent.
+TRANSLITERATE = str.maketrans(
+    {"ø": "o", "ł": "l", "ß": "ss", "đ": "d", "ð": "d", "ı": "i", "æ": "ae", "œ": "oe",
+     "þ": "th", "ħ": "h", "ŀ": "l"}
+)  # fmt: skip
+NOTHING = Q(pk__in=[])
 
 
 def normalize_name(name: str) -> str:
-    """'Ñúñez-O'Brien' -> 'nunezobrien': accents folded, only [a-z0-9] kept."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]", "", ascii_only)
+    """'Ñúñez-O'Brien' -> 'nunezobrien', 'Søren' -> 'soren', 'Иванова' -> 'иванова'.
+
+    Latin letters are folded to ASCII; letters of other scripts are kept, lowercased.
+    """
+    lowered = name.casefold().translate(TRANSLITERATE)
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
     """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
     chars = list(prefix)
     while chars:
-        position = ALPHABET.index(chars[-1])
+        last = chars[-1]
+        if last not in ALPHABET:
+            # Other scripts: the next code point (keys of such names assume a code-point
+            # ordered collation, as C and C.UTF-8 are).
+            chars[-1] = chr(ord(last) + 1)
+            return "".join(chars)
+        position = ALPHABET.index(last)
         if position + 1 < len(ALPHABET):
             chars[-1] = ALPHABET[position + 1]
             return "".join(chars)
@@ -50,17 +71,41 @@ def parse_date(token: str) -> date | None:
     return None
 
 
-def search_q(query: str) -> Q:
-    """A filter for the query: every token must match (a name prefix, an MRN or a birth date)."""
-    combined = Q()
-    for token in query.split():
-        dob = parse_date(token)
-        if dob is not None:
-            combined &= Q(date_of_birth=dob)
-        elif token.isdigit():
-            combined &= Q(mrn__startswith=token)
-        else:
-            key = normalize_name(token)
-            if key:
-                combined &= prefix_q("search_family", key) | prefix_q("search_given", key)
-    return combined
+def token_alternatives(token: str, today: date) -> list[Q]:
+    """The ways one token can match a patient; it matches if any of them does."""
+    dob = parse_date(token)
+    if dob is not None:
+        return [Q(date_of_birth=dob)]
+    if token.isdigit():
+        alternatives = [prefix_q("mrn", token)]
+        if len(token) == 4 and 1900 <= int(token) <= today.year:
+            alternatives.append(Q(date_of_birth__year=int(token)))
+        return alternatives
+    key = normalize_name(token)
+    if not key:
+        return [NOTHING]  # nothing searchable in it: match no one rather than everyone
+    return [prefix_q("search_family", key), prefix_q("search_given", key)]
+
+
+ORDER = ("search_family", "search_given", "id")
+
+
+def search(patients: QuerySet, query: str, today: date) -> QuerySet:
+    """The patients matching every token of ``query``, in name order (see the module
+    docstring)."""
+    per_token = [token_alternatives(token, today) for token in query.split()]
+    branching = next((i for i, alts in enumerate(per_token) if len(alts) > 1), None)
+    rest = Q()
+    for i, alternatives in enumerate(per_token):
+        if i != branching:
+            either = Q()
+            for alternative in alternatives:
+                either |= alternative
+            rest &= either
+    if branching is None:
+        # Sorting on an expression keeps the planner off the name index, which would serve the
+        # ORDER BY but not the filter (a birth date, an MRN) and so scan the whole clinic.
+        # The keys are lowercase already, so Lower() changes no order.
+        return patients.filter(rest).order_by(Lower("search_family"), Lower("search_given"), "id")
+    first, *others = [patients.filter(rest & alt) for alt in per_token[branching]]
+    return first.union(*others).order_by(*ORDER)

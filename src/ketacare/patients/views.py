@@ -11,7 +11,7 @@ from ketacare.clinical.measurements import age_in_years, body_mass_index
 from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
 from ketacare.patients.models import Patient
-from ketacare.patients.search import search_q
+from ketacare.patients.search import ORDER, search
 
 PAGE_SIZE = 25
 
@@ -26,13 +26,18 @@ def _patient(request: HttpRequest, pk: int) -> Patient:
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     patients = Patient.objects.filter(clinic=request.actor.clinic).only(
-        "id", "mrn", "given_name", "family_name", "date_of_birth", "sex_at_birth"
+        # The sort keys are selected too: a UNION can only be ordered by selected columns.
+        "id",
+        "mrn",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "sex_at_birth",
+        "search_family",
+        "search_given",
     )
-    if query:
-        patients = patients.filter(search_q(query))
-    page = Paginator(patients.order_by("search_family", "search_given", "id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    patients = search(patients, query, timezone.localdate()) if query else patients.order_by(*ORDER)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     if query:
         record(request.actor, Action.SEARCH, object_type="patient", changes={"query": query})
     context = {"page": page, "query": query}
