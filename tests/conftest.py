@@ -13,6 +13,16 @@ from ketacare.accounts.permissions import Role
 from ketacare.patients import actions as patient_actions
 
 PASSWORD = "correct horse battery staple"
+# A valid new-patient form, as a nurse would post it.
+NEW_PATIENT_FORM = {
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "date_of_birth": "1985-12-10",
+    "sex_at_birth": "female",
+    "allergies": "NKDA",
+    "weight_kg": "61.5",
+    "height_cm": "165",
+}
 ROLES = ["prescriber", "nurse", "coordinator", "clinic_admin", "researcher"]
 
 

@@ -19,7 +19,7 @@ from tests.conftest import make_patient
 NEW_PATIENT = {
     "given_name": "Grace",
     "family_name": "Hopper",
-    "date_of_birth": "1906-12-09",
+    "date_of_birth": "1956-12-09",
     "sex_at_birth": "female",
     "allergies": "NKDA",
     "weight_kg": "58.2",

@@ -8,17 +8,8 @@ from ketacare.audit.models import AuditEvent, ChainHead
 from ketacare.audit.verify import verify_chain
 from ketacare.patients import actions
 from ketacare.patients.models import BodyMeasurement, Patient
+from tests.conftest import NEW_PATIENT_FORM as NEW_PATIENT
 from tests.conftest import make_patient
-
-NEW_PATIENT = {
-    "given_name": "Ada",
-    "family_name": "Lovelace",
-    "date_of_birth": "1985-12-10",
-    "sex_at_birth": "female",
-    "allergies": "NKDA",
-    "weight_kg": "61.5",
-    "height_cm": "165",
-}
 
 
 class AuditStoreDown(Exception):

@@ -4,16 +4,7 @@ from django.urls import reverse
 from ketacare.audit.models import AuditEvent
 from ketacare.patients.models import BodyMeasurement, Patient
 from ketacare.patients.mrn import is_valid_mrn
-
-VALID = {
-    "given_name": "Ada",
-    "family_name": "Lovelace",
-    "date_of_birth": "1985-12-10",
-    "sex_at_birth": "female",
-    "allergies": "NKDA",
-    "weight_kg": "61.5",
-    "height_cm": "165",
-}
+from tests.conftest import NEW_PATIENT_FORM as VALID
 
 
 def test_nurse_registers_patient_with_first_weight(as_user, nurse, clinic):
