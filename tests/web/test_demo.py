@@ -72,10 +72,3 @@ def test_cli_refuses_to_start_without_a_secret_key(tmp_path):
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_serve_needs_secret_key_in_environment_not_the_demo_key(tmp_path):
-    (tmp_path / "secret_key").write_text("left-by-the-demo")
-    result = run("serve", data_dir=tmp_path)
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
