@@ -11,6 +11,10 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.settings")
     argv = sys.argv[1:]
+    if argv[:1] == ["score"]:
+        from ketacare.score_cli import main as score_main
+
+        sys.exit(score_main(argv[1:]))
     if argv[:1] == ["demo"]:
         # The demo must pick its data directory and key before settings are read.
         _prepare_demo_environment(argv)

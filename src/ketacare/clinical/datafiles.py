@@ -11,9 +11,10 @@ class DataFileError(ValueError):
 
 
 @cache
-def load(name: str) -> dict[str, Any]:
-    """The parsed TOML data file ``clinical/data/<name>.toml``, checked for version and source."""
-    text = files("ketacare.clinical").joinpath("data", f"{name}.toml").read_text("utf-8")
+def load(name: str, package: str = "ketacare.clinical") -> dict[str, Any]:
+    """The parsed TOML data file ``<package>/data/<name>.toml``, checked for version and
+    source."""
+    text = files(package).joinpath("data", f"{name}.toml").read_text("utf-8")
     data = tomllib.loads(text)
     for required in ("version", "source"):
         if not data.get(required):

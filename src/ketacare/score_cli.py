@@ -1,0 +1,61 @@
+"""`ketacare score INSTRUMENT --answers 0,1,2,...`: score a questionnaire from the shell.
+
+Pure: needs no database, settings or secret key, so clinicians and researchers can use it
+anywhere ketacare is installed.
+"""
+
+import argparse
+import json
+import sys
+
+from ketacare.clinical.instruments import (
+    INSTRUMENT_IDS,
+    AnswerError,
+    UnknownInstrumentError,
+    get,
+    score,
+)
+
+USAGE_ERROR = 2
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ketacare score",
+        description="Score a questionnaire. Answers are item scores in item order.",
+        epilog=f"Instruments: {', '.join(INSTRUMENT_IDS)}",
+    )
+    parser.add_argument("instrument")
+    parser.add_argument("--answers", required=True, help="comma-separated, e.g. 0,1,2,3")
+    parser.add_argument("--sex", choices=["female", "male"])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    try:
+        instrument = get(args.instrument)
+        answers = _parse_answers(args.answers)
+        result = score(instrument, answers, sex=args.sex)
+    except (AnswerError, UnknownInstrumentError) as error:
+        print(f"ketacare score: {error.args[0]}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    total = "not summed" if result.total is None else str(result.total)
+    print(f"{instrument.short_name}: total {total}", end="")
+    print(f", {result.severity}" if result.severity else "", end="")
+    print(f"; flags: {', '.join(result.flags)}" if result.flags else "")
+    for name, value in result.subscales.items():
+        print(f"  {name}: {value}")
+    return 0
+
+
+def _parse_answers(text: str) -> list[int]:
+    answers = []
+    for position, part in enumerate(text.split(","), start=1):
+        try:
+            answers.append(int(part.strip()))
+        except ValueError:
+            raise AnswerError(
+                f"answer {position} ({part.strip()!r}) is not a whole number"
+            ) from None
+    return answers
