@@ -11,6 +11,7 @@ from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.permissions import Role
 from ketacare.patients import actions as patient_actions
+from ketacare.patients.models import DEMOGRAPHIC_FIELDS
 
 PASSWORD = "correct horse battery staple"
 # A valid new-patient form, as a nurse would post it.
@@ -98,6 +99,17 @@ def as_user():
 
 def actor(user, clinic, role=Role.NURSE) -> Actor:
     return Actor(user=user, role=str(role), clinic=clinic, ip="127.0.0.1")
+
+
+def edit_form_data(patient, **changes):
+    """The edit form as the browser posts it: every field (and the version it was opened at),
+    some changed."""
+    data = {"version": patient.version}
+    for name in DEMOGRAPHIC_FIELDS:
+        value = getattr(patient, name)
+        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    data.update(changes)
+    return data
 
 
 def make_patient(user, clinic, **overrides):

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from ketacare.accounts.models import Membership, User
+from ketacare.accounts.models import Clinic, Membership, User
 from ketacare.audit.models import AuditEvent
 
 NEW = {
@@ -35,7 +35,21 @@ def test_weak_password_and_duplicate_are_refused(as_user, clinic_admin):
     assert not User.objects.filter(username="j.doe").exists()
     client.post(reverse("staff-new"), NEW)
     response = client.post(reverse("staff-new"), NEW)
-    assert "already has a role" in " ".join(response.context["form"].errors["username"])
+    assert "taken" in " ".join(response.context["form"].errors["username"])
+
+
+def test_admin_cannot_pull_another_clinics_account_into_this_clinic(
+    as_user, clinic_admin, outsider
+):
+    # Typing an existing username must not attach that (other clinic's) person to us.
+    response = as_user(clinic_admin).post(
+        reverse("staff-new"), {**NEW, "username": "outsider", "role": "prescriber"}
+    )
+    assert response.status_code == 200
+    assert "taken" in " ".join(response.context["form"].errors["username"])
+    assert list(outsider.memberships.values_list("clinic__name", flat=True)) == [
+        "Harbor Mental Health"
+    ]
 
 
 def test_staff_list_shows_only_this_clinic(as_user, clinic_admin, outsider):
@@ -55,7 +69,7 @@ def test_createstaff_command(db, capsys):
         "a long enough passphrase",
     )
     assert Membership.objects.get(user__username="dr.who").role == "prescriber"
-    with pytest.raises(CommandError, match="already has a role"):
+    with pytest.raises(CommandError, match="taken"):
         call_command(
             "createstaff",
             "dr.who",
@@ -68,6 +82,7 @@ def test_createstaff_command(db, capsys):
         )
     with pytest.raises(CommandError, match="too short"):
         call_command(
-            "createstaff", "x.y", "--clinic", "New Site", "--role", "nurse", "--password", "short"
+            "createstaff", "x.y", "--clinic", "Other Site", "--role", "nurse", "--password", "short"
         )
     assert not User.objects.filter(username="x.y").exists()
+    assert not Clinic.objects.filter(name="Other Site").exists()

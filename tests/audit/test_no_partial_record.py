@@ -9,7 +9,7 @@ from ketacare.audit.verify import verify_chain
 from ketacare.patients import actions
 from ketacare.patients.models import BodyMeasurement, Patient
 from tests.conftest import NEW_PATIENT_FORM as NEW_PATIENT
-from tests.conftest import make_patient
+from tests.conftest import edit_form_data, make_patient
 
 
 class AuditStoreDown(Exception):
@@ -96,13 +96,7 @@ def test_failed_edit_leaves_the_patient_unchanged(as_user, clinic, nurse, patien
     client = as_user(nurse)
     before = state(clinic)
     fail_recording(Patient)
-    data = {
-        "given_name": "Ada",
-        "family_name": "Byron",
-        "date_of_birth": "1985-12-10",
-        "sex_at_birth": "female",
-        "allergies": "NKDA",
-    }
+    data = edit_form_data(patient, family_name="Byron")
     with pytest.raises(AuditStoreDown):
         client.post(reverse("patient-edit", args=[patient.pk]), data)
     assert Patient.objects.get(pk=patient.pk).family_name == "Lovelace"

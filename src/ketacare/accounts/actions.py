@@ -1,6 +1,7 @@
 """Changes to staff accounts and their second factor, each with its audit event."""
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,24 +32,25 @@ def create_staff(
     last_name: str = "",
     email: str = "",
 ) -> User:
-    """Create a staff account with a role at one clinic (or add the role if the user exists)."""
+    """Create a staff account with a role at one clinic. An existing username is refused:
+    it may belong to someone else, perhaps at another clinic."""
     role = Role(role)
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = User(username=username, first_name=first_name, last_name=last_name, email=email)
-        validate_password(password, user)
-        user.set_password(password)
-        user.save()
-        record(
-            actor,
-            Action.CREATE,
-            obj=user,
-            object_type="user",
-            clinic=clinic,
-            changes=field_changes(
-                {}, {"username": username, "first_name": first_name, "last_name": last_name}
-            ),
-        )
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(f"The username {username!r} is taken.")
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    record(
+        actor,
+        Action.CREATE,
+        obj=user,
+        object_type="user",
+        clinic=clinic,
+        changes=field_changes(
+            {}, {"username": username, "first_name": first_name, "last_name": last_name}
+        ),
+    )
     membership = Membership.objects.create(user=user, clinic=clinic, role=role)
     record(
         actor,

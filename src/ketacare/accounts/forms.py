@@ -20,15 +20,12 @@ class StaffForm(forms.Form):
         help_text="At least 12 characters; the staff member should change it at first sign-in.",
     )
 
-    def __init__(self, *args: object, clinic: object = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.clinic = clinic
-
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
-        existing = User.objects.filter(username=username).first()
-        if existing and existing.memberships.filter(clinic=self.clinic).exists():
-            raise forms.ValidationError("This person already has a role at this clinic.")
+        # Usernames are shared by every clinic of a deployment: never attach an existing
+        # account (perhaps another clinic's person) to this clinic by typing its name.
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("This username is taken. Choose another.")
         return username
 
     def clean(self) -> dict[str, object]:

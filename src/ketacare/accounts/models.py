@@ -21,9 +21,6 @@ class User(AbstractUser):
 
     clinics = models.ManyToManyField(Clinic, through="Membership", related_name="staff")
 
-    def membership_for(self, clinic_id: int) -> "Membership | None":
-        return self.memberships.filter(clinic_id=clinic_id, active=True).first()
-
 
 class Membership(models.Model):
     """A staff member's role at one clinic."""

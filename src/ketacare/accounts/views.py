@@ -101,7 +101,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @requires("staff.manage")
 def staff_new(request: HttpRequest) -> HttpResponse:
     clinic = active_membership(request).clinic  # type: ignore[union-attr]
-    form = StaffForm(request.POST or None, clinic=clinic)
+    form = StaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         actions.create_staff(request.actor, clinic=clinic, **data)

@@ -10,8 +10,7 @@ from django.utils import timezone
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic
 from ketacare.audit.record import Action, field_changes, record
-from ketacare.patients.forms import DEMOGRAPHIC_FIELDS
-from ketacare.patients.models import BodyMeasurement, ConsentRecord, Patient
+from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 from ketacare.patients.mrn import format_mrn
 
 
@@ -47,9 +46,24 @@ def create_patient(actor: Actor, data: dict[str, Any]) -> Patient:
     return patient
 
 
+class EditConflict(Exception):
+    """The record changed since the form was opened; saving would overwrite that change."""
+
+
 @transaction.atomic
-def update_patient(actor: Actor, patient: Patient, data: dict[str, Any]) -> dict[str, Any]:
-    """Apply changed demographic fields; returns the changes (empty: nothing was written)."""
+def update_patient(
+    actor: Actor, patient_id: int, data: dict[str, Any], opened_version: str
+) -> dict[str, Any]:
+    """Apply the edited demographic fields; returns the changes (empty: nothing was written).
+
+    ``opened_version`` is the record's version when the form was opened; if someone saved in
+    between, EditConflict is raised and nothing is written."""
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    if patient.version != opened_version:
+        raise EditConflict(
+            "Someone else saved this record after you opened it. Your changes were not "
+            "saved: reload the page to see theirs, then make your changes again."
+        )
     before = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS}
     after = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
     changes = field_changes(before, after)

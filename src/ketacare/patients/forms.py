@@ -4,25 +4,9 @@ from django import forms
 from django.utils import timezone
 
 from ketacare.clinical.measurements import date_of_birth_problem, height_problem, weight_problem
-from ketacare.patients.models import BodyMeasurement, ConsentRecord, Patient
+from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
-
-DEMOGRAPHIC_FIELDS = [
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex_at_birth",
-    "gender_identity",
-    "phone",
-    "email",
-    "address",
-    "emergency_contact_name",
-    "emergency_contact_relationship",
-    "emergency_contact_phone",
-    "allergies",
-    "current_medications",
-]
 
 
 class DateInput(forms.DateInput):
@@ -30,6 +14,8 @@ class DateInput(forms.DateInput):
 
 
 class PatientForm(forms.ModelForm):
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Patient
         fields = DEMOGRAPHIC_FIELDS
@@ -42,6 +28,8 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
         # Dosing and prescribing read this field: "not asked" must not look like "none known".
         self.fields["allergies"].required = True
         self.fields["allergies"].error_messages["required"] = (

@@ -4,6 +4,23 @@ from django.db import models
 from ketacare.accounts.models import Clinic
 from ketacare.patients.search import normalize_name
 
+# The fields staff edit on the patient form (the rest are generated or derived).
+DEMOGRAPHIC_FIELDS = [
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "gender_identity",
+    "phone",
+    "email",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_relationship",
+    "emergency_contact_phone",
+    "allergies",
+    "current_medications",
+]
+
 
 class Patient(models.Model):
     class SexAtBirth(models.TextChoices):
@@ -47,6 +64,11 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the record is saved; edit forms carry it to detect lost updates."""
+        return self.updated_at.isoformat() if self.updated_at else ""
 
     @property
     def full_name(self) -> str:

@@ -89,15 +89,17 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        # The form has already written the cleaned values onto `patient`; the action compares
-        # them with a fresh copy from the database so that the audit shows the true old values.
-        changes = actions.update_patient(
-            request.actor, Patient.objects.get(pk=patient.pk), form.cleaned_data
-        )
-        messages.success(
-            request, f"Saved {len(changes)} change(s)." if changes else "Nothing changed."
-        )
-        return redirect("patient-chart", pk=patient.pk)
+        try:
+            changes = actions.update_patient(
+                request.actor, patient.pk, form.cleaned_data, form.cleaned_data["version"]
+            )
+        except actions.EditConflict as conflict:
+            form.add_error(None, str(conflict))
+        else:
+            messages.success(
+                request, f"Saved {len(changes)} change(s)." if changes else "Nothing changed."
+            )
+            return redirect("patient-chart", pk=patient.pk)
     return render(
         request,
         "patients/form.html",

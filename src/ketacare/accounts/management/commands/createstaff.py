@@ -2,10 +2,11 @@ import getpass
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_clinic, create_staff
-from ketacare.accounts.models import Clinic, Membership
+from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import Role
 
 
@@ -25,23 +26,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: str) -> None:
         password = options["password"] or getpass.getpass("Password: ")
-        clinic = Clinic.objects.filter(name=options["clinic"]).first()
-        if clinic is None:
-            clinic = create_clinic(SYSTEM, options["clinic"])
-            self.stdout.write(f"Created clinic {clinic.name}.")
-        elif Membership.objects.filter(user__username=options["username"], clinic=clinic).exists():
-            raise CommandError(f"{options['username']} already has a role at {clinic}.")
         try:
-            user = create_staff(
-                SYSTEM,
-                clinic=clinic,
-                username=options["username"],
-                password=password,
-                role=options["role"],
-                first_name=options["first_name"],
-                last_name=options["last_name"],
-                email=options["email"],
-            )
+            with transaction.atomic():  # a refused password leaves no new clinic behind
+                clinic = Clinic.objects.filter(name=options["clinic"]).first()
+                created = clinic is None
+                clinic = clinic or create_clinic(SYSTEM, options["clinic"])
+                user = create_staff(
+                    SYSTEM,
+                    clinic=clinic,
+                    username=options["username"],
+                    password=password,
+                    role=options["role"],
+                    first_name=options["first_name"],
+                    last_name=options["last_name"],
+                    email=options["email"],
+                )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
+        if created:
+            self.stdout.write(f"Created clinic {clinic.name}.")
         self.stdout.write(self.style.SUCCESS(f"{user.username} is {options['role']} at {clinic}."))
