@@ -10,7 +10,7 @@ echo "=== Test suite on SQLite ==="
 pytest "$@" || status=1
 
 if [ -n "${KETACARE_TEST_DATABASE_URL:-}" ]; then
-    echo "=== Test suite on PostgreSQL (${KETACARE_TEST_DATABASE_URL}) ==="
+    echo "=== Test suite on PostgreSQL (KETACARE_TEST_DATABASE_URL) ==="
     DATABASE_URL="$KETACARE_TEST_DATABASE_URL" pytest "$@" || status=1
 elif [ "${CI:-}" = "true" ]; then
     echo "FAILED: CI must also run the suite on PostgreSQL; set KETACARE_TEST_DATABASE_URL." >&2

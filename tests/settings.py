@@ -19,3 +19,10 @@ PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+
+# PostgreSQL refuses to TRUNCATE the audit log (migration audit 0005); the test runner empties
+# tables with TRUNCATE between transactional tests, so test connections allow it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (  # noqa: F405
+        "-c ketacare.allow_audit_truncate=on"
+    )

@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from ketacare.accounts.models import Membership
+from ketacare.audit.models import AuditEvent
 from tests.conftest import make_patient
 
 
@@ -15,6 +16,8 @@ def test_staff_of_two_clinics_switches_between_them(
     assert first.context["role_label"] == "Prescriber"
 
     client.post(reverse("switch-clinic"), {"clinic": patient.clinic_id})
+    switch = AuditEvent.objects.filter(action="update", object_type="user", actor=nurse).get()
+    assert switch.changes["active_clinic"]["new"] == patient.clinic.name
     listing = client.get(reverse("patient-list"))
     assert [p.pk for p in listing.context["page"]] == [patient.pk]
     assert listing.context["role_label"] == "Nurse"

@@ -92,3 +92,14 @@ def test_verify_page_refuses_offsite_next(prescriber):
         reverse("otp-verify"), {"token": code_for(device), "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+def test_wrong_code_is_audited(prescriber):
+    from ketacare.audit.models import AuditEvent
+
+    TOTPDevice.objects.create(user=prescriber, name="phone", confirmed=True)
+    client = sign_in(prescriber)
+    client.post(reverse("otp-verify"), {"token": "000000"})
+    event = AuditEvent.objects.get(action="login_failed")
+    assert event.changes == {"factor": "totp"}
+    assert event.actor == prescriber

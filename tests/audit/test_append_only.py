@@ -111,3 +111,26 @@ def test_new_events_can_still_be_appended(patient, nurse, as_user):
     as_user(nurse).get(reverse("patient-chart", args=[patient.pk]))
     assert AuditEvent.objects.count() > before
     assert verify_chain().ok
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="TRUNCATE triggers exist on PostgreSQL only"
+)
+@pytest.mark.parametrize("table", [TABLE, "audit_chainhead"])
+def test_truncate_is_rejected_by_the_database(event, table):
+    count = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError, match="cannot be truncated"), transaction.atomic():
+        # The test database allows TRUNCATE for its own clean-up; switch that off here.
+        raw("SET LOCAL ketacare.allow_audit_truncate = off")
+        raw("SET CONSTRAINTS ALL IMMEDIATE")  # else PG refuses for pending FK checks first
+        raw(f"TRUNCATE {table} CASCADE")
+    assert AuditEvent.objects.count() == count
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the head DELETE trigger exists on PostgreSQL only"
+)
+def test_chain_head_cannot_be_deleted(event):
+    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
+        raw("DELETE FROM audit_chainhead")
+    assert verify_chain().ok

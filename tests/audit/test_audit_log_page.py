@@ -261,3 +261,18 @@ def test_query_count_does_not_grow_with_the_log(
     assert len(shown(response)) == 50
     assert response.context["page"].paginator.num_pages > 1
     assert large == small, f"{small} queries with a short log, {large} with a long one"
+
+
+def test_behind_the_proxy_the_forwarded_client_address_is_recorded(
+    settings, as_user, nurse, patient
+):
+    settings.KETACARE_BEHIND_TLS_PROXY = True
+    client = as_user(nurse)
+    client.get(
+        reverse("patient-chart", args=[patient.pk]),
+        HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.7",
+        REMOTE_ADDR="10.0.0.2",
+        secure=True,
+    )
+    event = AuditEvent.objects.filter(action="view", patient=patient).latest("id")
+    assert event.ip == "198.51.100.7"  # the entry our proxy added, not a client-supplied one

@@ -60,7 +60,8 @@ def test_wrong_password_is_recorded_without_the_password(nurse):
     assert event.actor_username == "anonymous"
     assert event.changes == {"username": "nurse"}
     assert event.ip == "203.0.113.22"
-    assert event.clinic is None
+    # Filed under the account's clinic, so its admins see attempts on their staff's accounts.
+    assert event.clinic == nurse.memberships.get().clinic
     assert not AuditEvent.objects.filter(action="login").exists()
     stored = " ".join(str(v) for v in AuditEvent.objects.values_list("changes", flat=True))
     assert "not the password" not in stored
@@ -71,6 +72,7 @@ def test_unknown_username_is_recorded(db):
     sign_in(Client(), "mallory", password="guess guess guess")
     event = AuditEvent.objects.get(action="login_failed")
     assert event.changes == {"username": "mallory"}
+    assert event.clinic is None
 
 
 def test_each_failed_attempt_is_recorded_including_during_lockout(nurse):

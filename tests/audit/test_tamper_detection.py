@@ -12,7 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
+from ketacare.accounts.access import SYSTEM
 from ketacare.audit.models import AuditEvent
+from ketacare.audit.record import Action, record
 from ketacare.audit.verify import verify_chain
 
 from .conftest import TRIGGER, trigger_active
@@ -101,13 +103,13 @@ def test_deleted_event_is_reported_at_the_next_one(log, tamper):
     index = len(log) // 2
     removed, following = log[index], log[index + 1]
     tamper.delete(removed.pk)
-    message = assert_verify_fails_at(following.pk, says="does not follow")
+    message = assert_verify_fails_at(following.pk, says="does not link to")
     assert names_event(message, log[index - 1].pk)
 
 
 def test_deleted_first_event_is_reported_at_the_second(log, tamper):
     tamper.delete(log[0].pk)
-    assert_verify_fails_at(log[1].pk, says="does not follow")
+    assert_verify_fails_at(log[1].pk, says="does not link to")
 
 
 # (c) A forged event inserted.
@@ -141,7 +143,7 @@ def test_forged_event_in_the_middle_breaks_the_next_link(log, tamper):
     tamper.insert(forged_after(before, before.pk + 1))
     assert AuditEvent.objects.filter(pk=before.pk + 1, action="view").exists()
     # `after` now has id +1 and still links to `before`, not to the forged event.
-    message = assert_verify_fails_at(after.pk + 1, says="does not follow")
+    message = assert_verify_fails_at(after.pk + 1, says="does not link to")
     assert names_event(message, before.pk + 1)
 
 
@@ -150,9 +152,11 @@ def test_forged_event_at_the_end_is_caught_by_the_chain_head(log, tamper):
     tamper.insert(forged_after(last, last.pk + 1))
     verdict = verify_chain()
     assert not verdict.ok
-    assert verdict.checked == len(log) + 1
+    # Events up to the head check out; the forged one lies beyond it.
+    assert verdict.checked == len(log)
     assert names_event(verdict.message, last.pk + 1)
     assert names_event(verdict.message, last.pk)
+    assert verdict.broken_event_id == last.pk + 1
     with pytest.raises(CommandError, match="chain head"):
         call_command("audit", "verify")
 
@@ -163,7 +167,7 @@ def test_forged_event_with_a_made_up_link_is_named(log, tamper):
     forged.prev_hash = "a" * 64
     forged.hash = forged.compute_hash()
     tamper.insert(forged)
-    assert_verify_fails_at(last.pk + 1, says="does not follow")
+    assert_verify_fails_at(last.pk + 1, says="beyond the chain head")
 
 
 # (d) The newest events removed.
@@ -196,7 +200,7 @@ def test_rehashed_middle_event_breaks_the_next_link(log, tamper):
     tamper.update(target.pk, changes=target.changes, action="view", hash=new_hash)
     # The altered row is self-consistent now; the break shows at the next event's link.
     assert AuditEvent.objects.get(pk=target.pk).compute_hash() == new_hash
-    message = assert_verify_fails_at(following.pk, says="does not follow")
+    message = assert_verify_fails_at(following.pk, says="does not link to")
     assert names_event(message, target.pk)
 
 
@@ -232,3 +236,21 @@ def test_trigger_is_back_after_the_tamper_tests(log):
     """Runs after the tests above in this module: none of their bypasses leaked."""
     assert trigger_active()
     assert verify_chain().ok
+
+
+def test_event_written_during_the_walk_is_not_reported(log, monkeypatch):
+    # An ordinary write between reading the head and finishing the walk is no tampering.
+    original = AuditEvent.compute_hash
+    written = []
+
+    def check_and_write_once(event):
+        if not written:
+            written.append(True)
+            record(SYSTEM, Action.VIEW, object_type="audit_log")
+        return original(event)
+
+    monkeypatch.setattr(AuditEvent, "compute_hash", check_and_write_once)
+    verdict = verify_chain()
+    assert written
+    assert verdict.ok, verdict.message
+    assert verdict.checked == len(log)

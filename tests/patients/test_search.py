@@ -132,3 +132,7 @@ def test_patient_matching_on_both_names_is_listed_once(as_user, nurse, clinic):
     response = as_user(nurse).get(reverse("patient-list"), {"q": "smi"})
     assert len(response.context["page"]) == 1
     assert response.context["page"].paginator.count == 1
+
+
+def test_control_characters_in_a_search_are_ignored(as_user, nurse, people):
+    assert found(as_user(nurse), "smi\x00th") == {"Smith", "Smithers"}

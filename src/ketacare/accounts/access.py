@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -40,6 +41,13 @@ SYSTEM = Actor(user=None, role="system", clinic=None)
 
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The client's address. Behind our TLS proxy it is the last X-Forwarded-For entry, the
+    one the proxy itself added (earlier entries come from the client and can be forged)."""
+    if settings.KETACARE_BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -75,6 +83,17 @@ def actor_for(request: HttpRequest) -> Actor:
     )
 
 
+def login_redirect(request: HttpRequest) -> HttpResponse:
+    """To the login page, and back here afterwards. An htmx request gets an instruction to
+    load the whole page, because a plain redirect would swap the login form into a fragment."""
+    response = redirect_to_login(request.get_full_path())
+    if request.headers.get("HX-Request"):
+        hx = HttpResponse(status=200)
+        hx["HX-Redirect"] = response["Location"]
+        return hx
+    return response
+
+
 def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
     return render(request, "403.html", {"reason": reason}, status=403)
 
@@ -89,7 +108,7 @@ def requires(action: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return login_redirect(request)
             membership = active_membership(request)
             if membership is None:
                 return forbidden(request, "Your account is not a member of any active clinic.")

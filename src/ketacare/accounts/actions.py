@@ -62,6 +62,32 @@ def create_staff(
     return user
 
 
+def record_failed_second_factor(actor: Actor) -> None:
+    """A wrong TOTP code after a right password: worth a clinic admin's attention."""
+    record(
+        actor,
+        Action.LOGIN_FAILED,
+        obj=actor.user,
+        object_type="user",
+        changes={"factor": "totp"},
+    )
+
+
+def record_clinic_switch(actor: Actor, clinic: Clinic) -> None:
+    """Working under another clinic changes which patients the user sees; audit it."""
+    record(
+        actor,
+        Action.UPDATE,
+        obj=actor.user,
+        object_type="user",
+        clinic=clinic,
+        changes=field_changes(
+            {"active_clinic": actor.clinic.name if actor.clinic else None},
+            {"active_clinic": clinic.name},
+        ),
+    )
+
+
 def start_totp_enrolment(actor: Actor) -> TOTPDevice:
     """The user's unconfirmed authenticator key, created on first use; reused until confirmed
     so that reloading the page does not invalidate a QR code already scanned."""

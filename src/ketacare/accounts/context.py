@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from ketacare.accounts.access import active_membership
@@ -8,11 +9,18 @@ from ketacare.accounts.permissions import PERMISSIONS, Role, allowed
 
 def staff_context(request: HttpRequest) -> dict[str, Any]:
     """The signed-in staff member's clinic, role and permitted actions, for templates."""
+    policy = {
+        "idle_seconds": settings.KETACARE_IDLE_TIMEOUT_SECONDS,
+        "idle_minutes": settings.KETACARE_IDLE_TIMEOUT_SECONDS // 60,
+        "lockout_attempts": settings.AXES_FAILURE_LIMIT,
+        "lockout_minutes": round(settings.AXES_COOLOFF_TIME * 60),
+    }
     if not request.user.is_authenticated:
-        return {}
+        return {"policy": policy}
     membership = active_membership(request)
     role = membership.role if membership else None
     return {
+        "policy": policy,
         "membership": membership,
         "role_label": Role(role).label if role else "",
         "memberships": request.user.memberships.filter(active=True).select_related("clinic"),

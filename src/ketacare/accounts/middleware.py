@@ -5,12 +5,12 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import devices_for_user
 
+from ketacare.accounts.access import login_redirect
 from ketacare.accounts.permissions import Role
 
 LAST_ACTIVITY_KEY = "last_activity"
@@ -34,16 +34,16 @@ class IdleLogoffMiddleware:
                 logout(request)
                 minutes = settings.KETACARE_IDLE_TIMEOUT_SECONDS // 60
                 messages.info(request, f"You were signed out after {minutes} minutes idle.")
-                response = redirect_to_login(request.get_full_path())
-                if request.headers.get("HX-Request"):
-                    # htmx swaps fragments; tell it to load the whole login page instead.
-                    response["HX-Redirect"] = response["Location"]
-                return response
+                return login_redirect(request)
             if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
                 # Refreshing the mark at most once a minute spares a session write on most
                 # requests; the user is then signed out between 14 and 15 minutes idle.
                 request.session[LAST_ACTIVITY_KEY] = now
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            # Patient data must not outlive the session in the browser's cache or history.
+            response["Cache-Control"] = "no-store"
+        return response
 
 
 def requires_second_factor(user: object) -> bool:

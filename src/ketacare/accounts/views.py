@@ -14,6 +14,7 @@ from ketacare.accounts import actions
 from ketacare.accounts.access import (
     ACTIVE_CLINIC_SESSION_KEY,
     active_membership,
+    actor_for,
     public,
     requires,
 )
@@ -50,6 +51,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         if device is not None:
             otp_login(request, device)
             return redirect(_safe_next(request))
+        actions.record_failed_second_factor(actor_for(request))
         form.add_error("token", "That code is not valid. Codes change every 30 seconds.")
     return render(request, "accounts/otp_verify.html", {"form": form})
 
@@ -78,11 +80,16 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 def switch_clinic(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         clinic_id = request.POST.get("clinic", "")
-        if (
-            clinic_id.isdigit()
-            and request.user.memberships.filter(clinic_id=int(clinic_id), active=True).exists()
-        ):
-            request.session[ACTIVE_CLINIC_SESSION_KEY] = int(clinic_id)
+        membership = (
+            request.user.memberships.filter(clinic_id=int(clinic_id), active=True)
+            .select_related("clinic")
+            .first()
+            if clinic_id.isdigit()
+            else None
+        )
+        if membership is not None:
+            actions.record_clinic_switch(request.actor, membership.clinic)
+            request.session[ACTIVE_CLINIC_SESSION_KEY] = membership.clinic_id
         else:
             messages.error(request, "You are not a member of that clinic.")
     return redirect("home")

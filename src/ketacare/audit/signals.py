@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -38,5 +39,14 @@ def audit_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     username = str(credentials.get("username", ""))[:150]
+    # Attribute the attempt to the account's clinic, so that its admins see it in their log.
+    user = get_user_model().objects.filter(username=username).first()
+    membership = membership_of(user) if user is not None else None
     actor = Actor(user=None, role="", clinic=None, ip=client_ip(request) if request else None)
-    record(actor, Action.LOGIN_FAILED, object_type="user", changes={"username": username})
+    record(
+        actor,
+        Action.LOGIN_FAILED,
+        object_type="user",
+        clinic=membership.clinic if membership else None,
+        changes={"username": username},
+    )

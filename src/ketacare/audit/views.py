@@ -1,3 +1,5 @@
+from datetime import UTC, date, datetime, time, timedelta
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,10 +26,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             events = events.filter(actor_username=data["user"].strip())
         if data["action"]:
             events = events.filter(action=data["action"])
+        # Whole UTC days, as the page shows times in UTC; a range keeps the index usable.
         if data["date_from"]:
-            events = events.filter(occurred_at__date__gte=data["date_from"])
+            events = events.filter(occurred_at__gte=utc_midnight(data["date_from"]))
         if data["date_to"]:
-            events = events.filter(occurred_at__date__lte=data["date_to"])
+            events = events.filter(
+                occurred_at__lt=utc_midnight(data["date_to"] + timedelta(days=1))
+            )
         filters = {k: str(v) for k, v in data.items() if v}
     page = Paginator(events.order_by("-occurred_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -41,6 +46,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "audit/log.html",
         {"form": form, "page": page, "querystring": _without_page(request)},
     )
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _without_page(request: HttpRequest) -> str:

@@ -24,7 +24,8 @@ def _patient(request: HttpRequest, pk: int) -> Patient:
 
 @requires("patient.view")
 def patient_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    # Printable characters only: a NUL would be refused by PostgreSQL's JSON in the audit row.
+    query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable()).strip()[:100]
     patients = Patient.objects.filter(clinic=request.actor.clinic).only(
         # The sort keys are selected too: a UNION can only be ordered by selected columns.
         "id",

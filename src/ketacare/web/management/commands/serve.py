@@ -35,5 +35,8 @@ class Command(BaseCommand):
             str(options["workers"]),
             "--access-logfile",
             "-",
+            # No query string: searches carry patient names and birth dates.
+            "--access-logformat",
+            '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
         ]
         os.execv(sys.executable, argv)  # noqa: S606  (replace this process with gunicorn)
