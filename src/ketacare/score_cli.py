@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--answers", required=True, help="comma-separated, e.g. 0,1,2,3")
     parser.add_argument("--sex", choices=["female", "male"])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_answers(argv))
     try:
         instrument = get(args.instrument)
         answers = _parse_answers(args.answers)
@@ -47,6 +47,20 @@ def main(argv: list[str]) -> int:
     for name, value in result.subscales.items():
         print(f"  {name}: {value}")
     return 0
+
+
+def _join_answers(argv: list[str]) -> list[str]:
+    """``--answers -1,0`` as ``--answers=-1,0``: argparse would take "-1,0" for an option and
+    answer with a usage screen instead of naming the item that is out of range."""
+    joined: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--answers":
+            value = next(args, None)
+            joined.append(arg if value is None else f"--answers={value}")
+        else:
+            joined.append(arg)
+    return joined
 
 
 def _parse_answers(text: str) -> list[int]:

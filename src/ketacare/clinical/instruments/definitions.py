@@ -140,7 +140,8 @@ def _items(raw: dict[str, Any]) -> tuple[Item, ...]:
         specs = raw["items"]
     else:
         labels = raw.get("item_labels") or [f"Item {n}" for n in range(1, raw["items_count"] + 1)]
-        specs = [{"label": label} for label in labels]
+        codes = raw.get("item_loinc") or [None] * len(labels)
+        specs = [{"label": label, "loinc": code} for label, code in zip(labels, codes, strict=True)]
     items = []
     for number, spec in enumerate(specs, start=1):
         options_raw = spec.get("options") or default_options
