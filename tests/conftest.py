@@ -132,5 +132,18 @@ def patient(clinic, nurse):
 
 
 @pytest.fixture
+def alert(patient, nurse, clinic):
+    """An open safety alert: a PHQ-9 with item 9 above 0, entered by the nurse."""
+    from django.utils import timezone
+
+    from ketacare.measures import actions as measure_actions
+
+    response = measure_actions.record_staff_response(
+        actor(nurse, clinic), patient, "phq9", [1, 1, 1, 1, 1, 1, 1, 1, 1], timezone.now()
+    )
+    return response.alerts.get()
+
+
+@pytest.fixture
 def outsider_patient(other_clinic, outsider):
     return make_patient(outsider, other_clinic, given_name="Grace", family_name="Hopper")

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
+    "ketacare.measures",
     "ketacare.web",
 ]
 
@@ -193,6 +194,23 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# Patient questionnaire links (measures app).
+KETACARE_BASE_URL = os.environ.get("KETACARE_BASE_URL", "http://127.0.0.1:8000")
+KETACARE_LINK_EXPIRY_HOURS = int(os.environ.get("KETACARE_LINK_EXPIRY_HOURS", "72"))
+KETACARE_SMS_BACKEND = os.environ.get("KETACARE_SMS_BACKEND", "ketacare.measures.sms.FileBackend")
+# Email: Django's SMTP settings from the environment; without EMAIL_HOST, messages are written
+# to files under the data directory (the demo's "outbox").
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS", default=True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "outbox"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ketacare@localhost")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("KETACARE_TIME_ZONE", "UTC")

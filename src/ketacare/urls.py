@@ -15,5 +15,6 @@ urlpatterns = [
     path("staff/new/", accounts.staff_new, name="staff-new"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("patients/", include("ketacare.patients.urls")),
+    path("", include("ketacare.measures.urls")),
     path("healthz", web.healthz, name="healthz"),
 ]

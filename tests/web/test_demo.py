@@ -31,6 +31,18 @@ def test_seed_is_idempotent_and_audited(db):
     assert verify_chain().ok
 
 
+def test_demo_shows_months_of_scores_and_an_open_safety_alert(db):
+    from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+
+    seed_demo(patient_count=12)
+    responses = QuestionnaireResponse.objects.filter(patient__clinic__name=DEMO_CLINIC)
+    first, last = responses.order_by("completed_at")[0], responses.order_by("-completed_at")[0]
+    assert (last.completed_at - first.completed_at).days >= 90
+    assert {"phq9", "gad7", "pcl5"} <= set(responses.values_list("instrument_id", flat=True))
+    assert SafetyAlert.objects.filter(acknowledged_at__isnull=True).count() == 1
+    assert SafetyAlert.objects.filter(acknowledged_at__isnull=False).count() == 1
+
+
 def run(*args, data_dir, env=None):
     environment = {
         k: v

@@ -19,11 +19,23 @@ def staff_context(request: HttpRequest) -> dict[str, Any]:
         return {"policy": policy}
     membership = active_membership(request)
     role = membership.role if membership else None
+    can = {a.replace(".", "_"): allowed(role, a) for a in PERMISSIONS}
     return {
+        "open_alert_count": _open_alerts(membership) if can["alert_view"] else 0,
         "policy": policy,
         "membership": membership,
         "role_label": Role(role).label if role else "",
         "memberships": request.user.memberships.filter(active=True).select_related("clinic"),
         # Templates cannot index with dots: "patient.create" becomes can.patient_create.
-        "can": {a.replace(".", "_"): allowed(role, a) for a in PERMISSIONS},
+        "can": can,
     }
+
+
+def _open_alerts(membership: object) -> int:
+    # Every page of staff who handle alerts shows how many are open: one indexed count.
+    from ketacare.measures.models import SafetyAlert
+
+    return SafetyAlert.objects.filter(
+        patient__clinic=membership.clinic,  # type: ignore[attr-defined]
+        acknowledged_at__isnull=True,
+    ).count()

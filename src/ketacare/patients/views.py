@@ -69,6 +69,11 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
     latest_height = next((m.height_cm for m in measurements if m.height_cm), None)
     latest = measurements[0] if measurements else None
     record(request.actor, Action.VIEW, obj=patient, patient=patient)
+    open_alerts = (
+        list(patient.safety_alerts.filter(acknowledged_at__isnull=True).order_by("-created_at"))
+        if allowed(request.actor.role, "alert.view")
+        else []
+    )
     return render(
         request,
         "patients/chart.html",
@@ -81,6 +86,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
             if latest and latest_height
             else None,
             "consents": consents,
+            "open_alerts": open_alerts,
         },
     )
 

@@ -12,6 +12,9 @@ from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.clinical.instruments import get as get_instrument
+from ketacare.measures import actions as measure_actions
+from ketacare.measures.models import PatientLink
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord, Patient
 
@@ -112,6 +115,7 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         accounts.append((username, role.label, other.name))
         if not Patient.objects.filter(clinic=clinic).exists():
             _seed_patients(clinic, patient_count)
+            _seed_measures(clinic)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts
@@ -182,3 +186,96 @@ def _seed_patients(clinic: Clinic, count: int, seed: int = 2026) -> None:
                 "signed_by": patient.full_name,
             },
         )
+
+
+# Weekly PHQ-9 totals over four months, by course: the shapes a ketamine program sees.
+TRAJECTORIES = {
+    "remitter": [21, 17, 12, 9, 7, 5, 4, 4, 3, 4, 3, 3, 4, 3, 2, 3],
+    "responder": [19, 16, 13, 11, 9, 9, 8, 9, 8, 7, 8, 8, 7, 8, 7, 7],
+    "relapse": [22, 15, 10, 8, 7, 8, 9, 12, 15, 16, 17, 16, 15, 17, 18, 17],
+    "non_responder": [18, 18, 17, 16, 17, 16, 15, 16, 16, 15, 16, 17, 16, 15, 16, 16],
+    "slow": [24, 23, 21, 20, 18, 17, 15, 14, 13, 12, 11, 10, 10, 9, 9, 8],
+}
+
+
+def _answers_for(instrument_id: str, total: int, rng: random.Random, keep_zero=()) -> list[int]:
+    """Item answers that add up to ``total`` (items listed in keep_zero stay 0)."""
+    instrument = get_instrument(instrument_id)
+    answers = [0] * len(instrument.items)
+    open_items = [i for i in range(len(answers)) if i + 1 not in keep_zero]
+    capacity = sum(instrument.items[i].max_value for i in open_items)
+    for _ in range(min(total, capacity)):
+        choices = [i for i in open_items if answers[i] < instrument.items[i].max_value]
+        answers[rng.choice(choices)] += 1
+    return answers
+
+
+def _seed_measures(clinic: Clinic) -> None:
+    rng = random.Random(99)
+    nurse = User.objects.filter(memberships__clinic=clinic, memberships__role=Role.NURSE).first()
+    prescriber = User.objects.filter(
+        memberships__clinic=clinic, memberships__role=Role.PRESCRIBER
+    ).first()
+    actor = Actor(user=nurse, role=Role.NURSE.value, clinic=clinic, ip="127.0.0.1")
+    start = timezone.now() - timedelta(weeks=16)
+    patients = list(Patient.objects.filter(clinic=clinic).order_by("id")[:25])
+    for n, patient in enumerate(patients):
+        course = list(TRAJECTORIES)[n % len(TRAJECTORIES)]
+        weeks = TRAJECTORIES[course][: 8 + n % 9]
+        for week, total in enumerate(weeks):
+            taken = start + timedelta(weeks=week, hours=rng.randint(0, 48))
+            total = max(0, min(27, total + rng.randint(-1, 1)))
+            measure_actions.record_staff_response(
+                actor, patient, "phq9", _answers_for("phq9", total, rng, keep_zero=(9,)), taken
+            )
+            if n % 3 == 0:
+                gad = max(0, min(21, round(total * 0.8) + rng.randint(-2, 2)))
+                measure_actions.record_staff_response(
+                    actor, patient, "gad7", _answers_for("gad7", gad, rng), taken
+                )
+        if n % 7 == 2:
+            for week, total in enumerate([52, 45, 38, 33, 30, 26]):
+                measure_actions.record_staff_response(
+                    actor,
+                    patient,
+                    "pcl5",
+                    _answers_for("pcl5", total, rng),
+                    start + timedelta(weeks=2 * week),
+                )
+    # A patient who reported thoughts of self-harm this morning: an open safety alert.
+    alerted = patients[2 % len(patients)]
+    measure_actions.record_staff_response(
+        actor,
+        alerted,
+        "phq9",
+        [*_answers_for("phq9", 14, rng, keep_zero=(9,))[:8], 1],
+        timezone.now() - timedelta(hours=3),
+    )
+    # One raised and acknowledged last month, to show the trail.
+    earlier = measure_actions.record_staff_response(
+        actor,
+        patients[7 % len(patients)],
+        "phq9",
+        [2, 2, 2, 1, 1, 2, 1, 1, 1],
+        start + timedelta(weeks=12),
+    )
+    prescriber_actor = Actor(user=prescriber, role=Role.PRESCRIBER.value, clinic=clinic)
+    for alert in earlier.alerts.all():
+        measure_actions.acknowledge_alert(
+            prescriber_actor,
+            alert,
+            "Called the patient the same day: passive thoughts, no plan or intent. Safety plan "
+            "reviewed, 988 given, next infusion kept.",
+        )
+
+
+def demo_patient_link() -> str:
+    """A fresh PHQ-9 link for the first demo patient, for a newcomer to open."""
+    clinic = Clinic.objects.get(name=DEMO_CLINIC)
+    patient = Patient.objects.filter(clinic=clinic).order_by("id").first()
+    coordinator = User.objects.filter(
+        memberships__clinic=clinic, memberships__role=Role.COORDINATOR
+    ).first()
+    actor = Actor(user=coordinator, role=Role.COORDINATOR.value, clinic=clinic)
+    _, url = measure_actions.create_link(actor, patient, "phq9", PatientLink.Channel.IN_CLINIC)
+    return url

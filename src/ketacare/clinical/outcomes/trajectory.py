@@ -27,6 +27,11 @@ class Classification:
     source: str
     since: datetime | None = None
 
+    @property
+    def label(self) -> str:
+        """'reliable_improvement' -> 'Reliable improvement'."""
+        return self.id.replace("_", " ").capitalize()
+
 
 @dataclass(frozen=True)
 class RelapsePolicy:

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from ketacare.web.demo_data import DEMO_PASSWORD, seed_demo
+from ketacare.web.demo_data import DEMO_PASSWORD, demo_patient_link, seed_demo
 
 
 class Command(BaseCommand):
@@ -20,6 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         self.stdout.write(f"Data directory: {settings.DATA_DIR}")
+        # Links in demo messages must point at this server.
+        settings.KETACARE_BASE_URL = f"http://127.0.0.1:{options['port']}"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_seed"]:
@@ -27,6 +29,10 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
             for username, role, clinic in accounts:
                 self.stdout.write(f"  {username:<14} {role:<20} {clinic}")
+            self.stdout.write(
+                "\nA patient's questionnaire link (no login; works once, like one sent by text):"
+                f"\n  {demo_patient_link()}"
+            )
         if options["no_serve"]:
             return
         port = options["port"]

@@ -1,0 +1,213 @@
+"""Every change to measures: responses, links, alerts. One transaction each, with audit."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ketacare.accounts.access import Actor
+from ketacare.audit.record import Action, field_changes, record
+from ketacare.clinical.instruments import get, score
+from ketacare.clinical.safety import safety_signals
+from ketacare.measures import links
+from ketacare.measures.models import PatientLink, QuestionnaireResponse, SafetyAlert
+from ketacare.patients.models import Patient
+
+
+class LinkError(Exception):
+    """A patient link that cannot be used; the message is safe to show the patient."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _save_response(
+    actor: Actor,
+    patient: Patient,
+    instrument_id: str,
+    answers: Sequence[int],
+    completed_at: datetime,
+    source: str,
+    sex: str | None = None,
+    link: PatientLink | None = None,
+) -> QuestionnaireResponse:
+    instrument = get(instrument_id)
+    result = score(instrument, answers, sex=sex or _sex_for_scoring(patient))
+    response = QuestionnaireResponse.objects.create(
+        patient=patient,
+        instrument_id=instrument.id,
+        instrument_version=instrument.version,
+        answers=list(answers),
+        total=result.total,
+        severity=result.severity or "",
+        flags=list(result.flags),
+        subscales=result.subscales,
+        completed_at=completed_at,
+        source=source,
+        entered_by=actor.user,
+        link=link,
+    )
+    record(
+        actor,
+        Action.CREATE,
+        obj=response,
+        object_type="questionnaire_response",
+        patient=patient,
+        clinic=patient.clinic,
+        changes=field_changes(
+            {},
+            {
+                "instrument": instrument.id,
+                "answers": list(answers),
+                "total": result.total,
+                "severity": result.severity,
+                "flags": list(result.flags),
+            },
+        ),
+    )
+    for signal in safety_signals(result):
+        alert = SafetyAlert.objects.create(
+            patient=patient,
+            response=response,
+            flag=signal.flag,
+            rule=signal.rule,
+            source=signal.source,
+        )
+        record(
+            actor,
+            Action.CREATE,
+            obj=alert,
+            object_type="safety_alert",
+            patient=patient,
+            clinic=patient.clinic,
+            changes=field_changes({}, {"flag": signal.flag}),
+        )
+    return response
+
+
+def _sex_for_scoring(patient: Patient) -> str | None:
+    return patient.sex_at_birth if patient.sex_at_birth in ("female", "male") else None
+
+
+@transaction.atomic
+def record_staff_response(
+    actor: Actor,
+    patient: Patient,
+    instrument_id: str,
+    answers: Sequence[int],
+    completed_at: datetime,
+    sex: str | None = None,
+) -> QuestionnaireResponse:
+    """A clinician-rated instrument, or a patient's paper form, entered by staff."""
+    return _save_response(
+        actor,
+        patient,
+        instrument_id,
+        answers,
+        completed_at,
+        QuestionnaireResponse.Source.STAFF,
+        sex=sex,
+    )
+
+
+@transaction.atomic
+def create_link(
+    actor: Actor, patient: Patient, instrument_id: str, channel: str
+) -> tuple[PatientLink, str]:
+    """Make a single-use link for ``instrument_id`` and send it; returns the link and its URL.
+
+    If sending fails, the link is not kept (the caller sees the error)."""
+    hours = settings.KETACARE_LINK_EXPIRY_HOURS
+    link = PatientLink.objects.create(
+        patient=patient,
+        instrument_id=get(instrument_id).id,
+        channel=channel,
+        created_by=actor.user,
+        expires_at=timezone.now() + timedelta(hours=hours),
+    )
+    url = links.absolute_url(links.token_for(link.public_id))
+    body = links.message_text(patient.clinic.name, url, hours)
+    if channel == PatientLink.Channel.EMAIL:
+        links.send_email(patient.email, patient.clinic.name, body)
+    elif channel == PatientLink.Channel.SMS:
+        links.send_sms(patient.phone, body)
+    record(
+        actor,
+        Action.CREATE,
+        obj=link,
+        object_type="patient_link",
+        patient=patient,
+        changes=field_changes({}, {"instrument": instrument_id, "channel": channel}),
+    )
+    return link, url
+
+
+def open_link(token: str) -> PatientLink:
+    """The link behind ``token`` if it can still be answered; else LinkError."""
+    public_id = links.public_id_from(token)
+    link = (
+        PatientLink.objects.select_related("patient__clinic").filter(public_id=public_id).first()
+        if public_id
+        else None
+    )
+    if link is None:
+        raise LinkError("This link is not valid. Please use the latest link your clinic sent.", 404)
+    if link.used_at is not None:
+        raise LinkError("This questionnaire has already been answered. Thank you.", 410)
+    if link.expires_at <= timezone.now():
+        raise LinkError("This link has expired. Please ask your clinic to send you a new one.", 410)
+    return link
+
+
+@transaction.atomic
+def submit_link_response(
+    token: str, answers: Sequence[int], ip: str | None, sex: str | None = None
+) -> QuestionnaireResponse:
+    """The patient's answers through a link; the link is used up in the same transaction."""
+    link = open_link(token)
+    # Lock and re-check, so two submissions racing on one link cannot both be saved.
+    link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
+    if link.used_at is not None:
+        raise LinkError("This questionnaire has already been answered. Thank you.", 410)
+    now = timezone.now()
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    actor = Actor(user=None, role="patient", clinic=link.patient.clinic, ip=ip)
+    return _save_response(
+        actor,
+        link.patient,
+        link.instrument_id,
+        answers,
+        now,
+        QuestionnaireResponse.Source.PATIENT_LINK,
+        sex=sex,
+        link=link,
+    )
+
+
+@transaction.atomic
+def acknowledge_alert(actor: Actor, alert: SafetyAlert, note: str) -> SafetyAlert:
+    alert = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
+    if not alert.is_open:
+        return alert
+    alert.acknowledged_by = actor.user
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledgement_note = note
+    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=alert,
+        object_type="safety_alert",
+        patient=alert.patient,
+        changes=field_changes({"acknowledged": False}, {"acknowledged": True, "note": note}),
+    )
+    return alert
+
+
+def staff_answers(data: dict[str, Any], item_count: int) -> list[int]:
+    return [int(data[f"item_{n}"]) for n in range(1, item_count + 1)]

@@ -1,0 +1,80 @@
+from django import forms
+from django.utils import timezone
+
+from ketacare.clinical.instruments import Instrument
+from ketacare.measures.models import INSTRUMENT_CHOICES, PatientLink
+
+SEX_CHOICES = [("female", "Female"), ("male", "Male")]
+
+
+def answers_form_class(
+    instrument: Instrument, *, for_patient: bool, ask_sex: bool
+) -> type[forms.Form]:
+    """A form with one required choice per item of ``instrument`` (in item order)."""
+    fields: dict[str, forms.Field] = {}
+    for item in instrument.items:
+        choices = [
+            (str(o.value), o.label if o.label != str(o.value) else str(o.value))
+            for o in item.options
+        ]
+        if not for_patient and instrument.item_text_licensed:
+            choices = [(value, f"{value} — {label}") for value, label in choices]
+        fields[f"item_{item.number}"] = forms.TypedChoiceField(
+            label=f"{item.number}. {item.label}",
+            choices=choices,
+            coerce=int,
+            widget=forms.RadioSelect if for_patient else forms.Select,
+            error_messages={"required": "Please choose an answer for this question."},
+        )
+    if ask_sex:
+        fields["sex"] = forms.ChoiceField(
+            label="Sex (sets this questionnaire's cut-off)",
+            choices=SEX_CHOICES,
+            widget=forms.RadioSelect,
+        )
+    if not for_patient:
+        fields["completed_at"] = forms.DateTimeField(
+            label="Completed at",
+            initial=timezone.localtime().replace(second=0, microsecond=0),
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        )
+    return type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
+
+
+class AnswersForm(forms.Form):
+    def answers(self) -> list[int]:
+        return [v for k, v in self.cleaned_data.items() if k.startswith("item_")]
+
+    def clean_completed_at(self):
+        completed_at = self.cleaned_data["completed_at"]
+        if completed_at > timezone.now():
+            raise forms.ValidationError("A questionnaire cannot be completed in the future.")
+        return completed_at
+
+
+class SendLinkForm(forms.Form):
+    instrument_id = forms.ChoiceField(label="Questionnaire", choices=INSTRUMENT_CHOICES)
+    channel = forms.ChoiceField(choices=PatientLink.Channel.choices)
+
+    def __init__(self, *args, patient=None, instruments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.fields["instrument_id"].choices = list(instruments)
+
+    def clean(self):
+        cleaned = super().clean()
+        channel = cleaned.get("channel")
+        if channel == PatientLink.Channel.EMAIL and not self.patient.email:
+            self.add_error("channel", "The patient has no email address on record.")
+        if channel == PatientLink.Channel.SMS and not self.patient.phone:
+            self.add_error("channel", "The patient has no phone number on record.")
+        return cleaned
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="What you did: e.g. called the patient, safety plan reviewed, 988 given.",
+        error_messages={"required": "Write what was done before acknowledging the alert."},
+    )

@@ -1,0 +1,110 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from ketacare.clinical.instruments import INSTRUMENT_IDS
+from ketacare.patients.models import Patient
+
+INSTRUMENT_CHOICES = [(i, i) for i in INSTRUMENT_IDS]
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Assignment(models.Model):
+    """An instrument a patient is asked to complete, once or on a schedule."""
+
+    class Schedule(models.TextChoices):
+        ONCE = "once", "Once"
+        BEFORE_SESSION = "before_session", "Before every treatment session"
+        WEEKLY = "weekly", "Weekly"
+        EVERY_N_DAYS = "every_n_days", "Every N days"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assignments")
+    instrument_id = models.CharField(max_length=30, choices=INSTRUMENT_CHOICES)
+    schedule = models.CharField(max_length=20, choices=Schedule.choices)
+    every_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    starts_on = models.DateField()
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class PatientLink(models.Model):
+    """A single-use, expiring link that lets a patient answer one questionnaire without an
+    account. The URL carries a signed ``public_id``; nothing in it identifies the patient."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+        IN_CLINIC = "in_clinic", "Shown in clinic (no message sent)"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")
+    instrument_id = models.CharField(max_length=30, choices=INSTRUMENT_CHOICES)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+
+class QuestionnaireResponse(models.Model):
+    """One completed questionnaire with its score, as scored when it was saved. Never edited."""
+
+    class Source(models.TextChoices):
+        PATIENT_LINK = "patient_link", "Patient, by link"
+        STAFF = "staff", "Entered by staff"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="responses")
+    instrument_id = models.CharField(max_length=30, choices=INSTRUMENT_CHOICES)
+    instrument_version = models.CharField(max_length=20)
+    answers = models.JSONField()
+    total = models.IntegerField(null=True)
+    severity = models.CharField(max_length=30, blank=True)
+    flags = models.JSONField(default=list)
+    subscales = models.JSONField(default=dict)
+    completed_at = models.DateTimeField()
+    source = models.CharField(max_length=20, choices=Source.choices)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    link = models.OneToOneField(
+        PatientLink, on_delete=models.PROTECT, null=True, related_name="response"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "instrument_id", "completed_at"])]
+
+
+class SafetyAlert(models.Model):
+    """A safety signal from a response (e.g. PHQ-9 item 9 > 0). Open until a prescriber
+    acknowledges it with a note."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="safety_alerts")
+    response = models.ForeignKey(
+        QuestionnaireResponse, on_delete=models.PROTECT, related_name="alerts"
+    )
+    flag = models.CharField(max_length=40)
+    rule = models.CharField(max_length=300)
+    source = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "acknowledged_at"])]
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

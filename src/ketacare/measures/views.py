@@ -1,0 +1,185 @@
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from ketacare.accounts.access import client_ip, public, requires
+from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
+from ketacare.clinical.safety import crisis_resources
+from ketacare.measures import actions
+from ketacare.measures.forms import AcknowledgeForm, SendLinkForm, answers_form_class
+from ketacare.measures.models import PatientLink, SafetyAlert
+from ketacare.measures.summary import patient_summary
+from ketacare.patients.models import Patient
+
+
+def _patient(request: HttpRequest, pk: int) -> Patient:
+    return get_object_or_404(Patient, pk=pk, clinic=request.actor.clinic)
+
+
+def _instrument(instrument_id: str):
+    if instrument_id not in INSTRUMENT_IDS:
+        raise Http404("No such questionnaire.")
+    return get(instrument_id)
+
+
+def _self_report_choices() -> list[tuple[str, str]]:
+    return [(i, get(i).short_name) for i in INSTRUMENT_IDS if get(i).respondent == "patient"]
+
+
+@requires("measures.view")
+def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    summary = patient_summary(patient)
+    return render(
+        request,
+        "measures/patient_measures.html",
+        {
+            "patient": patient,
+            "summary": summary,
+            "link_form": SendLinkForm(patient=patient, instruments=_self_report_choices()),
+            "instruments": [get(i) for i in INSTRUMENT_IDS],
+        },
+    )
+
+
+@requires("measures.enter")
+def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpResponse:
+    patient = _patient(request, pk)
+    instrument = _instrument(instrument_id)
+    ask_sex = instrument.needs_sex and patient.sex_at_birth not in ("female", "male")
+    form = answers_form_class(instrument, for_patient=False, ask_sex=ask_sex)(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            response = actions.record_staff_response(
+                request.actor,
+                patient,
+                instrument.id,
+                form.answers(),
+                form.cleaned_data["completed_at"],
+                sex=form.cleaned_data.get("sex"),
+            )
+        except AnswerError as error:
+            form.add_error(None, str(error))
+        else:
+            total = "" if response.total is None else f" total {response.total}"
+            messages.success(request, f"{instrument.short_name} saved:{total} {response.severity}.")
+            if response.alerts.exists():
+                messages.error(request, "Safety alert raised: see the alert on this page.")
+            return redirect("patient-measures", pk=patient.pk)
+    return render(
+        request,
+        "measures/enter.html",
+        {"patient": patient, "instrument": instrument, "form": form},
+    )
+
+
+@requires("measures.send_link")
+def send_link(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = SendLinkForm(request.POST or None, patient=patient, instruments=_self_report_choices())
+    if request.method == "POST" and form.is_valid():
+        try:
+            link, url = actions.create_link(
+                request.actor,
+                patient,
+                form.cleaned_data["instrument_id"],
+                form.cleaned_data["channel"],
+            )
+        except OSError as error:  # the mail or SMS backend could not send
+            messages.error(request, f"The link could not be sent, so none was made: {error}")
+        else:
+            where = {
+                PatientLink.Channel.EMAIL: f"emailed to {patient.email}",
+                PatientLink.Channel.SMS: f"texted to {patient.phone}",
+            }.get(link.channel, "ready to open on a clinic device")
+            messages.success(request, f"Link {where}: {url}")
+        return redirect("patient-measures", pk=patient.pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("patient-measures", pk=patient.pk)
+
+
+@public
+def patient_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's questionnaire, by link: no login, only the patient's first name shown."""
+    try:
+        link = actions.open_link(token)
+    except actions.LinkError as problem:
+        return render(
+            request,
+            "measures/link_problem.html",
+            {"message": str(problem)},
+            status=problem.status,
+        )
+    instrument = get(link.instrument_id)
+    ask_sex = instrument.needs_sex and link.patient.sex_at_birth not in ("female", "male")
+    form = answers_form_class(instrument, for_patient=True, ask_sex=ask_sex)(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            response = actions.submit_link_response(
+                token, form.answers(), client_ip(request), sex=form.cleaned_data.get("sex")
+            )
+        except actions.LinkError as problem:
+            return render(
+                request,
+                "measures/link_problem.html",
+                {"message": str(problem)},
+                status=problem.status,
+            )
+        return render(
+            request,
+            "measures/link_done.html",
+            {
+                "clinic": link.patient.clinic,
+                "crisis": crisis_resources() if response.alerts.exists() else None,
+            },
+        )
+    return render(
+        request,
+        "measures/link_form.html",
+        {
+            "form": form,
+            "instrument": instrument,
+            "first_name": link.patient.given_name,
+            "clinic": link.patient.clinic,
+        },
+    )
+
+
+@requires("alert.view")
+def alert_dashboard(request: HttpRequest) -> HttpResponse:
+    alerts = SafetyAlert.objects.filter(patient__clinic=request.actor.clinic).select_related(
+        "patient", "response", "acknowledged_by"
+    )
+    return render(
+        request,
+        "measures/alerts.html",
+        {
+            "open_alerts": alerts.filter(acknowledged_at__isnull=True).order_by("-created_at"),
+            "recent": alerts.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[
+                :20
+            ],
+            "form": AcknowledgeForm(),
+        },
+    )
+
+
+@requires("alert.acknowledge")
+def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(
+        SafetyAlert.objects.select_related("patient"),
+        pk=alert_id,
+        patient__clinic=request.actor.clinic,
+    )
+    if request.method != "POST":
+        return redirect("alert-dashboard")
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        actions.acknowledge_alert(request.actor, alert, form.cleaned_data["note"])
+        messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
+    else:
+        messages.error(request, form.errors["note"][0])
+    if request.POST.get("back") == "patient":
+        return redirect("patient-measures", pk=alert.patient_id)
+    return redirect("alert-dashboard")
