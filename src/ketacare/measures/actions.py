@@ -13,6 +13,7 @@ from ketacare.audit.record import Action, field_changes, record
 from ketacare.clinical.instruments import get, score
 from ketacare.clinical.safety import safety_signals
 from ketacare.measures import links
+from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.patients.models import Patient
 
@@ -207,6 +208,22 @@ def acknowledge_alert(actor: Actor, alert: SafetyAlert, note: str) -> SafetyAler
         changes=field_changes({"acknowledged": False}, {"acknowledged": True, "note": note}),
     )
     return alert
+
+
+def export_fhir(actor: Actor, patient: Patient) -> dict[str, Any]:
+    """The patient's measures as a FHIR Bundle; every export is audited."""
+    responses = QuestionnaireResponse.objects.filter(patient=patient).order_by("completed_at", "id")
+    bundle = measures_bundle(patient, responses)
+    with transaction.atomic():
+        record(
+            actor,
+            Action.EXPORT,
+            obj=patient,
+            patient=patient,
+            clinic=patient.clinic,
+            changes={"format": "fhir-r4-bundle", "entries": len(bundle["entry"])},
+        )
+    return bundle
 
 
 def staff_answers(data: dict[str, Any], item_count: int) -> list[int]:

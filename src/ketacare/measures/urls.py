@@ -10,6 +10,7 @@ urlpatterns = [
         name="measure-enter",
     ),
     path("patients/<int:pk>/measures/links/new/", views.send_link, name="measure-send-link"),
+    path("patients/<int:pk>/measures/fhir/", views.export_fhir, name="measure-export-fhir"),
     path("alerts/", views.alert_dashboard, name="alert-dashboard"),
     path("alerts/<int:alert_id>/acknowledge/", views.acknowledge_alert, name="alert-acknowledge"),
     path("q/<str:token>/", views.patient_link, name="patient-link"),

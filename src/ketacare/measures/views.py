@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from ketacare.accounts.access import client_ip, public, requires
@@ -98,6 +98,15 @@ def send_link(request: HttpRequest, pk: int) -> HttpResponse:
         for error in errors:
             messages.error(request, error)
     return redirect("patient-measures", pk=patient.pk)
+
+
+@requires("measures.export")
+def export_fhir(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    bundle = actions.export_fhir(request.actor, patient)
+    response = JsonResponse(bundle, content_type="application/fhir+json")
+    response["Content-Disposition"] = f'attachment; filename="measures-{patient.mrn}.fhir.json"'
+    return response
 
 
 @public
