@@ -145,5 +145,17 @@ def alert(patient, nurse, clinic):
 
 
 @pytest.fixture
+def assignment(patient, nurse, clinic):
+    """A weekly PHQ-9 for the patient, from today."""
+    from django.utils import timezone
+
+    from ketacare.measures import actions as measure_actions
+
+    return measure_actions.assign_instrument(
+        actor(nurse, clinic), patient, "phq9", "weekly", timezone.localdate()
+    )
+
+
+@pytest.fixture
 def outsider_patient(other_clinic, outsider):
     return make_patient(outsider, other_clinic, given_name="Grace", family_name="Hopper")

@@ -198,6 +198,7 @@ CONTENT_SECURITY_POLICY = {
 # Patient questionnaire links (measures app).
 KETACARE_BASE_URL = os.environ.get("KETACARE_BASE_URL", "http://127.0.0.1:8000")
 KETACARE_LINK_EXPIRY_HOURS = int(os.environ.get("KETACARE_LINK_EXPIRY_HOURS", "72"))
+KETACARE_LINK_REMINDER_HOURS = int(os.environ.get("KETACARE_LINK_REMINDER_HOURS", "24"))
 KETACARE_SMS_BACKEND = os.environ.get("KETACARE_SMS_BACKEND", "ketacare.measures.sms.FileBackend")
 # Email: Django's SMTP settings from the environment; without EMAIL_HOST, messages are written
 # to files under the data directory (the demo's "outbox").

@@ -51,8 +51,19 @@ def test_the_matrix_covers_patient_views():
 PATIENT_SCOPED = ("<int:pk>", "<int:alert_id>")
 
 
-def url_for(name, route, patient, alert):
-    values = {"pk": patient.pk, "alert_id": alert.pk, "instrument_id": "phq9"}
+@pytest.fixture
+def objects(patient, alert, assignment):
+    """One of each object a URL can name, all at the patient's clinic."""
+    return {
+        "pk": patient.pk,
+        "alert_id": alert.pk,
+        "assignment_id": assignment.pk,
+        "instrument_id": "phq9",
+    }
+
+
+def url_for(name, route, objects):
+    values = objects
     return reverse(name, kwargs={k: v for k, v in values.items() if f":{k}>" in route})
 
 
@@ -61,8 +72,8 @@ def is_login_redirect(response):
 
 
 @pytest.mark.parametrize(("name", "route", "action"), PROTECTED)
-def test_each_role_gets_what_the_table_says(name, route, action, staff, patient, alert):
-    url = url_for(name, route, patient, alert)
+def test_each_role_gets_what_the_table_says(name, route, action, staff, objects):
+    url = url_for(name, route, objects)
     for role in ROLES:
         response = client_for(staff[role]).get(url)
         if allowed(role, action):
@@ -73,8 +84,8 @@ def test_each_role_gets_what_the_table_says(name, route, action, staff, patient,
 
 
 @pytest.mark.parametrize(("name", "route", "action"), PROTECTED)
-def test_anonymous_is_sent_to_login(client, name, route, action, patient, alert):
-    response = client.get(url_for(name, route, patient, alert))
+def test_anonymous_is_sent_to_login(client, name, route, action, objects):
+    response = client.get(url_for(name, route, objects))
     assert is_login_redirect(response)
 
 
@@ -82,11 +93,11 @@ def test_anonymous_is_sent_to_login(client, name, route, action, patient, alert)
     ("name", "route", "action"), [v for v in PROTECTED if any(k in v[1] for k in PATIENT_SCOPED)]
 )
 def test_another_clinics_staff_cannot_open_a_patient_by_id(
-    name, route, action, other_clinic, patient, alert
+    name, route, action, other_clinic, objects
 ):
     # Every role of another clinic: those whose role allows the action get 404, not 403, so
     # an id reveals nothing; the others are refused by role before the lookup.
-    url = url_for(name, route, patient, alert)
+    url = url_for(name, route, objects)
     for role in ROLES:
         other = create_staff(
             SYSTEM, clinic=other_clinic, username=f"other-{role}", password=PASSWORD, role=role

@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "measures.view": frozenset({P, N, C}),
     "measures.enter": frozenset({P, N}),
     "measures.send_link": frozenset({P, N, C}),
+    "measures.assign": frozenset({P, N, C}),
     "measures.export": frozenset({P, N}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),

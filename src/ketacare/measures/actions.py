@@ -1,7 +1,7 @@
 """Every change to measures: responses, links, alerts. One transaction each, with audit."""
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +14,7 @@ from ketacare.clinical.instruments import get, score
 from ketacare.clinical.safety import safety_signals
 from ketacare.measures import links
 from ketacare.measures.fhir import measures_bundle
-from ketacare.measures.models import PatientLink, QuestionnaireResponse, SafetyAlert
+from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.patients.models import Patient
 
 
@@ -208,6 +208,91 @@ def acknowledge_alert(actor: Actor, alert: SafetyAlert, note: str) -> SafetyAler
         changes=field_changes({"acknowledged": False}, {"acknowledged": True, "note": note}),
     )
     return alert
+
+
+@transaction.atomic
+def assign_instrument(
+    actor: Actor,
+    patient: Patient,
+    instrument_id: str,
+    schedule: str,
+    starts_on: date,
+    every_days: int | None = None,
+) -> Assignment:
+    assignment = Assignment.objects.create(
+        patient=patient,
+        instrument_id=get(instrument_id).id,
+        schedule=schedule,
+        every_days=every_days,
+        starts_on=starts_on,
+        created_by=actor.user,
+    )
+    record(
+        actor,
+        Action.CREATE,
+        obj=assignment,
+        patient=patient,
+        changes=field_changes(
+            {},
+            {
+                "instrument": instrument_id,
+                "schedule": schedule,
+                "every_days": every_days,
+                "starts_on": starts_on,
+            },
+        ),
+    )
+    return assignment
+
+
+@transaction.atomic
+def end_assignment(actor: Actor, assignment: Assignment) -> None:
+    assignment.active = False
+    assignment.save(update_fields=["active"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=assignment,
+        patient=assignment.patient,
+        changes=field_changes({"active": True}, {"active": False}),
+    )
+
+
+def preferred_channel(patient: Patient) -> str | None:
+    """Text if there is a phone number, else email, else None (cannot be reached)."""
+    if patient.phone:
+        return PatientLink.Channel.SMS
+    if patient.email:
+        return PatientLink.Channel.EMAIL
+    return None
+
+
+@transaction.atomic
+def send_reminder(actor: Actor, link: PatientLink) -> None:
+    """Send an unanswered link again, once."""
+    link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
+    if link.reminded_at or link.used_at or link.expires_at <= timezone.now():
+        return
+    hours_left = max(1, int((link.expires_at - timezone.now()).total_seconds() // 3600))
+    url = links.absolute_url(links.token_for(link.public_id))
+    body = "Reminder: " + links.message_text(link.patient.clinic.name, url, hours_left)
+    if link.channel == PatientLink.Channel.EMAIL:
+        links.send_email(link.patient.email, link.patient.clinic.name, body)
+    elif link.channel == PatientLink.Channel.SMS:
+        links.send_sms(link.patient.phone, body)
+    else:
+        return
+    link.reminded_at = timezone.now()
+    link.save(update_fields=["reminded_at"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=link,
+        object_type="patient_link",
+        patient=link.patient,
+        clinic=link.patient.clinic,
+        changes={"reminder_sent": {"old": False, "new": True}},
+    )
 
 
 def export_fhir(actor: Actor, patient: Patient) -> dict[str, Any]:

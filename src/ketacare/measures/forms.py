@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from ketacare.clinical.instruments import Instrument
-from ketacare.measures.models import INSTRUMENT_CHOICES, PatientLink
+from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
 
 SEX_CHOICES = [("female", "Female"), ("male", "Male")]
 
@@ -68,6 +68,28 @@ class SendLinkForm(forms.Form):
             self.add_error("channel", "The patient has no email address on record.")
         if channel == PatientLink.Channel.SMS and not self.patient.phone:
             self.add_error("channel", "The patient has no phone number on record.")
+        return cleaned
+
+
+class AssignForm(forms.ModelForm):
+    class Meta:
+        model = Assignment
+        fields = ["instrument_id", "schedule", "every_days", "starts_on"]
+        labels = {"instrument_id": "Questionnaire", "every_days": "Every how many days"}
+        widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, instruments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instrument_id"].choices = list(instruments)
+        self.fields["starts_on"].initial = timezone.localdate()
+
+    def clean(self):
+        cleaned = super().clean()
+        every = cleaned.get("every_days")
+        if cleaned.get("schedule") == Assignment.Schedule.EVERY_N_DAYS and not every:
+            self.add_error("every_days", "Say every how many days (1 or more).")
+        if cleaned.get("schedule") != Assignment.Schedule.EVERY_N_DAYS:
+            cleaned["every_days"] = None
         return cleaned
 
 

@@ -2,13 +2,15 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 from django.utils import timezone
 
 from ketacare.clinical.instruments import Instrument, get
 from ketacare.clinical.outcomes import Assessment, Measure, assess
 from ketacare.measures.charts import Chart, trajectory_chart
-from ketacare.measures.models import PatientLink, QuestionnaireResponse, SafetyAlert
+from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
+from ketacare.measures.schedule import next_due
 from ketacare.patients.models import Patient
 
 # Until dosing sessions are recorded in ketacare (a later capability), the first score of
@@ -32,10 +34,17 @@ class InstrumentSeries:
 
 
 @dataclass(frozen=True)
+class ScheduledItem:
+    assignment: Assignment
+    next_due: date | None
+
+
+@dataclass(frozen=True)
 class PatientSummary:
     series: list[InstrumentSeries]
     open_alerts: list[SafetyAlert]
     open_links: list[PatientLink]
+    schedule: list[ScheduledItem]
     baseline_note: str = BASELINE_NOTE
 
 
@@ -70,4 +79,18 @@ def patient_summary(patient: Patient) -> PatientSummary:
             patient=patient, used_at__isnull=True, expires_at__gt=timezone.now()
         ).order_by("-created_at")
     )
-    return PatientSummary(series, open_alerts, open_links)
+    schedule = [
+        ScheduledItem(
+            a,
+            next_due(
+                a.schedule,
+                a.starts_on,
+                timezone.localdate(by_instrument[a.instrument_id][-1].completed_at)
+                if by_instrument.get(a.instrument_id)
+                else None,
+                a.every_days,
+            ),
+        )
+        for a in Assignment.objects.filter(patient=patient, active=True).order_by("id")
+    ]
+    return PatientSummary(series, open_alerts, open_links, schedule)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,8 +7,13 @@ from ketacare.accounts.access import client_ip, public, requires
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
 from ketacare.clinical.safety import crisis_resources
 from ketacare.measures import actions
-from ketacare.measures.forms import AcknowledgeForm, SendLinkForm, answers_form_class
-from ketacare.measures.models import PatientLink, SafetyAlert
+from ketacare.measures.forms import (
+    AcknowledgeForm,
+    AssignForm,
+    SendLinkForm,
+    answers_form_class,
+)
+from ketacare.measures.models import Assignment, PatientLink, SafetyAlert
 from ketacare.measures.summary import patient_summary
 from ketacare.patients.models import Patient
 
@@ -20,6 +26,10 @@ def _instrument(instrument_id: str):
     if instrument_id not in INSTRUMENT_IDS:
         raise Http404("No such questionnaire.")
     return get(instrument_id)
+
+
+def _all_choices() -> list[tuple[str, str]]:
+    return [(i, get(i).short_name) for i in INSTRUMENT_IDS]
 
 
 def _self_report_choices() -> list[tuple[str, str]]:
@@ -37,6 +47,8 @@ def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
             "patient": patient,
             "summary": summary,
             "link_form": SendLinkForm(patient=patient, instruments=_self_report_choices()),
+            "assign_form": AssignForm(instruments=_all_choices()),
+            "reminder_hours": settings.KETACARE_LINK_REMINDER_HOURS,
             "instruments": [get(i) for i in INSTRUMENT_IDS],
         },
     )
@@ -97,6 +109,40 @@ def send_link(request: HttpRequest, pk: int) -> HttpResponse:
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)
+    return redirect("patient-measures", pk=patient.pk)
+
+
+@requires("measures.assign")
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = AssignForm(request.POST or None, instruments=_all_choices())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.assign_instrument(
+            request.actor,
+            patient,
+            data["instrument_id"],
+            data["schedule"],
+            data["starts_on"],
+            data["every_days"],
+        )
+        messages.success(request, "Questionnaire scheduled.")
+    else:
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(
+                    request, f"{form.fields[field].label if field in form.fields else ''}: {error}"
+                )
+    return redirect("patient-measures", pk=patient.pk)
+
+
+@requires("measures.assign")
+def end_assignment(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    assignment = get_object_or_404(Assignment, pk=assignment_id, patient=patient, active=True)
+    if request.method == "POST":
+        actions.end_assignment(request.actor, assignment)
+        messages.success(request, "Schedule ended.")
     return redirect("patient-measures", pk=patient.pk)
 
 

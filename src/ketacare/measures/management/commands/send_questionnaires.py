@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandParser
+
+from ketacare.measures.dispatch import dispatch
+
+
+class Command(BaseCommand):
+    help = (
+        "Send the links for scheduled questionnaires that are due, and one reminder for links "
+        "left unanswered. Run it from cron, e.g. hourly."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Say what would be sent.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        report = dispatch(dry_run=bool(options["dry_run"]))
+        verb = "Would send" if options["dry_run"] else "Sent"
+        for label in report.sent:
+            self.stdout.write(f"{verb} link: {label}")
+        for label in report.reminded:
+            self.stdout.write(f"{verb} reminder: {label}")
+        for label in report.unreachable:
+            self.stderr.write(f"Not sent, no phone or email on record: {label}")
+        self.stdout.write(
+            f"{len(report.sent)} links, {len(report.reminded)} reminders, "
+            f"{len(report.unreachable)} patients unreachable."
+        )
