@@ -10,12 +10,18 @@ from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.audit.record import Action, field_changes, record
-from ketacare.clinical.instruments import get, score
+from ketacare.clinical.instruments import Instrument, get, score
 from ketacare.clinical.safety import safety_signals
 from ketacare.measures import links
 from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.patients.models import Patient
+
+
+class AlreadyAcknowledged(Exception):
+    def __init__(self, alert: SafetyAlert) -> None:
+        super().__init__(alert)
+        self.alert = alert
 
 
 class LinkError(Exception):
@@ -122,20 +128,21 @@ def create_link(
     """Make a single-use link for ``instrument_id`` and send it; returns the link and its URL.
 
     If sending fails, the link is not kept (the caller sees the error)."""
+    instrument = get(instrument_id)
+    if not patient_can_answer(instrument):
+        raise ValueError(
+            f"{instrument.short_name} cannot be sent to patients: ketacare does not ship its "
+            "wording. Enter it from the clinic's licensed form instead."
+        )
     hours = settings.KETACARE_LINK_EXPIRY_HOURS
     link = PatientLink.objects.create(
         patient=patient,
-        instrument_id=get(instrument_id).id,
+        instrument_id=instrument.id,
         channel=channel,
         created_by=actor.user,
         expires_at=timezone.now() + timedelta(hours=hours),
     )
-    url = links.absolute_url(links.token_for(link.public_id))
-    body = links.message_text(patient.clinic.name, url, hours)
-    if channel == PatientLink.Channel.EMAIL:
-        links.send_email(patient.email, patient.clinic.name, body)
-    elif channel == PatientLink.Channel.SMS:
-        links.send_sms(patient.phone, body)
+    # Audit first: a message must never carry a link whose record could still roll back.
     record(
         actor,
         Action.CREATE,
@@ -144,7 +151,18 @@ def create_link(
         patient=patient,
         changes=field_changes({}, {"instrument": instrument_id, "channel": channel}),
     )
+    url = links.absolute_url(links.token_for(link.public_id))
+    body = links.message_text(patient.clinic.name, url, hours)
+    if channel == PatientLink.Channel.EMAIL:
+        links.send_email(patient.email, patient.clinic.name, body)
+    elif channel == PatientLink.Channel.SMS:
+        links.send_sms(patient.phone, body)
     return link, url
+
+
+def patient_can_answer(instrument: Instrument) -> bool:
+    """Only self-report questionnaires whose wording ketacare may show go out by link."""
+    return instrument.respondent == "patient" and instrument.item_text_licensed
 
 
 def open_link(token: str) -> PatientLink:
@@ -192,9 +210,11 @@ def submit_link_response(
 
 @transaction.atomic
 def acknowledge_alert(actor: Actor, alert: SafetyAlert, note: str) -> SafetyAlert:
+    """Close the alert with the prescriber's note. Raises AlreadyAcknowledged (carrying the
+    first acknowledgement) if someone closed it in the meantime: that note stands."""
     alert = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
     if not alert.is_open:
-        return alert
+        raise AlreadyAcknowledged(alert)
     alert.acknowledged_by = actor.user
     alert.acknowledged_at = timezone.now()
     alert.acknowledgement_note = note

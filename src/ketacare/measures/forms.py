@@ -1,7 +1,8 @@
 from django import forms
 from django.utils import timezone
 
-from ketacare.clinical.instruments import Instrument
+from ketacare.clinical.instruments import AnswerError, Instrument
+from ketacare.clinical.instruments.scoring import validate
 from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
 
 SEX_CHOICES = [("female", "Female"), ("male", "Male")]
@@ -38,12 +39,27 @@ def answers_form_class(
             initial=timezone.localtime().replace(second=0, microsecond=0),
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         )
-    return type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
+    form_class = type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
+    form_class.instrument = instrument
+    return form_class
 
 
 class AnswersForm(forms.Form):
+    instrument: Instrument
+
     def answers(self) -> list[int]:
         return [v for k, v in self.cleaned_data.items() if k.startswith("item_")]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            # The instrument's own rules across items (e.g. C-SSRS Q7 needs Q6) as a message
+            # on the form rather than an error page. Sex is checked by its own field.
+            try:
+                validate(self.instrument, self.answers(), cleaned.get("sex") or "female")
+            except AnswerError as error:
+                raise forms.ValidationError(str(error)) from None
+        return cleaned
 
     def clean_completed_at(self):
         completed_at = self.cleaned_data["completed_at"]

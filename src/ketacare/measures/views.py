@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from ketacare.accounts.access import client_ip, public, requires
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
@@ -33,7 +34,7 @@ def _all_choices() -> list[tuple[str, str]]:
 
 
 def _self_report_choices() -> list[tuple[str, str]]:
-    return [(i, get(i).short_name) for i in INSTRUMENT_IDS if get(i).respondent == "patient"]
+    return [(i, get(i).short_name) for i in INSTRUMENT_IDS if actions.patient_can_answer(get(i))]
 
 
 @requires("measures.view")
@@ -99,6 +100,8 @@ def send_link(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except OSError as error:  # the mail or SMS backend could not send
             messages.error(request, f"The link could not be sent, so none was made: {error}")
+        except ValueError as error:
+            messages.error(request, str(error))
         else:
             where = {
                 PatientLink.Channel.EMAIL: f"emailed to {patient.email}",
@@ -231,8 +234,19 @@ def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
         return redirect("alert-dashboard")
     form = AcknowledgeForm(request.POST)
     if form.is_valid():
-        actions.acknowledge_alert(request.actor, alert, form.cleaned_data["note"])
-        messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
+        try:
+            actions.acknowledge_alert(request.actor, alert, form.cleaned_data["note"])
+        except actions.AlreadyAcknowledged as already:
+            first = already.alert
+            who = first.acknowledged_by.get_full_name() if first.acknowledged_by else "someone"
+            messages.warning(
+                request,
+                f"{who} had already acknowledged this alert at "
+                f"{timezone.localtime(first.acknowledged_at):%Y-%m-%d %H:%M}; your note was not "
+                "saved.",
+            )
+        else:
+            messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
     else:
         messages.error(request, form.errors["note"][0])
     if request.POST.get("back") == "patient":
