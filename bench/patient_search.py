@@ -33,15 +33,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
+
+from djangobench import PgAdmin, prepare_environment, setup_django
 
 BENCH_DB_NAME = "ketacare_bench"
 GOAL_RATIO = 10.0
 PAGE_SIZE = 25  # ketacare.patients.views.PAGE_SIZE
 
-# The bench urlconf: ketacare.urls plus the bare reference view. Filled in by
-# _install_urls() once Django's apps are loaded (including ketacare.urls imports models).
-urlpatterns: list[Any] = []
 
 # Realistic, varied names; weighted towards the front of each list (common names are common).
 # Kept as text (noqa SIM905): a list literal would be one name per line, 700 lines.
@@ -119,115 +118,6 @@ LABELS = {
     "chart": "(g) patient chart",
 }
 SEARCHES = ("prefix3", "family_given", "mrn", "dob")
-
-
-def bare_view(request: Any) -> Any:
-    from django.http import HttpResponse
-
-    return HttpResponse(b"ok", content_type="text/plain")
-
-
-def _install_urls() -> None:
-    from django.urls import include, path
-
-    urlpatterns[:] = [
-        path("bench/bare/", bare_view, name="bench-bare"),
-        path("", include("ketacare.urls")),
-    ]
-
-
-# --- database and environment ----------------------------------------------------------------
-
-
-@dataclass
-class PgAdmin:
-    """Creates and drops the bench database on the server named by DATABASE_URL."""
-
-    params: dict[str, Any]
-    name: str = BENCH_DB_NAME
-    created: bool = False
-
-    @classmethod
-    def from_url(cls, url: str) -> PgAdmin:
-        import dj_database_url
-
-        config = dj_database_url.parse(url)
-        return cls(
-            params={
-                "dbname": config["NAME"] or "postgres",
-                "user": config.get("USER") or None,
-                "password": config.get("PASSWORD") or None,
-                "host": config.get("HOST") or None,
-                "port": config.get("PORT") or None,
-            }
-        )
-
-    def _execute(self, statement: Any) -> None:
-        import psycopg
-
-        with psycopg.connect(**self.params, autocommit=True) as conn:
-            conn.execute(statement)
-
-    def create(self) -> None:
-        import psycopg
-        from psycopg import sql
-
-        try:
-            self._execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-        except psycopg.errors.DuplicateDatabase:
-            sys.exit(
-                f"Database {self.name!r} already exists on that server (left over from an "
-                f"interrupted run?). It is not dropped automatically in case it is someone "
-                f"else's; drop it yourself (DROP DATABASE {self.name}) and run again."
-            )
-        self.created = True
-
-    def drop(self) -> None:
-        if not self.created:
-            return
-        from psycopg import sql
-
-        self._execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
-        )
-        self.created = False
-
-    def url_for_bench(self, url: str) -> str:
-        return urlsplit(url)._replace(path=f"/{self.name}").geturl()
-
-
-def _prepare_environment(tmp: Path, database_url: str | None) -> None:
-    """Throwaway data dir, key and hosts; before ketacare.settings is imported."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "ketacare.settings"
-    os.environ["KETACARE_DATA_DIR"] = str(tmp / "data")
-    os.environ["SECRET_KEY"] = "bench-only-" + secrets.token_urlsafe(32)
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    # Settings that would change what is measured (redirects, query logging, 2FA prompts).
-    for name in (
-        "DEBUG",
-        "KETACARE_DEMO",
-        "KETACARE_REQUIRE_2FA",
-        "KETACARE_BEHIND_TLS_PROXY",
-        "KETACARE_STATIC_ROOT",
-    ):
-        os.environ.pop(name, None)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)  # settings default: SQLite in the data dir
-    (tmp / "data" / "static").mkdir(parents=True)  # STATIC_ROOT, so whitenoise does not warn
-
-
-def _setup_django() -> None:
-    import django
-    from django.conf import settings
-
-    settings.ROOT_URLCONF = __name__
-    django.setup()
-    _install_urls()
-
-
-# --- seeding ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -638,15 +528,15 @@ def main(argv: list[str] | None = None) -> int:
     if database_url:
         if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
             parser.error("DATABASE_URL must be a PostgreSQL URL (unset it to use SQLite)")
-        pg = PgAdmin.from_url(database_url)
+        pg = PgAdmin.from_url(database_url, BENCH_DB_NAME)
 
     tmp = Path(tempfile.mkdtemp(prefix="ketacare-bench-"))
     try:
         if pg is not None:
             pg.create()
             database_url = pg.url_for_bench(database_url)  # type: ignore[arg-type]
-        _prepare_environment(tmp, database_url)
-        _setup_django()
+        prepare_environment(tmp, database_url)
+        setup_django()
         return run(args)
     finally:
         if "django" in sys.modules:

@@ -139,9 +139,10 @@ def test_query_count_does_not_grow_with_responses(
     few = count_queries(client, measures_url(patient))
     many = count_queries(client, measures_url(busy))
     assert many == few
-    # 11 today: session, user, OTP devices, membership, patient, responses, alerts, links,
-    # assignments, the nav's alert count, the clinic switcher. None of them per response.
-    with django_assert_max_num_queries(12):
+    # 16 today: session, user, OTP devices, membership, patient, responses, alerts, links,
+    # assignments, the nav's alert count, the clinic switcher, and the audit event of the view
+    # (savepoint, chain head, insert, head update, release). None of them per response.
+    with django_assert_max_num_queries(16):
         response = client.get(measures_url(busy))
     assert len(response.context["summary"].series) == 5
     assert all(len(s.responses) == 60 for s in response.context["summary"].series)
@@ -182,3 +183,11 @@ def test_admin_and_researcher_may_not_see_measures(as_user, staff, patient, role
 
 def test_another_clinic_cannot_find_the_patients_measures(as_user, outsider, patient):
     assert as_user(outsider).get(measures_url(patient)).status_code == 404
+
+
+def test_viewing_the_measures_page_is_audited(as_user, nurse, patient):
+    from ketacare.audit.models import AuditEvent
+
+    as_user(nurse).get(measures_url(patient))
+    event = AuditEvent.objects.get(action="view", object_type="measures")
+    assert (event.patient, event.actor, event.role) == (patient, nurse, "nurse")

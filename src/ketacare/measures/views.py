@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from ketacare.accounts.access import client_ip, public, requires
+from ketacare.audit.record import Action, record
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
 from ketacare.clinical.safety import crisis_resources
 from ketacare.measures import actions
@@ -41,6 +42,8 @@ def _self_report_choices() -> list[tuple[str, str]]:
 def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     summary = patient_summary(patient)
+    # A page of the patient's scores is a view of their record, audited like the chart.
+    record(request.actor, Action.VIEW, obj=patient, object_type="measures", patient=patient)
     return render(
         request,
         "measures/patient_measures.html",
