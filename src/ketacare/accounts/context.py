@@ -36,6 +36,6 @@ def _open_alerts(membership: object) -> int:
     from ketacare.measures.models import SafetyAlert
 
     return SafetyAlert.objects.filter(
-        patient__clinic=membership.clinic,  # type: ignore[attr-defined]
+        clinic=membership.clinic,  # type: ignore[attr-defined]
         acknowledged_at__isnull=True,
     ).count()

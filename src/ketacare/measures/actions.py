@@ -79,6 +79,7 @@ def _save_response(
     for signal in safety_signals(result):
         alert = SafetyAlert.objects.create(
             patient=patient,
+            clinic=patient.clinic,
             response=response,
             flag=signal.flag,
             rule=signal.rule,

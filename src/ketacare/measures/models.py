@@ -89,6 +89,9 @@ class SafetyAlert(models.Model):
     acknowledges it with a note."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="safety_alerts")
+    # The patient's clinic, kept on the alert: every page of staff who handle alerts counts the
+    # open ones, and that count must not have to join through the patients table.
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     response = models.ForeignKey(
         QuestionnaireResponse, on_delete=models.PROTECT, related_name="alerts"
     )
@@ -103,7 +106,10 @@ class SafetyAlert(models.Model):
     acknowledgement_note = models.TextField(blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["patient", "acknowledged_at"])]
+        indexes = [
+            models.Index(fields=["patient", "acknowledged_at"]),
+            models.Index(fields=["clinic", "acknowledged_at"]),
+        ]
 
     @property
     def is_open(self) -> bool:

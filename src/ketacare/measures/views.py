@@ -210,7 +210,7 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @requires("alert.view")
 def alert_dashboard(request: HttpRequest) -> HttpResponse:
-    alerts = SafetyAlert.objects.filter(patient__clinic=request.actor.clinic).select_related(
+    alerts = SafetyAlert.objects.filter(clinic=request.actor.clinic).select_related(
         "patient", "response", "acknowledged_by"
     )
     return render(
@@ -231,7 +231,7 @@ def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
         SafetyAlert.objects.select_related("patient"),
         pk=alert_id,
-        patient__clinic=request.actor.clinic,
+        clinic=request.actor.clinic,
     )
     if request.method != "POST":
         return redirect("alert-dashboard")
