@@ -27,10 +27,8 @@ import platform
 import random
 import re
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -39,7 +37,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from djangobench import PgAdmin, prepare_environment, setup_django
+from djangobench import run_isolated
 
 BENCH_DB_NAME = "ketacare_bench_measures"
 SPAN_DAYS = 182  # about six months of treatment
@@ -569,29 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.background_patients < 0 or args.background_responses < 1:
         parser.error("--background-patients not negative, --background-responses positive")
 
-    database_url = os.environ.get("DATABASE_URL", "").strip() or None
-    pg: PgAdmin | None = None
-    if database_url:
-        if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
-            parser.error("DATABASE_URL must be a PostgreSQL URL (unset it to use SQLite)")
-        pg = PgAdmin.from_url(database_url, BENCH_DB_NAME)
-
-    tmp = Path(tempfile.mkdtemp(prefix="ketacare-bench-"))
-    try:
-        if pg is not None:
-            pg.create()
-            database_url = pg.url_for_bench(database_url)  # type: ignore[arg-type]
-        prepare_environment(tmp, database_url)
-        setup_django()
-        return run(args)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if pg is not None:
-            pg.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    return run_isolated(BENCH_DB_NAME, parser, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,21 +21,18 @@ import os
 import platform
 import random
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from djangobench import PgAdmin, prepare_environment, setup_django
+from djangobench import run_isolated
 
 BENCH_DB_NAME = "ketacare_bench"
 GOAL_RATIO = 10.0
@@ -523,29 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.patients < 1 or args.requests < 1 or args.warmup < 0:
         parser.error("--patients and --requests must be positive, --warmup not negative")
 
-    database_url = os.environ.get("DATABASE_URL", "").strip() or None
-    pg: PgAdmin | None = None
-    if database_url:
-        if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
-            parser.error("DATABASE_URL must be a PostgreSQL URL (unset it to use SQLite)")
-        pg = PgAdmin.from_url(database_url, BENCH_DB_NAME)
-
-    tmp = Path(tempfile.mkdtemp(prefix="ketacare-bench-"))
-    try:
-        if pg is not None:
-            pg.create()
-            database_url = pg.url_for_bench(database_url)  # type: ignore[arg-type]
-        prepare_environment(tmp, database_url)
-        setup_django()
-        return run(args)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if pg is not None:
-            pg.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    return run_isolated(BENCH_DB_NAME, parser, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:
