@@ -330,7 +330,3 @@ def export_fhir(actor: Actor, patient: Patient) -> dict[str, Any]:
             changes={"format": "fhir-r4-bundle", "entries": len(bundle["entry"])},
         )
     return bundle
-
-
-def staff_answers(data: dict[str, Any], item_count: int) -> list[int]:
-    return [int(data[f"item_{n}"]) for n in range(1, item_count + 1)]
