@@ -15,6 +15,10 @@ def main() -> None:
         from ketacare.score_cli import main as score_main
 
         sys.exit(score_main(argv[1:]))
+    if argv[:1] == ["pk"]:
+        from ketacare.pk_cli import main as pk_main
+
+        sys.exit(pk_main(argv[1:]))
     if argv[:1] == ["demo"]:
         # The demo must pick its data directory and key before settings are read.
         _prepare_demo_environment(argv)

@@ -1,0 +1,144 @@
+"""Closed-form concentrations: sums of exponentials, superposed over dose segments.
+
+For a linear model dA/dt = K·A, the central amount after a unit dose into the central
+compartment is Σ cᵢ·exp(−rᵢ·t), with rᵢ = −eigenvalues of K and cᵢ from its eigenvectors. An
+infusion, a bolus and first-order absorption from a depot each have an exact integral of that
+sum, so any schedule of doses is a sum of closed-form terms — the method of target-controlled
+infusion software. Vectorised over patients (rows) and times (columns).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ketacare.clinical.pk.models import FloatArray, Model, routes
+
+MG_PER_L_TO_NG_PER_ML = 1000.0
+EXTRAVASCULAR = ("im", "oral", "sublingual")
+
+
+@dataclass(frozen=True)
+class Dose:
+    """Drug entering at ``start_min``: into the central compartment over ``duration_min`` (0 is
+    a bolus), or, with ``ka_per_min``, from a depot by first-order absorption. ``amount_mg`` is
+    what reaches the circulation (bioavailability already applied)."""
+
+    amount_mg: float
+    start_min: float = 0.0
+    duration_min: float = 0.0
+    ka_per_min: float | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    times_min: FloatArray
+    concentration_ng_ml: FloatArray
+
+    @property
+    def cmax_ng_ml(self) -> float:
+        return float(self.concentration_ng_ml.max())
+
+    @property
+    def tmax_min(self) -> float:
+        return float(self.times_min[int(self.concentration_ng_ml.argmax())])
+
+
+def disposition(v1: FloatArray, matrix: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Coefficients cᵢ (1/L) and rates rᵢ (1/min), each shape P×n, of the central
+    concentration after a unit dose into the central compartment."""
+    eigenvalues, vectors = np.linalg.eig(matrix)
+    # Mammillary models have real, distinct, negative eigenvalues; drop round-off imaginaries.
+    eigenvalues, vectors = eigenvalues.real, vectors.real
+    inverse = np.linalg.inv(vectors)
+    coefficients = vectors[:, 0, :] * inverse[:, :, 0] / v1[:, None]
+    return coefficients, -eigenvalues
+
+
+def concentration(
+    coefficients: FloatArray, rates: FloatArray, doses: Sequence[Dose], times_min: FloatArray
+) -> FloatArray:
+    """Concentration (ng/mL), shape P×T, of ``doses`` at ``times_min`` for P patients."""
+    t = np.asarray(times_min, dtype=np.float64)[None, :]
+    total = np.zeros((coefficients.shape[0], t.shape[1]))
+    for dose in doses:
+        since_start = np.maximum(t - dose.start_min, 0.0)
+        for c, r in zip(coefficients.T, rates.T, strict=True):
+            c, r = c[:, None], r[:, None]
+            if dose.ka_per_min is not None:
+                ka = dose.ka_per_min
+                term = np.exp(-r * since_start) - np.exp(-ka * since_start)
+                total += dose.amount_mg * c * ka / (ka - r) * term
+            elif dose.duration_min > 0:
+                rate = dose.amount_mg / dose.duration_min
+                since_end = np.maximum(t - dose.start_min - dose.duration_min, 0.0)
+                total += rate * c / r * (np.exp(-r * since_end) - np.exp(-r * since_start))
+            else:
+                total += np.where(t >= dose.start_min, dose.amount_mg * c, 0.0) * np.exp(
+                    -r * since_start
+                )
+    return total * MG_PER_L_TO_NG_PER_ML
+
+
+def plan_doses(model: Model, route: str, dose_mg: float, infusion_min: float = 0.0) -> list[Dose]:
+    """The dose segments for one administration by ``route`` (bioavailability applied)."""
+    if model.fixed_dose:
+        if route != "intranasal":
+            raise ValueError(f"model {model.id} is for intranasal esketamine only")
+        absorption = model.raw["absorption"]
+        devices = model.raw["devices"]
+        count = round(dose_mg / devices["mg_per_device"])
+        if count < 1 or abs(count * devices["mg_per_device"] - dose_mg) > 1e-9:
+            raise ValueError(
+                f"esketamine doses come in whole {devices['mg_per_device']} mg devices; "
+                f"{dose_mg:g} mg is not a whole number of devices"
+            )
+        doses = []
+        for device in range(count):
+            start = device * devices["minutes_between_devices"]
+            per_device = devices["mg_per_device"]
+            doses.append(
+                Dose(
+                    per_device * absorption["nasal_fraction"],
+                    start,
+                    ka_per_min=absorption["nasal_ka_per_min"],
+                )
+            )
+            doses.append(
+                Dose(
+                    per_device
+                    * absorption["swallowed_fraction"]
+                    * absorption["swallowed_bioavailability"],
+                    start,
+                    ka_per_min=absorption["swallowed_ka_per_min"],
+                )
+            )
+        return doses
+    if route == "iv":
+        return [Dose(dose_mg, 0.0, infusion_min)]
+    if route in EXTRAVASCULAR:
+        spec = routes()[route]
+        return [Dose(dose_mg * spec["bioavailability"], 0.0, ka_per_min=spec["ka_per_min"])]
+    if route == "intranasal":
+        raise ValueError(
+            "no intranasal data for racemic ketamine in the reference; use --model esketamine"
+        )
+    raise ValueError(f"unknown route {route!r}; use iv, im, intranasal, oral or sublingual")
+
+
+def profile(
+    model: Model,
+    route: str,
+    dose_mg: float,
+    weight_kg: float,
+    hours: float,
+    step_min: float = 1.0,
+    infusion_min: float = 0.0,
+) -> Profile:
+    """The typical patient's concentration curve for one dose."""
+    times = np.arange(0.0, hours * 60.0 + step_min / 2, step_min)
+    weight = np.array([weight_kg], dtype=np.float64)
+    v1, matrix = model.rate_matrix(model.parameters(weight))
+    coefficients, rates = disposition(v1, matrix)
+    doses = plan_doses(model, route, dose_mg, infusion_min)
+    return Profile(times, concentration(coefficients, rates, doses, times)[0])

@@ -1,0 +1,210 @@
+"""The closed-form PK solution against an ODE solution (SciPy), and the published Cmax."""
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from ketacare.clinical.pk import MODEL_IDS, get_model, plan_doses, profile
+from ketacare.clinical.pk.models import routes
+from ketacare.clinical.pk.population import band, simulate
+
+KETACARE = str(Path(sys.executable).with_name("ketacare"))
+RACEMIC = [m for m in MODEL_IDS if m != "esketamine"]
+CASES = [(m, "iv", 0.5 * 70, 40.0) for m in RACEMIC]
+CASES += [(m, "iv", 0.5 * 70, 0.0) for m in RACEMIC]  # bolus
+CASES += [(m, r, 0.5 * 70, 0.0) for m in RACEMIC for r in ("im", "oral", "sublingual")]
+CASES += [("esketamine", "intranasal", 56.0, 0.0), ("esketamine", "intranasal", 84.0, 0.0)]
+
+
+def ode_reference(model, route, dose_mg, infusion_min, times):
+    """Integrate dA/dt = K·A plus inputs numerically: one depot compartment per absorbed dose,
+    infusions as a constant rate into the central compartment."""
+    v1, matrix = model.rate_matrix(model.parameters(np.array([70.0])))
+    v1, k = v1[0], matrix[0]
+    doses = plan_doses(model, route, dose_mg, infusion_min)
+    depots = [d for d in doses if d.ka_per_min is not None]
+    n = k.shape[0]
+
+    def rhs(t, state):
+        central = state[:n]
+        derivative = np.zeros_like(state)
+        derivative[:n] = k @ central
+        for dose in doses:
+            infusing = dose.ka_per_min is None and dose.duration_min > 0
+            if infusing and dose.start_min <= t < dose.start_min + dose.duration_min:
+                derivative[0] += dose.amount_mg / dose.duration_min
+        for j, dose in enumerate(depots):
+            if t >= dose.start_min:
+                amount = state[n + j]
+                derivative[n + j] -= dose.ka_per_min * amount
+                derivative[0] += dose.ka_per_min * amount
+        return derivative
+
+    state = np.zeros(n + len(depots))
+    out = np.zeros_like(times)
+    # Integrate piecewise between dose events so that starts and infusion ends are exact.
+    events = sorted(
+        {
+            0.0,
+            *(d.start_min for d in doses),
+            *(d.start_min + d.duration_min for d in doses),
+            float(times[-1]),
+        }
+    )
+    for start, end in itertools.pairwise(events):
+        for j, dose in enumerate(depots):
+            if dose.start_min == start:
+                state[n + j] += dose.amount_mg
+        for dose in doses:
+            if dose.ka_per_min is None and dose.duration_min == 0 and dose.start_min == start:
+                state[0] += dose.amount_mg
+        inside = (times >= start) & (times <= end)
+        # Evaluate at the requested times and at the segment's end, whose state starts the next.
+        wanted = times[inside]
+        extra = not wanted.size or wanted[-1] < end
+        solution = solve_ivp(
+            rhs,
+            (start, end),
+            state,
+            t_eval=np.append(wanted, end) if extra else wanted,
+            method="LSODA",
+            rtol=1e-10,
+            atol=1e-12,
+            max_step=0.5,
+        )
+        found = solution.y[0, :-1] if extra else solution.y[0]
+        out[inside] = found / v1 * 1000.0  # mg/L to ng/mL, computed independently here
+        state = solution.y[:, -1]
+    return out
+
+
+@pytest.mark.parametrize(("model_id", "route", "dose_mg", "infusion_min"), CASES)
+def test_closed_form_matches_the_ode_within_half_a_percent(model_id, route, dose_mg, infusion_min):
+    model = get_model(model_id)
+    closed = profile(model, route, dose_mg, 70.0, hours=6, step_min=1.0, infusion_min=infusion_min)
+    times = closed.times_min
+    reference = ode_reference(model, route, dose_mg, infusion_min, times)
+    significant = reference > 1e-3 * reference.max()  # relative error is meaningless near zero
+    relative = np.abs(closed.concentration_ng_ml[significant] - reference[significant])
+    relative /= reference[significant]
+    assert relative.max() < 0.005, f"max relative error {relative.max():.4%}"
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"), [("clements", 177), ("hijazi", 225), ("domino", 240)]
+)
+def test_iv_half_mg_per_kg_over_40_min_peaks_as_the_reference_predicts(model_id, expected):
+    result = profile(get_model(model_id), "iv", 35.0, 70.0, hours=3, infusion_min=40)
+    assert abs(result.cmax_ng_ml - expected) < 1.5  # clinical-reference §4 closed-form check
+    assert result.tmax_min == 40
+
+
+def test_clements_cmax_lies_in_the_published_range():
+    # 0.5 mg/kg over 40 min: Cmax about 185 ng/mL, observed 100-250 (Zanos 2018, Table 1).
+    result = profile(get_model("clements"), "iv", 35.0, 70.0, hours=6, infusion_min=40)
+    assert 100 <= result.cmax_ng_ml <= 250
+
+
+def test_extravascular_routes_use_the_reference_bioavailability():
+    assert routes()["oral"]["bioavailability"] == 0.20
+    model = get_model("clements")
+    iv = profile(model, "iv", 35.0, 70.0, hours=48, step_min=2)
+    oral = profile(model, "oral", 35.0, 70.0, hours=48, step_min=2)
+    auc_ratio = np.trapezoid(oral.concentration_ng_ml, oral.times_min) / np.trapezoid(
+        iv.concentration_ng_ml, iv.times_min
+    )
+    assert auc_ratio == pytest.approx(0.20, rel=0.02)
+
+
+def test_esketamine_devices_and_refusals():
+    model = get_model("esketamine")
+    assert len(plan_doses(model, "intranasal", 84.0)) == 6  # 3 devices, nasal + swallowed
+    with pytest.raises(ValueError, match="whole 28 mg devices"):
+        plan_doses(model, "intranasal", 50.0)
+    with pytest.raises(ValueError, match="intranasal esketamine only"):
+        plan_doses(model, "iv", 56.0)
+    result = profile(model, "intranasal", 56.0, 70.0, hours=6)
+    assert 20 <= result.tmax_min <= 50  # label: Tmax 20-40 min after the last device (at 5 min)
+
+
+def test_population_band_contains_the_typical_curve():
+    model = get_model("herd")
+    times = np.arange(0.0, 181.0, 1.0)
+    doses = plan_doses(model, "iv", 35.0, 40.0)
+    curves = simulate(model, doses, times, 70.0, 2000, np.random.default_rng(7))
+    low, high = band(curves)
+    typical = profile(model, "iv", 35.0, 70.0, hours=3, infusion_min=40).concentration_ng_ml
+    assert np.all(low[1:] <= typical[1:]) and np.all(typical[1:] <= high[1:])
+    assert (high[40] - low[40]) > 0.5 * typical[40]  # Herd's published variability is large
+
+
+def test_every_model_file_has_a_source():
+    for model_id in MODEL_IDS:
+        assert get_model(model_id).source
+
+
+def test_pk_command_json(tmp_path):
+    result = subprocess.run(
+        [
+            KETACARE,
+            "pk",
+            "--model",
+            "clements",
+            "--route",
+            "iv",
+            "--dose-mg-per-kg",
+            "0.5",
+            "--weight-kg",
+            "70",
+            "--infusion-min",
+            "40",
+            "--hours",
+            "6",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["times_min"]) == len(data["concentration_ng_ml"]) == 361
+    assert data["tmax_min"] == 40
+    assert 100 <= data["cmax_ng_ml"] <= 250
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--model", "clements", "--route", "intranasal", "--dose-mg", "30"],
+            "use --model esketamine",
+        ),
+        (["--model", "esketamine", "--route", "intranasal", "--dose-mg", "50"], "whole 28 mg"),
+        (
+            ["--model", "clements", "--route", "im", "--dose-mg", "30", "--infusion-min", "40"],
+            "--infusion-min applies to --route iv only",
+        ),
+        (["--model", "clements", "--route", "iv", "--dose-mg", "-1"], "dose must be positive"),
+    ],
+)
+def test_pk_command_refuses_with_one_line(args, message, tmp_path):
+    result = subprocess.run(
+        [KETACARE, "pk", *args, "--weight-kg", "70"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
