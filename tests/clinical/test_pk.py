@@ -208,3 +208,25 @@ def test_pk_command_refuses_with_one_line(args, message, tmp_path):
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("model_id", "route", "dose_mg", "infusion_min"), CASES)
+def test_grid_stepping_equals_the_closed_form(model_id, route, dose_mg, infusion_min):
+    from ketacare.clinical.pk.population import sample_parameters
+    from ketacare.clinical.pk.solve import concentration, concentration_on_grid, disposition
+
+    model = get_model(model_id)
+    v1, matrix = model.rate_matrix(sample_parameters(model, 70.0, 20, np.random.default_rng(5)))
+    coefficients, rates = disposition(v1, matrix)
+    doses = plan_doses(model, route, dose_mg, infusion_min)
+    times = np.arange(0.0, 721.0, 1.0)
+    closed = concentration(coefficients, rates, doses, times)
+    stepped = concentration_on_grid(coefficients, rates, doses, 1.0, 720).T
+    assert np.max(np.abs(closed - stepped)) <= 1e-9 * closed.max()
+
+
+def test_grid_refuses_doses_off_the_grid():
+    from ketacare.clinical.pk.solve import Dose, concentration_on_grid
+
+    with pytest.raises(ValueError, match="not on the 2 min grid"):
+        concentration_on_grid(np.ones((1, 1)), np.ones((1, 1)), [Dose(10.0, 0.0, 41.0)], 2.0, 10)
