@@ -15,6 +15,10 @@ def main() -> None:
         from ketacare.score_cli import main as score_main
 
         sys.exit(score_main(argv[1:]))
+    if argv[:1] == ["eligibility"]:
+        from ketacare.eligibility_cli import main as eligibility_main
+
+        sys.exit(eligibility_main(argv[1:]))
     if argv[:1] == ["pk"]:
         from ketacare.pk_cli import main as pk_main
 
