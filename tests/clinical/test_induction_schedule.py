@@ -1,0 +1,68 @@
+import itertools
+from datetime import date, timedelta
+
+import pytest
+
+from ketacare.clinical.protocols import get_protocol
+from ketacare.clinical.protocols.schedule import ScheduleError, induction_schedule, reschedule
+
+IV = get_protocol("iv_ketamine")
+ESKETAMINE = get_protocol("esketamine_trd")
+MONDAY = date(2026, 11, 30)
+
+
+def test_iv_induction_is_six_sessions_three_a_week():
+    days = induction_schedule(IV, MONDAY)
+    assert [d.strftime("%a %d") for d in days] == [
+        "Mon 30",
+        "Wed 02",
+        "Fri 04",
+        "Mon 07",
+        "Wed 09",
+        "Fri 11",
+    ]
+    assert (days[-1] - days[0]).days == 11  # about 12 days (Murrough 2013)
+
+
+def test_esketamine_twice_weekly_for_four_weeks():
+    days = induction_schedule(ESKETAMINE, MONDAY)
+    assert len(days) == 8
+    weeks = {d.isocalendar().week for d in days}
+    assert len(weeks) == 4
+
+
+def test_only_clinic_days_are_used():
+    days = induction_schedule(IV, MONDAY, clinic_days={1, 3})  # Tuesdays and Thursdays
+    assert {d.weekday() for d in days} == {1, 3}
+    assert all((b - a).days >= 2 for a, b in itertools.pairwise(days))
+
+
+def test_start_on_a_weekend_begins_on_the_next_clinic_day():
+    assert induction_schedule(IV, MONDAY - timedelta(days=2))[0] == MONDAY
+
+
+def test_moving_a_session_reflows_the_rest():
+    days = induction_schedule(IV, MONDAY)
+    moved = reschedule(days, 2, date(2026, 12, 7), IV)  # Friday's session to Monday
+    assert moved[:2] == days[:2]
+    assert [d.strftime("%a %d") for d in moved[2:]] == ["Mon 07", "Wed 09", "Fri 11", "Mon 14"]
+    assert len(moved) == len(days)
+
+
+@pytest.mark.parametrize(
+    ("new_date", "message"),
+    [
+        (date(2026, 12, 5), "not a clinic day"),
+        (date(2026, 12, 3), "less than 2 days after the previous session"),
+    ],
+)
+def test_a_move_that_breaks_a_rule_is_refused_with_the_rule(new_date, message):
+    days = induction_schedule(IV, MONDAY)
+    with pytest.raises(ScheduleError, match=message):
+        reschedule(days, 2, new_date, IV)
+
+
+def test_a_week_cannot_take_more_sessions_than_the_protocol_allows():
+    days = induction_schedule(ESKETAMINE, MONDAY)  # Mon 30, Wed 02, Mon 07, ...
+    with pytest.raises(ScheduleError, match="already has 2 sessions"):
+        reschedule(days, 2, date(2026, 12, 4), ESKETAMINE)
