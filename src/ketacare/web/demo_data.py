@@ -14,7 +14,7 @@ from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.measures import actions as measure_actions
-from ketacare.measures.models import PatientLink
+from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord, Patient
 
@@ -115,6 +115,8 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         accounts.append((username, role.label, other.name))
         if not Patient.objects.filter(clinic=clinic).exists():
             _seed_patients(clinic, patient_count)
+        # Separately, so a demo database made before the measures existed gets them too.
+        if not QuestionnaireResponse.objects.filter(patient__clinic=clinic).exists():
             _seed_measures(clinic)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
