@@ -1,5 +1,6 @@
-"""Scaffolding shared by the Django benchmarks: a throwaway environment, a separate
-PostgreSQL database (or a temporary SQLite file), and a bare reference view.
+"""Scaffolding shared by the benchmarks: a throwaway environment, a separate PostgreSQL
+database (or a temporary SQLite file), a bare reference view, query timing and plans, and
+the machine's CPU model.
 
 Scripts in bench/ import it as ``djangobench`` (bench/ is on sys.path when a script in it runs).
 """
@@ -7,8 +8,11 @@ Scripts in bench/ import it as ``djangobench`` (bench/ is on sys.path when a scr
 from __future__ import annotations
 
 import os
+import platform
 import secrets
+import statistics
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,3 +159,44 @@ def run_isolated(db_name: str, parser: Any, body: Any) -> int:
         if pg is not None:
             pg.drop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sql_time_ms(sql: str, params: Any, repeat: int = 7) -> float:
+    """Median time to execute the statement and fetch every row, outside Django."""
+    from django.db import connection
+
+    times = []
+    with connection.cursor() as cursor:
+        for _ in range(repeat):
+            started = time.perf_counter_ns()
+            cursor.execute(sql, params)
+            cursor.fetchall()
+            times.append((time.perf_counter_ns() - started) / 1e6)
+    return statistics.median(times)
+
+
+def explain(sql: str, params: Any) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        rows = cursor.fetchall()
+    depth: dict[int, int] = {0: -1}
+    lines = []
+    for node_id, parent, _, detail in rows:
+        depth[node_id] = depth.get(parent, -1) + 1
+        lines.append("  " * depth[node_id] + detail)
+    return lines
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -34,10 +34,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from djangobench import run_isolated
+from djangobench import cpu_model, explain, run_isolated, sql_time_ms
 
 BENCH_DB_NAME = "ketacare_bench_measures"
 SPAN_DAYS = 182  # about six months of treatment
@@ -423,47 +422,6 @@ def database_info() -> str:
         cursor.execute("SELECT sqlite_version()")
         (version,) = cursor.fetchone()
         return f"SQLite {version}, no ANALYZE statistics, as deployed ({connection.vendor})"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def sql_time_ms(sql: str, params: Any, repeat: int = 7) -> float:
-    """Median time to execute the statement and fetch every row, outside Django."""
-    from django.db import connection
-
-    times = []
-    with connection.cursor() as cursor:
-        for _ in range(repeat):
-            started = time.perf_counter_ns()
-            cursor.execute(sql, params)
-            cursor.fetchall()
-            times.append((time.perf_counter_ns() - started) / 1e6)
-    return statistics.median(times)
-
-
-def explain(sql: str, params: Any) -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        rows = cursor.fetchall()
-    depth: dict[int, int] = {0: -1}
-    lines = []
-    for node_id, parent, _, detail in rows:
-        depth[node_id] = depth.get(parent, -1) + 1
-        lines.append("  " * depth[node_id] + detail)
-    return lines
 
 
 def print_report(

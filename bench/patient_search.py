@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from djangobench import run_isolated
+from djangobench import explain, run_isolated, sql_time_ms
 
 BENCH_DB_NAME = "ketacare_bench"
 GOAL_RATIO = 10.0
@@ -373,37 +373,6 @@ def _patient_selects(log: QueryLog) -> list[tuple[str, str, Any]]:
         if sql.lstrip().upper().startswith("SELECT") and 'FROM "patients_patient"' in sql:
             found.append(("count" if "COUNT(*)" in sql else "page", sql, params))
     return found
-
-
-def sql_time_ms(sql: str, params: Any, repeat: int = 7) -> float:
-    """Median time to execute the statement and fetch every row, outside Django."""
-    from django.db import connection
-
-    times = []
-    with connection.cursor() as cursor:
-        for _ in range(repeat):
-            started = time.perf_counter_ns()
-            cursor.execute(sql, params)
-            cursor.fetchall()
-            times.append((time.perf_counter_ns() - started) / 1e6)
-    return statistics.median(times)
-
-
-def explain(sql: str, params: Any) -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        rows = cursor.fetchall()
-    depth: dict[int, int] = {0: -1}
-    lines = []
-    for node_id, parent, _, detail in rows:
-        depth[node_id] = depth.get(parent, -1) + 1
-        lines.append("  " * depth[node_id] + detail)
-    return lines
 
 
 def print_plans(client: Any, urls: dict[str, list[str]], htmx: bool) -> None:

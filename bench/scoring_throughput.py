@@ -28,8 +28,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from djangobench import cpu_model
 
 ITEMS = 9
 MAX_ANSWER = 3
@@ -46,16 +47,6 @@ def time_once(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter_ns()
     result = fn()
     return (time.perf_counter_ns() - started) / 1e9, result
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
