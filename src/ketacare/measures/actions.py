@@ -43,7 +43,7 @@ def _save_response(
     link: PatientLink | None = None,
 ) -> QuestionnaireResponse:
     instrument = get(instrument_id)
-    result = score(instrument, answers, sex=sex or _sex_for_scoring(patient))
+    result = score(instrument, answers, sex=sex or sex_for_scoring(patient))
     response = QuestionnaireResponse.objects.create(
         patient=patient,
         instrument_id=instrument.id,
@@ -97,7 +97,8 @@ def _save_response(
     return response
 
 
-def _sex_for_scoring(patient: Patient) -> str | None:
+def sex_for_scoring(patient: Patient) -> str | None:
+    """The chart's sex at birth where a sex-specific cut-off can use it, else None."""
     return patient.sex_at_birth if patient.sex_at_birth in ("female", "male") else None
 
 
@@ -159,6 +160,12 @@ def create_link(
     elif channel == PatientLink.Channel.SMS:
         links.send_sms(patient.phone, body)
     return link, url
+
+
+def must_ask_sex(instrument: Instrument, patient: Patient) -> bool:
+    """Whether the form must ask the sex: the instrument's cut-off needs it and the chart
+    does not say female or male."""
+    return instrument.needs_sex and sex_for_scoring(patient) is None
 
 
 def patient_can_answer(instrument: Instrument) -> bool:

@@ -62,8 +62,9 @@ def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
 def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpResponse:
     patient = _patient(request, pk)
     instrument = _instrument(instrument_id)
-    ask_sex = instrument.needs_sex and patient.sex_at_birth not in ("female", "male")
-    form = answers_form_class(instrument, for_patient=False, ask_sex=ask_sex)(request.POST or None)
+    form = answers_form_class(
+        instrument, for_patient=False, ask_sex=actions.must_ask_sex(instrument, patient)
+    )(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             response = actions.record_staff_response(
@@ -161,33 +162,30 @@ def export_fhir(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _link_problem(request: HttpRequest, problem: actions.LinkError) -> HttpResponse:
+    return render(
+        request, "measures/link_problem.html", {"message": str(problem)}, status=problem.status
+    )
+
+
 @public
 def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's questionnaire, by link: no login, only the patient's first name shown."""
     try:
         link = actions.open_link(token)
     except actions.LinkError as problem:
-        return render(
-            request,
-            "measures/link_problem.html",
-            {"message": str(problem)},
-            status=problem.status,
-        )
+        return _link_problem(request, problem)
     instrument = get(link.instrument_id)
-    ask_sex = instrument.needs_sex and link.patient.sex_at_birth not in ("female", "male")
-    form = answers_form_class(instrument, for_patient=True, ask_sex=ask_sex)(request.POST or None)
+    form = answers_form_class(
+        instrument, for_patient=True, ask_sex=actions.must_ask_sex(instrument, link.patient)
+    )(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             response = actions.submit_link_response(
                 token, form.answers(), client_ip(request), sex=form.cleaned_data.get("sex")
             )
         except actions.LinkError as problem:
-            return render(
-                request,
-                "measures/link_problem.html",
-                {"message": str(problem)},
-                status=problem.status,
-            )
+            return _link_problem(request, problem)
         return render(
             request,
             "measures/link_done.html",
