@@ -1,10 +1,11 @@
 """Instrument definitions, loaded from the TOML data files beside this module."""
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from typing import Any
+
+from ketacare.clinical.datafiles import load
 
 DATA = files("ketacare.clinical.instruments").joinpath("data")
 INSTRUMENT_IDS: tuple[str, ...] = tuple(
@@ -243,5 +244,5 @@ def get(instrument_id: str) -> Instrument:
         raise UnknownInstrumentError(
             f"unknown instrument {instrument_id!r}; known: {', '.join(INSTRUMENT_IDS)}"
         )
-    raw = tomllib.loads(DATA.joinpath(f"{instrument_id}.toml").read_text("utf-8"))
+    raw = load(instrument_id, package="ketacare.clinical.instruments")
     return parse(raw)

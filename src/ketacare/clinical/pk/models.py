@@ -1,15 +1,15 @@
 """Compartment models from data files: micro-constants for a patient of a given weight."""
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-DATA = files("ketacare.clinical.pk").joinpath("data")
+from ketacare.clinical.datafiles import load
+
+PACKAGE = "ketacare.clinical.pk"
 MODEL_IDS: tuple[str, ...] = ("clements", "domino", "esketamine", "herd", "hijazi")
 MIN_PER_H = 60.0
 
@@ -92,14 +92,11 @@ def get_model(model_id: str) -> Model:
     """The model defined by ``data/<model_id>.toml``."""
     if model_id not in MODEL_IDS:
         raise UnknownModelError(f"unknown model {model_id!r}; known: {', '.join(MODEL_IDS)}")
-    raw = tomllib.loads(DATA.joinpath(f"{model_id}.toml").read_text("utf-8"))
-    for required in ("version", "source"):
-        if not raw.get(required):
-            raise ValueError(f"PK model file {model_id}.toml has no {required!r}")
+    raw = load(model_id, package=PACKAGE)
     return Model(raw["id"], raw["name"], raw["drug"], raw["source"], raw["compartments"], raw)
 
 
 @cache
 def routes() -> dict[str, Any]:
     """Bioavailability and absorption rates of the extravascular routes (``routes.toml``)."""
-    return tomllib.loads(DATA.joinpath("routes.toml").read_text("utf-8"))
+    return load("routes", package=PACKAGE)

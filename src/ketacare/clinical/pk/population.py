@@ -1,11 +1,11 @@
 """Virtual patients: log-normal between-subject variability on a model's primary parameters."""
 
-import tomllib
 from collections.abc import Sequence
 
 import numpy as np
 
-from ketacare.clinical.pk.models import DATA, FloatArray, Model
+from ketacare.clinical.datafiles import load
+from ketacare.clinical.pk.models import PACKAGE, FloatArray, Model
 from ketacare.clinical.pk.solve import Dose, concentration, disposition
 
 
@@ -13,8 +13,7 @@ def _cv_percent(model: Model, parameter: str) -> float:
     published = model.variability
     if published:
         return float(published.get(parameter, 0.0))
-    default = tomllib.loads(DATA.joinpath("population.toml").read_text("utf-8"))
-    return float(default["default_cv_percent"])
+    return float(load("population", package=PACKAGE)["default_cv_percent"])
 
 
 def sample_parameters(

@@ -1,10 +1,11 @@
 """The protocol library: one TOML file per protocol, each with its version and sources."""
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any
+
+from ketacare.clinical.datafiles import load
 
 DATA = files("ketacare.clinical.protocols").joinpath("data")
 PROTOCOL_IDS: tuple[str, ...] = tuple(
@@ -36,10 +37,9 @@ def get_protocol(protocol_id: str) -> Protocol:
     """The protocol defined by ``data/<protocol_id>.toml``."""
     if protocol_id not in PROTOCOL_IDS:
         raise LookupError(f"unknown protocol {protocol_id!r}; known: {', '.join(PROTOCOL_IDS)}")
-    raw = tomllib.loads(DATA.joinpath(f"{protocol_id}.toml").read_text("utf-8"))
-    for required in ("version", "source", "limits"):
-        if not raw.get(required):
-            raise ValueError(f"protocol {protocol_id}.toml has no {required!r}")
+    raw = load(protocol_id, package="ketacare.clinical.protocols")
+    if not raw.get("limits"):
+        raise ValueError(f"protocol {protocol_id}.toml has no 'limits'")
     return Protocol(
         raw["id"], raw["name"], raw["drug"], raw["route"], raw["version"], raw["source"], raw
     )
