@@ -41,10 +41,11 @@ def _policy() -> dict[str, object]:
 
 
 def ideal_body_weight_kg(height_cm: Decimal, sex: str) -> Decimal:
-    """Devine: 50 kg (men) or 45.5 kg (women) + 2.3 kg per inch over 5 feet."""
+    """Devine's ideal body weight, with its constants from ``dose_policy.toml``."""
+    devine = load("dose_policy")["ideal_body_weight"]
     inches_over_five_feet = max(Decimal(0), height_cm / INCH_CM - 60)
-    base = Decimal("50") if sex == "male" else Decimal("45.5")
-    return base + Decimal("2.3") * inches_over_five_feet
+    base = devine["male_base_kg"] if sex == "male" else devine["female_base_kg"]
+    return Decimal(str(base)) + Decimal(str(devine["kg_per_inch_over_60"])) * inches_over_five_feet
 
 
 def _weight(
