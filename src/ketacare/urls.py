@@ -16,5 +16,6 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit-log"),
     path("patients/", include("ketacare.patients.urls")),
     path("", include("ketacare.measures.urls")),
+    path("", include("ketacare.planning.urls")),
     path("healthz", web.healthz, name="healthz"),
 ]

@@ -9,6 +9,7 @@ from ketacare.accounts.actions import create_staff
 from ketacare.accounts.permissions import PERMISSIONS, allowed
 from ketacare.patients.models import Patient
 from tests.conftest import PASSWORD, ROLES, client_for
+from tests.planning.conftest import signed_plan
 
 
 def all_views(patterns=None, prefix=""):
@@ -45,20 +46,29 @@ def test_the_matrix_covers_patient_views():
         "audit-log",
         "staff-list",
         "staff-new",
+        "planning-worklist",
+        "evaluation-detail",
+        "evaluation-sign",
+        "override-new",
+        "plan-detail",
+        "plan-sign",
     }
 
 
-PATIENT_SCOPED = ("<int:pk>", "<int:alert_id>")
+PATIENT_SCOPED = ("<int:pk>", "<int:alert_id>", "<int:evaluation_id>", "<int:plan_id>")
 
 
 @pytest.fixture
-def objects(patient, alert, assignment):
+def objects(patient, alert, assignment, prescriber, clinic):
     """One of each object a URL can name, all at the patient's clinic."""
+    plan = signed_plan(prescriber, clinic, patient)
     return {
         "pk": patient.pk,
         "alert_id": alert.pk,
         "assignment_id": assignment.pk,
         "instrument_id": "phq9",
+        "evaluation_id": plan.evaluation_id,
+        "plan_id": plan.pk,
     }
 
 

@@ -230,3 +230,32 @@ def test_grid_refuses_doses_off_the_grid():
 
     with pytest.raises(ValueError, match="not on the 2 min grid"):
         concentration_on_grid(np.ones((1, 1)), np.ones((1, 1)), [Dose(10.0, 0.0, 41.0)], 2.0, 10)
+
+
+def test_the_planned_curve_carries_its_band_and_the_published_reference():
+    from ketacare.clinical.pk.planner import planned_curve
+
+    curve = planned_curve(
+        "clements", "iv", 35.0, 70.0, drug="racemic_ketamine", infusion_min=40, patients=500
+    )
+    assert curve.reference is not None
+    assert (curve.reference.cmax_ng_ml, curve.reference.low_ng_ml) == (185.0, 100.0)
+    assert curve.reference.high_ng_ml == 250.0
+    assert np.all(curve.low_ng_ml <= curve.high_ng_ml)
+    # The typical patient lies inside the 5–95 % band while drug is present.
+    typical = curve.typical.concentration_ng_ml
+    present = curve.typical.times_min > 0
+    assert np.all(curve.low_ng_ml[present] <= typical[present])
+    assert np.all(typical[present] <= curve.high_ng_ml[present])
+    again = planned_curve(
+        "clements", "iv", 35.0, 70.0, drug="racemic_ketamine", infusion_min=40, patients=500
+    )
+    assert np.array_equal(curve.high_ng_ml, again.high_ng_ml)  # same seed, same band
+
+
+def test_esketamine_has_no_racemic_reference():
+    from ketacare.clinical.pk.planner import planned_curve
+
+    curve = planned_curve("esketamine", "intranasal", 56.0, 70.0, drug="esketamine", patients=200)
+    assert curve.reference is None
+    assert 20 <= curve.typical.tmax_min <= 60

@@ -47,6 +47,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "measures.send_link": frozenset({P, N, C}),
     "measures.assign": frozenset({P, N, C}),
     "measures.export": frozenset({P, N}),
+    # Nurses and coordinators read plans (the dosing day and scheduling need them); nurses
+    # also fill in evaluations. Only a prescriber signs, overrides or drafts a plan.
+    "planning.view": frozenset({P, N, C}),
+    "planning.evaluate": frozenset({P, N}),
+    "planning.addendum": frozenset({P, N}),
+    "planning.sign": frozenset({P}),
+    "planning.reschedule": frozenset({P, N, C}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),
     "audit.view": frozenset({A}),

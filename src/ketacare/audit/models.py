@@ -33,6 +33,8 @@ class AuditEvent(models.Model):
         LOGIN = "login"
         LOGIN_FAILED = "login_failed"
         LOGOUT = "logout"
+        SIGN = "sign"
+        OVERRIDE = "override"
 
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(

@@ -1,0 +1,133 @@
+"""A plan = patient + protocol version + starting dose + schedule + eligibility, signed by a
+prescriber; its sessions exist only once it is signed."""
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import DatabaseError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from ketacare.clinical.protocols.library import get_protocol
+from ketacare.patients import actions as patient_actions
+from ketacare.planning import actions
+from ketacare.planning.actions import PlanningError
+from ketacare.planning.models import PlannedSession, TreatmentPlan
+from ketacare.planning.signature import plan_intact
+from tests.conftest import PASSWORD, actor
+from tests.planning.conftest import as_prescriber, iv_request
+
+
+def test_a_draft_plan_has_no_sessions(evaluation, prescriber, clinic):
+    plan = actions.draft_plan(as_prescriber(prescriber, clinic), evaluation.pk, iv_request())
+    assert plan.state == TreatmentPlan.State.DRAFT
+    assert not PlannedSession.objects.exists()
+    # 0.5 mg/kg × 61.5 kg = 30.75 mg → 0.6 mL of 50 mg/mL (rounded down) = 30 mg.
+    assert plan.dose_order["dose_mg"] == "30.0"
+    assert plan.dose_order["volume_ml"] == "0.6"
+    assert plan.protocol_version == get_protocol("iv_ketamine").version
+
+
+def test_signing_schedules_the_induction(plan):
+    sessions = list(plan.sessions.all())
+    assert len(sessions) == get_protocol("iv_ketamine").raw["induction"]["sessions"]
+    assert [s.date.isoformat() for s in sessions] == plan.signed_schedule
+    assert all(s.date.weekday() < 5 for s in sessions)
+    assert plan_intact(TreatmentPlan.objects.get(pk=plan.pk))
+
+
+def test_a_plan_needs_a_signed_evaluation(prescriber, clinic, patient):
+    from tests.planning.conftest import CLEAR_ANSWERS
+
+    who = as_prescriber(prescriber, clinic)
+    draft = actions.start_evaluation(who, patient, CLEAR_ANSWERS, "")
+    with pytest.raises(PlanningError, match="needs a signed evaluation"):
+        actions.draft_plan(who, draft.pk, iv_request())
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"dose": Decimal("1.5")}, "anaesthetic_range"),
+        ({"vial_mg_per_ml": None}, "vial_needed"),
+        ({"infusion_minutes": 25}, "infusion_length"),
+        ({"start_date": date(2020, 1, 6)}, "in the past"),
+        ({"protocol_id": "iv_ketamine_fast"}, "unknown protocol"),
+    ],
+)
+def test_a_refused_dose_or_date_writes_no_plan(changes, rule, evaluation, prescriber, clinic):
+    with pytest.raises(PlanningError, match=rule):
+        actions.draft_plan(as_prescriber(prescriber, clinic), evaluation.pk, iv_request(**changes))
+    assert not TreatmentPlan.objects.exists()
+
+
+def test_a_weight_older_than_the_limit_refuses_the_dose(evaluation, prescriber, clinic):
+    with (
+        time_machine.travel(timezone.now() + timedelta(days=31)),
+        pytest.raises(PlanningError, match=r"31 days old.*\[rule: weight_too_old\]"),
+    ):
+        actions.draft_plan(as_prescriber(prescriber, clinic), evaluation.pk, iv_request())
+
+
+def test_a_new_weight_after_drafting_stops_the_signature(evaluation, prescriber, clinic, patient):
+    who = as_prescriber(prescriber, clinic)
+    draft = actions.draft_plan(who, evaluation.pk, iv_request())
+    patient_actions.record_measurement(
+        actor(prescriber, clinic), patient, timezone.localdate(), Decimal("80.0"), None
+    )
+    with pytest.raises(PlanningError, match="weight on record changed"):
+        actions.sign_plan(who, draft.pk, PASSWORD)
+    assert not PlannedSession.objects.exists()
+
+
+def test_esketamine_is_planned_in_whole_devices(evaluation, prescriber, clinic):
+    who = as_prescriber(prescriber, clinic)
+    draft = actions.draft_plan(
+        who, evaluation.pk, iv_request(protocol_id="esketamine_trd", dose=Decimal("84"))
+    )
+    plan = actions.sign_plan(who, draft.pk, PASSWORD)
+    assert plan.dose_order["devices"] == 3
+    assert plan.sessions.count() == 8
+
+
+def test_a_signed_plan_cannot_be_signed_again_or_changed(plan, prescriber, clinic):
+    with pytest.raises(PlanningError, match="already signed"):
+        actions.sign_plan(as_prescriber(prescriber, clinic), plan.pk, PASSWORD)
+    with (
+        pytest.raises(DatabaseError, match="signed treatment plan cannot be changed"),
+        transaction.atomic(),
+    ):
+        TreatmentPlan.objects.filter(pk=plan.pk).update(prescribed_dose=Decimal("1.0"))
+
+
+def test_rescheduling_reflows_the_later_sessions(plan, coordinator, clinic):
+    sessions = list(plan.sessions.all())
+    second = sessions[1].date
+    new_date = second + timedelta(days=7 - second.weekday())  # the next Monday
+    moves = actions.reschedule_session(actor(coordinator, clinic), plan.pk, 2, new_date)
+    dates = [s.date for s in plan.sessions.all()]
+    assert dates[0] == sessions[0].date
+    assert dates[1] == new_date
+    assert all((b - a).days >= 2 for a, b in itertools.pairwise(dates))
+    assert "session 2" in moves
+    # The signed schedule is kept as signed; the digest still verifies.
+    assert plan_intact(TreatmentPlan.objects.get(pk=plan.pk))
+
+
+def test_a_session_cannot_move_onto_a_weekend(plan, coordinator, clinic):
+    first = plan.sessions.get(number=1).date
+    saturday = first + timedelta(days=(5 - first.weekday()) % 7 or 7)
+    with pytest.raises(PlanningError, match="not a clinic day"):
+        actions.reschedule_session(actor(coordinator, clinic), plan.pk, 1, saturday)
+
+
+def test_the_plan_page_draws_the_predicted_curve(plan, nurse, as_user):
+    html = as_user(nurse).get(reverse("plan-detail", args=[plan.pk])).content.decode()
+    assert '<svg class="pk-chart"' in html
+    assert "<polygon" in html  # the 5–95 % band
+    assert "published Cmax 185 ng/mL" in html
+    assert "Zanos 2018" in html
+    assert "Observe at least 70 minutes" in html  # 40 min infusion + 30 min after
