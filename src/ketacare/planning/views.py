@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from ketacare.accounts.access import requires
 from ketacare.audit.record import Action, record
-from ketacare.clinical.eligibility import OVERRIDABLE, ROUTES
+from ketacare.clinical.datafiles import load
+from ketacare.clinical.eligibility import ROUTES
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes, planned_vital_signs
 from ketacare.patients.models import Patient
@@ -136,11 +137,11 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     evaluation = _evaluation(request, evaluation_id)
     record(request.actor, Action.VIEW, obj=evaluation, patient=evaluation.patient)
     verdicts = actions.effective_verdicts(evaluation) if evaluation.verdicts else {}
-    statuses = (
-        [actions.route_status(evaluation, route) for route in ROUTES]
-        if evaluation.is_signed
-        else []
-    )
+    # Overrides exist only on a signed evaluation; until then each route has no status.
+    statuses = {
+        route: actions.route_status(evaluation, route) if evaluation.is_signed else None
+        for route in verdicts
+    }
     return render(
         request,
         "planning/evaluation_detail.html",
@@ -148,9 +149,9 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "evaluation": evaluation,
             "patient": evaluation.patient,
             "groups": grouped(actions.effective_answers(evaluation)),
-            "verdicts": [(ROUTE_LABELS[r], verdicts[r]) for r in ROUTES if r in verdicts],
-            "statuses": [(ROUTE_LABELS[s.route], s) for s in statuses],
-            "overridable": OVERRIDABLE,
+            "verdicts": [
+                (ROUTE_LABELS[r], verdicts[r], statuses[r]) for r in ROUTES if r in verdicts
+            ],
             "addenda": [
                 (a, [(p, shown(p, c["old"]), shown(p, c["new"])) for p, c in a.changes.items()])
                 for a in evaluation.addenda.all()
@@ -288,6 +289,7 @@ def override_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "patient": evaluation.patient,
             "title": f"Override eligibility: {ROUTE_LABELS[route]}",
             "status": status,
+            "route_label": ROUTE_LABELS[route],
             "route": route,
             "button": "Record override",
             "back": evaluation,
@@ -365,6 +367,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "vital_signs": planned_vital_signs(protocol, plan.infusion_minutes or 0),
             "observation_minutes": observation_minutes(protocol, plan.infusion_minutes or 0),
             "intact": plan_intact(plan) if plan.is_signed else None,
+            "bag_ml": load("dose_policy")["bag_volume_ml"],
         },
     )
 
