@@ -69,6 +69,7 @@ def objects(patient, alert, assignment, prescriber, clinic):
         "instrument_id": "phq9",
         "evaluation_id": plan.evaluation_id,
         "plan_id": plan.pk,
+        "rule_id": "ketamine_baseline_blood_pressure_raised",
     }
 
 

@@ -84,6 +84,16 @@ def test_absolute_maximum_is_refused():
     assert "absolute maximum of 120 mg" in message
 
 
+def test_a_large_rounding_loss_is_refused():
+    # 0.5 mg/kg × 57.2 kg = 28.6 mg; 50 mg/mL measures 0.5 mL = 25 mg, 12.6 % short.
+    message = refused("rounding_loss", weight_kg=D("57.2"), vial_mg_per_ml=D("50"))
+    assert "28.6 mg rounds down to 25.0 mg" in message
+    assert "12.6 % less than prescribed" in message
+    assert "more dilute vial" in message
+    # The same dose from 10 mg/mL (1 mg steps) loses 0.6 mg, 2.1 %.
+    assert iv(weight_kg=D("57.2"), vial_mg_per_ml=D("10")).dose_mg == D("28.0")
+
+
 def test_old_weight_is_refused():
     limit = load("dose_policy")["weight_max_age_days"]
     iv(weight_measured_on=TODAY - timedelta(days=limit))

@@ -9,40 +9,11 @@ from django.utils import timezone
 from ketacare.accounts.permissions import Role
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanRequest
+from ketacare.web.demo_data import CLEAR_EVALUATION
 from tests.conftest import PASSWORD, actor
 
-# The flat answers of a patient whom no rule flags.
-CLEAR_ANSWERS = {
-    "indication": "trd",
-    "adequate_antidepressant_trials": 3,
-    "psychiatric.psychosis": False,
-    "psychiatric.mania_or_bipolar": False,
-    "psychiatric.substance_use_disorder": False,
-    "psychiatric.substances": [],
-    "psychiatric.prior_ketamine_or_pcp_misuse": False,
-    "medical.uncontrolled_hypertension": False,
-    "medical.aneurysmal_vascular_disease": False,
-    "medical.arteriovenous_malformation": False,
-    "medical.intracerebral_haemorrhage_history": False,
-    "medical.recent_mi_or_stroke": False,
-    "medical.severe_cardiac_disease": False,
-    "medical.severe_hepatic_disease": False,
-    "medical.raised_intracranial_or_intraocular_pressure": False,
-    "medical.pregnant_or_breastfeeding": False,
-    "medical.hypersensitivity_to_ketamine_or_esketamine": False,
-    "medications.benzodiazepines": False,
-    "medications.non_benzodiazepine_hypnotics": False,
-    "medications.psychostimulants": False,
-    "medications.maois": False,
-    "medications.opioids": False,
-    "medications.lamotrigine": False,
-    "vitals.systolic": 124,
-    "vitals.diastolic": 78,
-    "vitals.heart_rate": 72,
-    "screening.auditc_positive": False,
-    "screening.dast10_score": 0,
-    "screening.urine_toxicology": "not_indicated",
-}
+# The flat answers of a patient whom no rule flags (the demo's, so there is one copy).
+CLEAR_ANSWERS = CLEAR_EVALUATION
 
 
 def as_prescriber(prescriber, clinic):

@@ -56,6 +56,7 @@ def test_a_plan_needs_a_signed_evaluation(prescriber, clinic, patient):
         ({"infusion_minutes": 25}, "infusion_length"),
         ({"start_date": date(2020, 1, 6)}, "in the past"),
         ({"protocol_id": "iv_ketamine_fast"}, "unknown protocol"),
+        ({"vial_mg_per_ml": Decimal("25")}, "not a vial strength this clinic stocks"),
     ],
 )
 def test_a_refused_dose_or_date_writes_no_plan(changes, rule, evaluation, prescriber, clinic):
@@ -131,3 +132,11 @@ def test_the_plan_page_draws_the_predicted_curve(plan, nurse, as_user):
     assert "published Cmax 185 ng/mL" in html
     assert "Zanos 2018" in html
     assert "Observe at least 70 minutes" in html  # 40 min infusion + 30 min after
+
+
+def test_a_second_draft_under_one_evaluation_is_refused(evaluation, prescriber, clinic):
+    who = as_prescriber(prescriber, clinic)
+    actions.draft_plan(who, evaluation.pk, iv_request())
+    with pytest.raises(PlanningError, match="already waits for signature"):
+        actions.draft_plan(who, evaluation.pk, iv_request())
+    assert TreatmentPlan.objects.count() == 1

@@ -5,11 +5,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from ketacare.accounts.models import Clinic, User
+from ketacare.audit.models import AuditEvent
 from ketacare.audit.verify import verify_chain
 from ketacare.patients.models import Patient
-from ketacare.web.demo_data import DEMO_CLINIC, seed_demo
+from ketacare.planning.models import (
+    EligibilityOverride,
+    Evaluation,
+    EvaluationAddendum,
+    PlannedSession,
+    TreatmentPlan,
+)
+from ketacare.planning.signature import evaluation_intact, plan_intact
+from ketacare.web import demo_data
+from ketacare.web.demo_data import DEMO_CLINIC, DEMO_PASSWORD, seed_demo
 
 KETACARE = str(Path(sys.executable).with_name("ketacare"))
 
@@ -41,6 +53,100 @@ def test_demo_shows_months_of_scores_and_an_open_safety_alert(db):
     assert {"phq9", "gad7", "pcl5"} <= set(responses.values_list("instrument_id", flat=True))
     assert SafetyAlert.objects.filter(acknowledged_at__isnull=True).count() == 1
     assert SafetyAlert.objects.filter(acknowledged_at__isnull=False).count() == 1
+
+
+def signed_plans(protocol_id):
+    return TreatmentPlan.objects.filter(
+        clinic__name=DEMO_CLINIC, protocol_id=protocol_id, state=TreatmentPlan.State.SIGNED
+    )
+
+
+def test_demo_plans_treatment_through_the_planning_actions(db):
+    seed_demo(patient_count=12)
+    iv, esketamine = signed_plans("iv_ketamine"), signed_plans("esketamine_trd")
+    assert iv.count() >= 2 and esketamine.count() >= 1
+    for plan in [*iv, *esketamine]:
+        assert plan.evaluation.is_signed
+        assert plan.sessions.count() == len(plan.signed_schedule) > 0
+        assert plan_intact(plan) and evaluation_intact(plan.evaluation)
+    assert {plan.dose_order["vial_mg_per_ml"] for plan in iv} == {"10"}
+    assert {plan.prescribed_dose for plan in esketamine} == {56}
+    # Made through the actions: every plan and evaluation has its audit event.
+    for obj in [*TreatmentPlan.objects.all(), *Evaluation.objects.all()]:
+        assert AuditEvent.objects.filter(
+            object_type=obj._meta.model_name, object_id=str(obj.pk), action="create"
+        ).exists()
+    assert verify_chain().ok
+
+
+def test_demo_shows_an_override_an_addendum_and_work_waiting_for_a_prescriber(db):
+    seed_demo(patient_count=12)
+    overridden = TreatmentPlan.objects.get(override__isnull=False)
+    assert overridden.is_signed and overridden.protocol_id == "iv_ketamine"
+    assert overridden.override.reason.strip()
+    verdicts = overridden.evaluation.verdicts
+    assert verdicts["intranasal_esketamine"]["verdict"] == "exclude"
+    assert verdicts["iv_ketamine"]["verdict"] == "needs_clearance"
+    states = set(Evaluation.objects.values_list("state", flat=True))
+    assert {Evaluation.State.IN_PROGRESS, Evaluation.State.COMPLETED} <= states
+    assert TreatmentPlan.objects.filter(state=TreatmentPlan.State.DRAFT).count() == 1
+    addendum = EvaluationAddendum.objects.get()
+    assert addendum.evaluation.is_signed
+    assert addendum.changes["medications.benzodiazepines"] == {"old": False, "new": True}
+
+
+def planning_counts():
+    return tuple(
+        model.objects.count()
+        for model in (
+            Evaluation,
+            EvaluationAddendum,
+            EligibilityOverride,
+            TreatmentPlan,
+            PlannedSession,
+        )
+    )
+
+
+def test_seeding_twice_does_not_duplicate_plans(db):
+    seed_demo(patient_count=12)
+    counts = planning_counts()
+    seed_demo(patient_count=12)
+    assert planning_counts() == counts
+    assert counts[3] >= 5
+
+
+def test_a_demo_made_before_planning_gets_it_on_the_next_run(db, monkeypatch):
+    with monkeypatch.context() as before_planning:
+        before_planning.setattr(demo_data, "_seed_planning", lambda clinic: None)
+        seed_demo(patient_count=12)
+    assert not Evaluation.objects.exists()
+    seed_demo(patient_count=12)
+    assert signed_plans("iv_ketamine").count() >= 2
+    assert Patient.objects.filter(clinic__name=DEMO_CLINIC).count() == 12
+
+
+def test_the_demo_prescriber_sees_a_signed_iv_plan_with_its_concentration_chart(db):
+    seed_demo(patient_count=12)
+    client = Client()
+    login = client.post(reverse("login"), {"username": "prescriber", "password": DEMO_PASSWORD})
+    assert login.status_code == 302
+    plan = signed_plans("iv_ketamine").filter(override__isnull=True).first()
+    response = client.get(reverse("plan-detail", kwargs={"plan_id": plan.pk}))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "published Cmax" in page
+    assert '<svg class="pk-chart"' in page
+    assert "DOES NOT MATCH" not in page
+    worklist = client.get(reverse("planning-worklist")).content.decode()
+    waiting = Evaluation.objects.get(state=Evaluation.State.COMPLETED).patient
+    assert waiting.mrn in worklist
+    # Every demo plan and evaluation opens, whatever its state.
+    for other in TreatmentPlan.objects.all():
+        assert client.get(reverse("plan-detail", kwargs={"plan_id": other.pk})).status_code == 200
+    for evaluation in Evaluation.objects.all():
+        url = reverse("evaluation-detail", kwargs={"evaluation_id": evaluation.pk})
+        assert client.get(url).status_code == 200
 
 
 def run(*args, data_dir, env=None):

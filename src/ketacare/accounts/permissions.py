@@ -54,6 +54,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "planning.addendum": frozenset({P, N}),
     "planning.sign": frozenset({P}),
     "planning.reschedule": frozenset({P, N, C}),
+    # The eligibility rules are read by everyone who works with patients; the clinic's
+    # policy rules are set by its prescribers (the medical director among them).
+    "planning.rules_view": frozenset({P, N, C, A}),
+    "planning.rules_edit": frozenset({P}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),
     "audit.view": frozenset({A}),

@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.audit.record import Action, field_changes, record
+from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import (
     OVERRIDABLE,
     EvaluationError,
     OverrideError,
     RouteVerdict,
+    RuleError,
     apply_override,
     evaluate,
     load_rules,
@@ -35,8 +37,10 @@ from ketacare.planning.models import (
     Evaluation,
     EvaluationAddendum,
     PlannedSession,
+    RulePolicyChange,
     TreatmentPlan,
 )
+from ketacare.planning.rule_policy import clinic_overrides, clinic_rules
 from ketacare.planning.signature import evaluation_digest, plan_digest
 
 # Screens the evaluation takes from the measures app when the patient has answered them.
@@ -202,7 +206,7 @@ def _judge(answers: dict[str, Any], patient: Patient, today: date) -> tuple[dict
         clinical = ClinicalEvaluation.from_dict(data)
     except EvaluationError as error:
         raise PlanningError(_readable(str(error))) from None
-    rules = load_rules()
+    rules = clinic_rules(patient.clinic)
     verdicts = {route: v.as_dict() for route, v in evaluate(clinical, rules).items()}
     return verdicts, rules.version
 
@@ -399,6 +403,12 @@ def dose_order(
     try:
         if not protocol.weight_based:
             return calculate_dose(protocol, fixed_mg=request.dose)
+        vials = [Decimal(str(v)) for v in load("dose_policy")["vial_mg_per_ml"]]
+        if request.vial_mg_per_ml is not None and request.vial_mg_per_ml not in vials:
+            raise PlanningError(
+                f"{request.vial_mg_per_ml} mg/mL is not a vial strength this clinic stocks "
+                f"({', '.join(f'{v} mg/mL' for v in vials)})."
+            )
         measurement = BodyMeasurement.objects.filter(patient=patient).first()
         if measurement is None:
             raise PlanningError("Record the patient's weight: the dose is weight-based.")
@@ -453,9 +463,16 @@ def proposed_schedule(plan: TreatmentPlan) -> list[date]:
 @transaction.atomic
 def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> TreatmentPlan:
     """A plan for a prescriber to check and sign: dose, schedule and the eligibility it rests on."""
-    evaluation = Evaluation.objects.get(pk=evaluation_id, clinic=actor.clinic)
+    # The lock makes a double submit wait, then meet the draft the first one wrote.
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id, clinic=actor.clinic)
     if not evaluation.is_signed:
         raise PlanningError("A plan needs a signed evaluation.")
+    waiting = evaluation.plans.filter(state=TreatmentPlan.State.DRAFT).first()
+    if waiting is not None:
+        raise PlanningError(
+            f"A draft plan from {waiting.created_at:%Y-%m-%d} already waits for signature "
+            "under this evaluation: sign it, or draft again once it is dealt with."
+        )
     try:
         protocol = get_protocol(request.protocol_id)
     except LookupError as error:
@@ -590,3 +607,45 @@ def reschedule_session(actor: Actor, plan_id: int, number: int, new_date: date) 
     if moves:
         record(actor, Action.UPDATE, obj=plan, patient=plan.patient, changes=moves)
     return moves
+
+
+# --- clinic policy ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def change_rule_policy(
+    actor: Actor, rule_id: str, change: dict[str, Any], reason: str
+) -> RulePolicyChange:
+    """Disable a clinic-policy rule, change its thresholds, or restore it (``change={}``) for
+    the actor's clinic. Label rules cannot be changed. Evaluations signed before keep the
+    verdicts they were signed with; later ones are judged by the new rule."""
+    assert actor.clinic is not None
+    if not reason.strip():
+        raise PlanningError("Write the reason for changing the clinic's rule.")
+    current = clinic_overrides(actor.clinic)
+    if change == current.get(rule_id, {}):
+        raise PlanningError(f"Rule {rule_id} already works that way here; nothing to change.")
+    try:
+        # The clinical loader refuses label rules, unknown rules and implausible thresholds.
+        load_rules({k: v for k, v in {**current, rule_id: change}.items() if v})
+    except RuleError as error:
+        raise PlanningError(str(error)) from None
+    policy_change = RulePolicyChange.objects.create(
+        clinic=actor.clinic,
+        rule_id=rule_id,
+        change=change,
+        reason=reason.strip(),
+        author=actor.user,
+    )
+    record(
+        actor,
+        Action.UPDATE,
+        obj=policy_change,
+        object_type="eligibility_rule",
+        changes={
+            "rule": rule_id,
+            "change": {"old": current.get(rule_id, {}), "new": change},
+            "reason": policy_change.reason,
+        },
+    )
+    return policy_change

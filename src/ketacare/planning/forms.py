@@ -192,3 +192,37 @@ class RescheduleForm(forms.Form):
             coerce=int,
         )
         self.fields["new_date"] = forms.DateField(label="Move to", widget=DateInput())
+
+
+class RulePolicyForm(forms.Form):
+    """A clinic's setting for one policy rule: on or off, and its thresholds."""
+
+    def __init__(self, *args: Any, rule: Any, file_rule: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.file_rule = file_rule
+        self.fields["enabled"] = forms.BooleanField(
+            label="Rule in force at this clinic", required=False, initial=rule is not None
+        )
+        current = rule.thresholds if rule is not None else file_rule.thresholds
+        for path, (symbol, value) in file_rule.thresholds.items():
+            self.fields[field_name(path)] = forms.DecimalField(
+                label=f"{LABELS[path]} {symbol}",
+                initial=current[path][1],
+                help_text=f"Rules file: {symbol} {value}",
+            )
+        self.fields["reason"] = forms.CharField(
+            label="Reason for the change",
+            widget=forms.Textarea(attrs={"rows": 2}),
+            error_messages={"required": "Write the reason for changing the clinic's rule."},
+        )
+
+    def change(self) -> dict[str, Any]:
+        """The change as ``load_rules`` takes it; {} when it matches the rules file."""
+        if not self.cleaned_data["enabled"]:
+            return {"enabled": False}
+        thresholds: dict[str, int | float] = {}
+        for path, (_, value) in self.file_rule.thresholds.items():
+            new = self.cleaned_data[field_name(path)]
+            if new != Decimal(str(value)):
+                thresholds[path] = int(new) if new == new.to_integral_value() else float(new)
+        return {"thresholds": thresholds} if thresholds else {}

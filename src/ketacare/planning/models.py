@@ -152,3 +152,21 @@ class PlannedSession(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="one_session_per_number")
         ]
+
+
+class RulePolicyChange(models.Model):
+    """A clinic's change to one clinic-policy eligibility rule (never a label rule): disabled
+    (``{"enabled": false}``), new thresholds (``{"thresholds": {"vitals.systolic": 150}}``),
+    or back to the rules file (``{}``). Append-only: the latest change per rule is in force,
+    and the history shows who changed what and why."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    rule_id = models.CharField(max_length=80)
+    change = models.JSONField(default=dict)
+    reason = models.TextField()
+    author = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "rule_id", "created_at"])]

@@ -4,6 +4,8 @@ from ketacare.planning import views
 
 urlpatterns = [
     path("planning/", views.worklist, name="planning-worklist"),
+    path("planning/rules/", views.rule_list, name="rule-list"),
+    path("planning/rules/<str:rule_id>/", views.rule_edit, name="rule-edit"),
     path("patients/<int:pk>/planning/", views.patient_planning, name="patient-planning"),
     path("patients/<int:pk>/evaluations/new/", views.evaluation_new, name="evaluation-new"),
     path("evaluations/<int:evaluation_id>/", views.evaluation_detail, name="evaluation-detail"),

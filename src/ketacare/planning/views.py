@@ -2,7 +2,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Prefetch
+from django.db.models import Case, Prefetch, When
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +11,7 @@ from django.utils import timezone
 from ketacare.accounts.access import requires
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
-from ketacare.clinical.eligibility import ROUTES
+from ketacare.clinical.eligibility import ROUTES, load_rules
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes, planned_vital_signs
 from ketacare.patients.models import Patient
@@ -25,9 +25,16 @@ from ketacare.planning.forms import (
     PasswordConfirmForm,
     PlanForm,
     RescheduleForm,
+    RulePolicyForm,
 )
-from ketacare.planning.models import Evaluation, EvaluationAddendum, TreatmentPlan
+from ketacare.planning.models import (
+    Evaluation,
+    EvaluationAddendum,
+    RulePolicyChange,
+    TreatmentPlan,
+)
 from ketacare.planning.pk_chart import plan_chart
+from ketacare.planning.rule_policy import clinic_rules, latest_changes
 from ketacare.planning.signature import evaluation_intact, plan_intact
 
 ROUTE_LABELS = {
@@ -91,7 +98,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
     plans = (
         TreatmentPlan.objects.filter(clinic=clinic)
         .select_related("patient", "signed_by")
-        .order_by("state", "-created_at")[:WORKLIST_LIMIT]
+        # Drafts first: they wait for a prescriber.
+        .order_by(Case(When(state=TreatmentPlan.State.DRAFT, then=0), default=1), "-created_at")[
+            :WORKLIST_LIMIT
+        ]
     )
     return render(
         request,
@@ -434,4 +444,46 @@ def plan_reschedule(request: HttpRequest, plan_id: int) -> HttpResponse:
             "button": "Reschedule",
             "back_plan": plan,
         },
+    )
+
+
+@requires("planning.rules_view")
+def rule_list(request: HttpRequest) -> HttpResponse:
+    """Every eligibility rule with its source, and how this clinic set its policy rules."""
+    clinic = request.actor.clinic
+    in_force = {rule.id: rule for rule in clinic_rules(clinic).rules}
+    changes = latest_changes(clinic)
+    rules = [(rule, in_force.get(rule.id), changes.get(rule.id)) for rule in load_rules().rules]
+    return render(request, "planning/rules.html", {"rules": rules, "route_labels": ROUTE_LABELS})
+
+
+@requires("planning.rules_edit")
+def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
+    file_rules = {rule.id: rule for rule in load_rules().rules}
+    file_rule = file_rules.get(rule_id)
+    if file_rule is None or not file_rule.policy:
+        messages.error(request, f"{rule_id} is not a clinic-policy rule; it cannot be changed.")
+        return redirect("rule-list")
+    in_force = {rule.id: rule for rule in clinic_rules(request.actor.clinic).rules}
+    form = RulePolicyForm(request.POST or None, rule=in_force.get(rule_id), file_rule=file_rule)
+    done, _ = _submitted(
+        request,
+        form,
+        lambda data: actions.change_rule_policy(
+            request.actor, rule_id, form.change(), data["reason"]
+        ),
+        f"Rule {rule_id} changed for this clinic.",
+    )
+    if done:
+        return redirect("rule-list")
+    history = [
+        c
+        for c in RulePolicyChange.objects.filter(clinic=request.actor.clinic, rule_id=rule_id)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    ]
+    return render(
+        request,
+        "planning/rule_edit.html",
+        {"form": form, "rule": file_rule, "history": history},
     )

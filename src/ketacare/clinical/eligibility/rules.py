@@ -94,6 +94,15 @@ class Rule:
         """The evaluation fields the condition reads, in order, each once."""
         return tuple(dict.fromkeys(c.field for c in _leaves(self.condition)))
 
+    @property
+    def thresholds(self) -> dict[str, tuple[str, Operand]]:
+        """The numeric comparisons a clinic may change: field → (symbol, value)."""
+        return {
+            c.field: (_SYMBOLS[c.op], c.value)
+            for c in _leaves(self.condition)
+            if c.op in _THRESHOLD_OPS
+        }
+
 
 @dataclass(frozen=True)
 class RuleSet:

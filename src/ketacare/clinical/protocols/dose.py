@@ -124,17 +124,28 @@ def calculate_dose(
     weight, basis = _weight(
         weight_kg, weight_measured_on, today, height_cm, sex, use_adjusted_weight
     )
-    dose = mg_per_kg * weight
+    prescribed = mg_per_kg * weight
     if vial_mg_per_ml is None or vial_mg_per_ml <= 0:
         raise DoseRefused("vial_needed", "Choose the vial concentration in stock (mg/mL).")
     step = Decimal(str(_policy()["volume_step_ml"]))
     # Round the volume to what a syringe measures, never upwards past the prescription.
-    volume = ((dose / vial_mg_per_ml) / step).quantize(Decimal(1), rounding="ROUND_FLOOR") * step
+    volume = (prescribed / vial_mg_per_ml / step).quantize(
+        Decimal(1), rounding="ROUND_FLOOR"
+    ) * step
     dose = (volume * vial_mg_per_ml).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     if volume <= 0:
         raise DoseRefused(
             "below_measurable_volume",
-            f"{mg_per_kg * weight:.1f} mg is less than {step} mL of a {vial_mg_per_ml} mg/mL vial.",
+            f"{prescribed:.1f} mg is less than {step} mL of a {vial_mg_per_ml} mg/mL vial.",
+        )
+    loss = (prescribed - dose) / prescribed * 100
+    max_loss = Decimal(str(_policy()["max_rounding_loss_percent"]))
+    if loss > max_loss:
+        raise DoseRefused(
+            "rounding_loss",
+            f"{prescribed:.1f} mg rounds down to {dose} mg ({volume} mL of {vial_mg_per_ml} "
+            f"mg/mL), {loss:.1f} % less than prescribed (the clinic allows {max_loss} %). "
+            "Choose a more dilute vial.",
         )
     maximum_mg = Decimal(str(limits["max_absolute_mg"]))
     if dose > maximum_mg:

@@ -1,0 +1,50 @@
+"""Triggers that make the database refuse to change (and, on PostgreSQL, delete) rows.
+
+A guard is (trigger name, table, condition on OLD, what the row is). SQLite refuses UPDATE
+only and leaves DELETE to PROTECT foreign keys, because Django's test flush empties SQLite
+tables with DELETE (as for the audit log, migration audit 0002).
+"""
+
+
+def _pg(name: str, table: str, condition: str, what: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION {name}_guard() RETURNS trigger AS $$
+BEGIN
+    IF {condition} THEN
+        RAISE EXCEPTION '{what} cannot be changed or deleted (% rejected)', TG_OP;
+    END IF;
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {name}_guard();
+"""
+
+
+def _sqlite(name: str, table: str, condition: str, what: str) -> str:
+    return f"""
+CREATE TRIGGER {name} BEFORE UPDATE ON {table} WHEN {condition.replace("TRUE", "1")}
+BEGIN
+    SELECT RAISE(ABORT, '{what} cannot be changed or deleted (UPDATE rejected)');
+END;
+"""
+
+
+def install_guards(schema_editor, guards):
+    vendor = schema_editor.connection.vendor
+    for guard in guards:
+        if vendor == "postgresql":
+            schema_editor.execute(_pg(*guard), params=None)
+        elif vendor == "sqlite":
+            schema_editor.execute(_sqlite(*guard))
+
+
+def remove_guards(schema_editor, guards):
+    vendor = schema_editor.connection.vendor
+    for name, table, _, _ in guards:
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table};", params=None)
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}_guard();", params=None)
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name};")

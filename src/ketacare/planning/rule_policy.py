@@ -1,0 +1,25 @@
+"""The eligibility rules in force at a clinic: the rules file with the clinic's latest change
+to each of its policy rules."""
+
+from typing import Any
+
+from ketacare.accounts.models import Clinic
+from ketacare.clinical.eligibility import RuleSet, load_rules
+from ketacare.planning.models import RulePolicyChange
+
+
+def latest_changes(clinic: Clinic) -> dict[str, RulePolicyChange]:
+    """The change in force for each rule the clinic ever changed (one query)."""
+    latest: dict[str, RulePolicyChange] = {}
+    for change in RulePolicyChange.objects.filter(clinic=clinic).order_by("created_at", "id"):
+        latest[change.rule_id] = change
+    return latest
+
+
+def clinic_overrides(clinic: Clinic) -> dict[str, Any]:
+    """The clinic's changes in the form ``load_rules`` takes; a restored rule is left out."""
+    return {rule_id: c.change for rule_id, c in latest_changes(clinic).items() if c.change}
+
+
+def clinic_rules(clinic: Clinic) -> RuleSet:
+    return load_rules(clinic_overrides(clinic))
