@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "ketacare.patients",
     "ketacare.measures",
     "ketacare.planning",
+    "ketacare.inventory",
     "ketacare.web",
 ]
 

@@ -58,6 +58,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # policy rules are set by its prescribers (the medical director among them).
     "planning.rules_view": frozenset({P, N, C, A}),
     "planning.rules_edit": frozenset({P}),
+    # Controlled substances: nurses, prescribers and clinic admins move stock; only clinic
+    # admins count it, report losses and adjust the book; only a prescriber may release an
+    # expired lot.
+    "inventory.view": frozenset({P, N, A}),
+    "inventory.move": frozenset({P, N, A}),
+    "inventory.count": frozenset({A}),
+    "inventory.setup": frozenset({A}),
+    "inventory.override_expiry": frozenset({P}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),
     "audit.view": frozenset({A}),

@@ -1,9 +1,9 @@
 """Make the database refuse to change a signed evaluation or plan, an addendum or an override
-(see ``_guards`` for how, per database)."""
+(see ``ketacare.audit.guards`` for how, per database)."""
 
 from django.db import migrations
 
-from ketacare.planning.migrations._guards import install_guards, remove_guards
+from ketacare.audit.guards import install_guards, remove_guards
 
 # (trigger name, table, condition on OLD for the refusal, what is refused)
 GUARDS = [

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from ketacare.planning.migrations._guards import install_guards, remove_guards
+from ketacare.audit.guards import install_guards, remove_guards
 
 GUARDS = [("planning_rule_policy_change", "planning_rulepolicychange", "TRUE", "a rule change")]
 

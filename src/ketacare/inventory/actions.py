@@ -1,0 +1,647 @@
+"""Every stock movement, count and discrepancy resolution. Each runs in one transaction that
+appends the ledger entry, moves the balances and writes the audit event; a refusal raises
+StockError before anything is written, and a failure part-way rolls all of it back."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from ketacare.accounts.access import Actor
+from ketacare.accounts.models import User
+from ketacare.accounts.permissions import allowed
+from ketacare.audit.record import Action, record
+from ketacare.clinical.datafiles import load
+from ketacare.inventory.chain import entry_digest
+from ketacare.inventory.dea import dea_number_problem
+from ketacare.inventory.models import (
+    CountLine,
+    Discrepancy,
+    LedgerEntry,
+    Location,
+    Lot,
+    PhysicalCount,
+    Product,
+    Registration,
+    StockBalance,
+)
+from ketacare.patients.models import Patient
+
+Kind = LedgerEntry.Kind
+# Entries that move stock, by the direction a reversal takes them back.
+STOCK_KINDS = {Kind.RECEIPT, Kind.DISPENSE, Kind.RETURN, Kind.TRANSFER, Kind.LOSS, Kind.ADJUSTMENT}
+
+
+class StockError(ValueError):
+    """A refused movement; the message says why. Nothing was written."""
+
+
+def policy() -> dict[str, Any]:
+    return load("policy", package="ketacare.inventory")
+
+
+def quantity(value: Any, what: str = "quantity") -> Decimal:
+    """A positive quantity with at most two decimals, or StockError naming what is wrong."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise StockError(f"The {what} must be a number, got {value!r}.") from None
+    if not number.is_finite() or number <= 0:
+        raise StockError(f"The {what} must be more than 0, got {value}.")
+    if number != number.quantize(Decimal("0.01")):
+        raise StockError(f"The {what} can have at most two decimals, got {value}.")
+    return number
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A second person confirming with their own password in the same action: a waste
+    witness, or the prescriber overriding an expiry."""
+
+    username: str
+    password: str
+
+
+def _confirm(actor: Actor, signature: Signature | None, role_action: str, who: str) -> User:
+    if signature is None or not signature.username or not signature.password:
+        raise StockError(f"The {who} must sign with their username and password.")
+    # Checked here, not through the login backends: this is a signature inside a signed-in
+    # session, and the login lock-out machinery needs the request of a login.
+    user = User.objects.filter(username=signature.username, is_active=True).first()
+    if user is None or not user.check_password(signature.password):
+        raise StockError(f"The {who}'s username or password is not correct; nothing was written.")
+    if actor.user is not None and user.pk == actor.user.pk:
+        raise StockError(f"The {who} must be another person than the one recording the entry.")
+    membership = user.memberships.filter(clinic=actor.clinic, active=True).first()
+    if membership is None or not allowed(membership.role, role_action):
+        raise StockError(f"{user.get_username()} may not act as the {who} at this clinic.")
+    return user
+
+
+def _registration(actor: Actor, registration_id: int) -> Registration:
+    """The registration, locked: every writer of its ledger queues here."""
+    try:
+        return Registration.objects.select_for_update().get(pk=registration_id, clinic=actor.clinic)
+    except Registration.DoesNotExist:
+        raise StockError("Unknown DEA registration for this clinic.") from None
+
+
+def _lot(registration: Registration, lot_id: int) -> Lot:
+    lot = Lot.objects.select_related("product").filter(pk=lot_id, registration=registration).first()
+    if lot is None:
+        raise StockError("Unknown lot: choose a lot of this registration.")
+    return lot
+
+
+def _location(registration: Registration, location_id: int | None) -> Location:
+    location = Location.objects.filter(pk=location_id, registration=registration).first()
+    if location is None:
+        raise StockError("Unknown storage location: choose one of this registration.")
+    return location
+
+
+def _balance(lot: Lot, location: Location) -> StockBalance:
+    balance, _ = StockBalance.objects.select_for_update().get_or_create(lot=lot, location=location)
+    return balance
+
+
+def _take(lot: Lot, location: Location, units: Decimal) -> StockBalance:
+    balance = _balance(lot, location)
+    if balance.quantity_units < units:
+        raise StockError(
+            f"Insufficient stock: lot {lot.lot_number} at {location.name} holds "
+            f"{balance.quantity_units} {lot.product.unit}; {units} {lot.product.unit} requested."
+        )
+    return balance
+
+
+def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEntry:
+    """Write the entry at the head of the registration's chain and move its balances. The
+    caller holds the registration's lock and has checked the balances."""
+    assert actor.user is not None
+    entry = LedgerEntry(
+        registration=registration,
+        sequence=registration.last_sequence + 1,
+        prev_hash=registration.last_hash,
+        actor=actor.user,
+        occurred_at=timezone.now(),
+        **fields,
+    )
+    entry.hash = entry_digest(entry.content(), entry.prev_hash)
+    entry.save()
+    registration.last_sequence, registration.last_hash = entry.sequence, entry.hash
+    registration.save(update_fields=["last_sequence", "last_hash"])
+    units = entry.quantity_units
+    if entry.from_location_id is not None:
+        StockBalance.objects.filter(lot=entry.lot, location_id=entry.from_location_id).update(
+            quantity_units=F("quantity_units") - units
+        )
+    if entry.to_location_id is not None:
+        _balance(entry.lot, entry.to_location)
+        StockBalance.objects.filter(lot=entry.lot, location_id=entry.to_location_id).update(
+            quantity_units=F("quantity_units") + units
+        )
+    record(
+        actor,
+        Action.CREATE,
+        obj=entry,
+        patient=entry.patient,
+        changes={
+            "kind": entry.kind,
+            "sequence": entry.sequence,
+            "lot": entry.lot.lot_number,
+            "units": str(units),
+            "mg": str(entry.quantity_mg),
+        },
+    )
+    return entry
+
+
+# --- set-up -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_registration(actor: Actor, dea_number: str, name: str, address: str) -> Registration:
+    number = dea_number.strip().upper()
+    problem = dea_number_problem(number)
+    if problem:
+        raise StockError(problem)
+    if Registration.objects.filter(dea_number=number).exists():
+        raise StockError(f"DEA number {number} is already registered.")
+    registration = Registration.objects.create(
+        clinic=actor.clinic, dea_number=number, name=name.strip(), address=address.strip()
+    )
+    record(actor, Action.CREATE, obj=registration, changes={"dea_number": number})
+    return registration
+
+
+@transaction.atomic
+def add_location(actor: Actor, registration_id: int, name: str, kind: str) -> Location:
+    registration = _registration(actor, registration_id)
+    if not name.strip():
+        raise StockError("Name the storage location.")
+    if registration.locations.filter(name=name.strip()).exists():
+        raise StockError(f"There is already a location called {name.strip()}.")
+    location = Location.objects.create(registration=registration, name=name.strip(), kind=kind)
+    record(actor, Action.CREATE, obj=location, changes={"name": location.name, "kind": kind})
+    return location
+
+
+@transaction.atomic
+def add_product(actor: Actor, **fields: Any) -> Product:
+    if Product.objects.filter(ndc=fields["ndc"]).exists():
+        raise StockError(f"NDC {fields['ndc']} is already in the product list.")
+    product = Product.objects.create(**fields)
+    record(actor, Action.CREATE, obj=product, changes={k: str(v) for k, v in fields.items()})
+    return product
+
+
+@transaction.atomic
+def receive(
+    actor: Actor,
+    registration_id: int,
+    *,
+    product_id: int,
+    lot_number: str,
+    expires_on: date,
+    location_id: int,
+    units: Any,
+    supplier: str,
+    invoice: str,
+) -> LedgerEntry:
+    """Stock in from a supplier, into a new or known lot."""
+    registration = _registration(actor, registration_id)
+    amount = quantity(units)
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        raise StockError("Unknown product.")
+    if not lot_number.strip():
+        raise StockError("Write the lot number from the package.")
+    if not supplier.strip() or not invoice.strip():
+        raise StockError("A receipt needs the supplier and the invoice (or DEA Form 222) number.")
+    location = _location(registration, location_id)
+    lot, created = Lot.objects.get_or_create(
+        registration=registration,
+        product=product,
+        lot_number=lot_number.strip(),
+        defaults={"expires_on": expires_on},
+    )
+    if not created and lot.expires_on != expires_on:
+        raise StockError(
+            f"Lot {lot.lot_number} is on record with expiry {lot.expires_on}, not {expires_on}."
+        )
+    return _append(
+        actor,
+        registration,
+        kind=Kind.RECEIPT,
+        lot=lot,
+        to_location=location,
+        quantity_units=amount,
+        quantity_mg=product.mg(amount),
+        supplier=supplier.strip(),
+        invoice=invoice.strip(),
+    )
+
+
+# --- movements --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dispense(
+    actor: Actor,
+    registration_id: int,
+    *,
+    lot_id: int,
+    location_id: int,
+    units: Any,
+    patient_id: int,
+    dose_mg: Any,
+    plan_id: int | None = None,
+    expiry_override: Signature | None = None,
+    override_reason: str = "",
+) -> LedgerEntry:
+    """Stock out for one patient's administration. An expired lot needs a prescriber's
+    override (their own password) with a reason."""
+    registration = _registration(actor, registration_id)
+    amount = quantity(units)
+    lot = _lot(registration, lot_id)
+    location = _location(registration, location_id)
+    patient = Patient.objects.filter(pk=patient_id, clinic=actor.clinic).first()
+    if patient is None:
+        raise StockError("Unknown patient: dispense to a patient of this clinic.")
+    dose = quantity(dose_mg, "dose")
+    dispensed_mg = lot.product.mg(amount)
+    if dose > dispensed_mg:
+        raise StockError(
+            f"The dose ({dose} mg) is more than is dispensed ({dispensed_mg} mg = {amount} "
+            f"{lot.product.unit})."
+        )
+    override_by = None
+    if lot.expires_on < timezone.localdate():
+        if expiry_override is None:
+            raise StockError(
+                f"Lot {lot.lot_number} expired on {lot.expires_on}. Dispensing it needs a "
+                "prescriber's override with a reason."
+            )
+        if not override_reason.strip():
+            raise StockError("Write the reason for dispensing an expired lot.")
+        override_by = _confirm(actor, expiry_override, "inventory.override_expiry", "prescriber")
+    plan = None
+    if plan_id is not None:
+        from ketacare.planning.models import TreatmentPlan
+
+        plan = TreatmentPlan.objects.filter(pk=plan_id, patient=patient, state="signed").first()
+        if plan is None:
+            raise StockError("The plan is not a signed plan of this patient.")
+    _take(lot, location, amount)
+    return _append(
+        actor,
+        registration,
+        kind=Kind.DISPENSE,
+        lot=lot,
+        from_location=location,
+        quantity_units=amount,
+        quantity_mg=dispensed_mg,
+        patient=patient,
+        plan=plan,
+        dose_mg=dose,
+        override_by=override_by,
+        reason=override_reason.strip(),
+    )
+
+
+@transaction.atomic
+def waste(
+    actor: Actor,
+    registration_id: int,
+    *,
+    dispense_id: int,
+    units: Any,
+    reason: str,
+    witness: Signature | None,
+) -> LedgerEntry:
+    """Dispose of what a dispense left over, before a witness who signs with their own
+    password. Given + wasted can never exceed what was dispensed."""
+    registration = _registration(actor, registration_id)
+    amount = quantity(units)
+    source = (
+        LedgerEntry.objects.select_related("lot__product")
+        .filter(pk=dispense_id, registration=registration, kind=Kind.DISPENSE)
+        .first()
+    )
+    if source is None:
+        raise StockError("Unknown dispense: waste is recorded against a dispense.")
+    if not reason.strip():
+        raise StockError("Write how and why it was wasted.")
+    witness_user = _confirm(actor, witness, "inventory.move", "witness")
+    product = source.lot.product
+    wasted_mg = product.mg(amount)
+    already = LedgerEntry.objects.filter(dispense=source, kind=Kind.WASTE).exclude(
+        reversed_by__isnull=False
+    ).aggregate(total=Sum("quantity_mg"))["total"] or Decimal(0)
+    remainder = source.quantity_mg - (source.dose_mg or 0) - already
+    if wasted_mg > remainder:
+        raise StockError(
+            f"Only {remainder} mg of this dispense is left to waste ({source.quantity_mg} mg "
+            f"dispensed, {source.dose_mg} mg dose, {already} mg already wasted); "
+            f"{wasted_mg} mg requested."
+        )
+    return _append(
+        actor,
+        registration,
+        kind=Kind.WASTE,
+        lot=source.lot,
+        quantity_units=amount,
+        quantity_mg=wasted_mg,
+        patient=source.patient,
+        dispense=source,
+        reason=reason.strip(),
+        witness=witness_user,
+    )
+
+
+@transaction.atomic
+def transfer(
+    actor: Actor,
+    registration_id: int,
+    *,
+    lot_id: int,
+    from_location_id: int,
+    to_location_id: int,
+    units: Any,
+) -> LedgerEntry:
+    registration = _registration(actor, registration_id)
+    amount = quantity(units)
+    lot = _lot(registration, lot_id)
+    source = _location(registration, from_location_id)
+    target = _location(registration, to_location_id)
+    if source == target:
+        raise StockError("A transfer needs two different locations.")
+    _take(lot, source, amount)
+    return _append(
+        actor,
+        registration,
+        kind=Kind.TRANSFER,
+        lot=lot,
+        from_location=source,
+        to_location=target,
+        quantity_units=amount,
+        quantity_mg=lot.product.mg(amount),
+    )
+
+
+@transaction.atomic
+def return_to_supplier(
+    actor: Actor,
+    registration_id: int,
+    *,
+    lot_id: int,
+    location_id: int,
+    units: Any,
+    supplier: str,
+    reason: str,
+) -> LedgerEntry:
+    registration = _registration(actor, registration_id)
+    amount = quantity(units)
+    lot = _lot(registration, lot_id)
+    location = _location(registration, location_id)
+    if not supplier.strip():
+        raise StockError("Name the supplier or reverse distributor the stock goes to.")
+    _take(lot, location, amount)
+    return _append(
+        actor,
+        registration,
+        kind=Kind.RETURN,
+        lot=lot,
+        from_location=location,
+        quantity_units=amount,
+        quantity_mg=lot.product.mg(amount),
+        supplier=supplier.strip(),
+        reason=reason.strip(),
+    )
+
+
+# The facts a DEA Form 106 (theft or significant loss) asks for.
+LOSS_FIELDS = {
+    "discovered_on": "the date the loss was discovered",
+    "loss_type": "the type of loss (theft, employee pilferage, lost in transit, other)",
+    "description": "what happened",
+    "police_notified": "whether the police were notified (yes or no)",
+}
+
+
+@transaction.atomic
+def report_loss(
+    actor: Actor,
+    registration_id: int,
+    *,
+    lot_id: int,
+    location_id: int,
+    units: Any,
+    details: dict[str, str],
+) -> LedgerEntry:
+    registration = _registration(actor, registration_id)
+    amount = quantity(units)
+    lot = _lot(registration, lot_id)
+    location = _location(registration, location_id)
+    missing = [text for key, text in LOSS_FIELDS.items() if not str(details.get(key, "")).strip()]
+    if missing:
+        raise StockError(f"A loss report needs {', '.join(missing)}.")
+    _take(lot, location, amount)
+    return _append(
+        actor,
+        registration,
+        kind=Kind.LOSS,
+        lot=lot,
+        from_location=location,
+        quantity_units=amount,
+        quantity_mg=lot.product.mg(amount),
+        details={key: str(details[key]).strip() for key in LOSS_FIELDS},
+        reason=details["description"].strip(),
+    )
+
+
+@transaction.atomic
+def reverse(actor: Actor, registration_id: int, *, entry_id: int, reason: str) -> LedgerEntry:
+    """Correct a mistaken entry with one that undoes it and names it; nothing is edited."""
+    registration = _registration(actor, registration_id)
+    original = (
+        LedgerEntry.objects.select_related("lot__product")
+        .filter(pk=entry_id, registration=registration)
+        .first()
+    )
+    if original is None:
+        raise StockError("Unknown entry.")
+    if original.kind == Kind.REVERSAL:
+        raise StockError("A reversal cannot itself be reversed; record the movement again.")
+    if LedgerEntry.objects.filter(corrects=original).exists():
+        raise StockError(f"Entry #{original.sequence} is already reversed.")
+    if not reason.strip():
+        raise StockError("Write why the entry is reversed.")
+    if original.kind in (Kind.LOSS, Kind.ADJUSTMENT) and not allowed(actor.role, "inventory.count"):
+        raise StockError("Only a clinic admin may reverse a loss or a count adjustment.")
+    if (
+        original.kind == Kind.DISPENSE
+        and LedgerEntry.objects.filter(
+            dispense=original, kind=Kind.WASTE, reversed_by__isnull=True
+        ).exists()
+    ):
+        raise StockError("Reverse the wastes of this dispense first.")
+    # Back the way it came: what went out comes in again, and the other way round.
+    source, target = original.to_location, original.from_location
+    if source is not None:
+        _take(original.lot, source, original.quantity_units)
+    return _append(
+        actor,
+        registration,
+        kind=Kind.REVERSAL,
+        lot=original.lot,
+        from_location=source,
+        to_location=target,
+        quantity_units=original.quantity_units,
+        quantity_mg=original.quantity_mg,
+        patient=original.patient,
+        corrects=original,
+        reason=reason.strip(),
+    )
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counted:
+    lot_id: int
+    location_id: int
+    units: Any
+
+
+@transaction.atomic
+def record_count(
+    actor: Actor,
+    registration_id: int,
+    *,
+    kind: str,
+    lines: list[Counted],
+    note: str = "",
+    counted_at: datetime | None = None,
+) -> PhysicalCount:
+    """A physical count against the book; each difference opens a discrepancy."""
+    registration = _registration(actor, registration_id)
+    if kind not in PhysicalCount.Kind.values:
+        raise StockError(f"Unknown count kind {kind!r}.")
+    if not lines:
+        raise StockError("A count needs at least one counted lot.")
+    count = PhysicalCount.objects.create(
+        registration=registration,
+        kind=kind,
+        counted_at=counted_at or timezone.now(),
+        counted_by=actor.user,
+        note=note.strip(),
+    )
+    seen = set()
+    for counted in lines:
+        lot = _lot(registration, counted.lot_id)
+        location = _location(registration, counted.location_id)
+        if (lot.pk, location.pk) in seen:
+            raise StockError(f"Lot {lot.lot_number} at {location.name} is counted twice.")
+        seen.add((lot.pk, location.pk))
+        try:
+            units = Decimal(str(counted.units))
+        except InvalidOperation:
+            raise StockError(f"Count for lot {lot.lot_number}: not a number.") from None
+        if units < 0:
+            raise StockError(f"Count for lot {lot.lot_number} cannot be negative.")
+        line = CountLine.objects.create(
+            count=count,
+            lot=lot,
+            location=location,
+            book_units=_balance(lot, location).quantity_units,
+            counted_units=units,
+        )
+        if line.difference:
+            Discrepancy.objects.create(line=line, registration=registration)
+    record(
+        actor,
+        Action.CREATE,
+        obj=count,
+        changes={
+            "kind": kind,
+            "lines": len(lines),
+            "discrepancies": count.lines.filter(discrepancy__isnull=False).count(),
+        },
+    )
+    return count
+
+
+@transaction.atomic
+def resolve_discrepancy(
+    actor: Actor,
+    registration_id: int,
+    *,
+    discrepancy_id: int,
+    resolution: str,
+    note: str,
+    loss_details: dict[str, str] | None = None,
+) -> Discrepancy:
+    """Close a discrepancy: explain it (book kept), adjust the book to the count, or report
+    the shortfall as a loss with its DEA Form 106 facts."""
+    registration = _registration(actor, registration_id)
+    discrepancy = (
+        Discrepancy.objects.select_for_update()
+        .select_related("line__lot__product", "line__location")
+        .filter(pk=discrepancy_id, registration=registration)
+        .first()
+    )
+    if discrepancy is None:
+        raise StockError("Unknown discrepancy.")
+    if not discrepancy.is_open:
+        raise StockError("This discrepancy is already resolved.")
+    if not note.strip():
+        raise StockError("Write what was found.")
+    line = discrepancy.line
+    difference = line.difference
+    entry = None
+    if resolution == Discrepancy.Resolution.ADJUSTED:
+        amount = abs(difference)
+        if difference < 0:
+            _take(line.lot, line.location, amount)
+        entry = _append(
+            actor,
+            registration,
+            kind=Kind.ADJUSTMENT,
+            lot=line.lot,
+            from_location=line.location if difference < 0 else None,
+            to_location=line.location if difference > 0 else None,
+            quantity_units=amount,
+            quantity_mg=line.lot.product.mg(amount),
+            reason=note.strip(),
+            details={"count": line.count_id, "line": line.pk},
+        )
+    elif resolution == Discrepancy.Resolution.LOSS:
+        if difference > 0:
+            raise StockError("The count found more than the book: that is not a loss.")
+        entry = report_loss(
+            actor,
+            registration.pk,
+            lot_id=line.lot_id,
+            location_id=line.location_id,
+            units=abs(difference),
+            details=loss_details or {},
+        )
+    elif resolution != Discrepancy.Resolution.EXPLAINED:
+        raise StockError(f"Unknown resolution {resolution!r}.")
+    discrepancy.resolution, discrepancy.note, discrepancy.entry = resolution, note.strip(), entry
+    discrepancy.resolved_by, discrepancy.resolved_at = actor.user, timezone.now()
+    discrepancy.save()
+    record(
+        actor,
+        Action.UPDATE,
+        obj=discrepancy,
+        changes={"resolution": resolution, "note": discrepancy.note, "difference": str(difference)},
+    )
+    return discrepancy
