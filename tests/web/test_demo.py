@@ -190,3 +190,30 @@ def test_cli_refuses_to_start_without_a_secret_key(tmp_path):
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_clinic_has_a_week_of_controlled_substance_movements(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ketacare.inventory.actions import policy
+    from ketacare.inventory.chain import verify
+    from ketacare.inventory.models import Discrepancy, LedgerEntry, Lot, Registration
+
+    seed_demo(patient_count=12)
+    registration = Registration.objects.get(clinic__name=DEMO_CLINIC)
+    entries = LedgerEntry.objects.filter(registration=registration)
+    kinds = set(entries.values_list("kind", flat=True))
+    assert {"receipt", "dispense", "waste", "transfer", "return"} <= kinds
+    days = {e.occurred_at.date() for e in entries}
+    assert max(days) - min(days) >= timedelta(days=6)
+    assert all(w.witness_id and w.witness_id != w.actor_id for w in entries.filter(kind="waste"))
+    assert Discrepancy.objects.filter(registration=registration, resolved_at=None).count() == 1
+    soon = timezone.localdate() + timedelta(days=policy()["expiry_warning_days"])
+    assert Lot.objects.filter(registration=registration, expires_on__lte=soon).exists()
+    assert verify([registration]) == []
+    # Seeding again adds nothing.
+    count = entries.count()
+    seed_demo(patient_count=12)
+    assert LedgerEntry.objects.filter(registration=registration).count() == count

@@ -123,12 +123,17 @@ def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEn
     """Write the entry at the head of the registration's chain and move its balances. The
     caller holds the registration's lock and has checked the balances."""
     assert actor.user is not None
+    now = timezone.now()
+    occurred_at = fields.pop("occurred_at", None) or now
+    if occurred_at > now:
+        raise StockError("A movement cannot be recorded ahead of time.")
     entry = LedgerEntry(
         registration=registration,
         sequence=registration.last_sequence + 1,
         prev_hash=registration.last_hash,
         actor=actor.user,
-        occurred_at=timezone.now(),
+        occurred_at=occurred_at,
+        recorded_at=now,
         **fields,
     )
     entry.hash = entry_digest(entry.content(), entry.prev_hash)
@@ -212,6 +217,7 @@ def receive(
     units: Any,
     supplier: str,
     invoice: str,
+    occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Stock in from a supplier, into a new or known lot."""
     registration = _registration(actor, registration_id)
@@ -238,6 +244,7 @@ def receive(
         actor,
         registration,
         kind=Kind.RECEIPT,
+        occurred_at=occurred_at,
         lot=lot,
         to_location=location,
         quantity_units=amount,
@@ -263,6 +270,7 @@ def dispense(
     plan_id: int | None = None,
     expiry_override: Signature | None = None,
     override_reason: str = "",
+    occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Stock out for one patient's administration. An expired lot needs a prescriber's
     override (their own password) with a reason."""
@@ -302,6 +310,7 @@ def dispense(
         actor,
         registration,
         kind=Kind.DISPENSE,
+        occurred_at=occurred_at,
         lot=lot,
         from_location=location,
         quantity_units=amount,
@@ -323,6 +332,7 @@ def waste(
     units: Any,
     reason: str,
     witness: Signature | None,
+    occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Dispose of what a dispense left over, before a witness who signs with their own
     password. Given + wasted can never exceed what was dispensed."""
@@ -354,6 +364,7 @@ def waste(
         actor,
         registration,
         kind=Kind.WASTE,
+        occurred_at=occurred_at,
         lot=source.lot,
         quantity_units=amount,
         quantity_mg=wasted_mg,
@@ -373,6 +384,7 @@ def transfer(
     from_location_id: int,
     to_location_id: int,
     units: Any,
+    occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     registration = _registration(actor, registration_id)
     amount = quantity(units)
@@ -386,6 +398,7 @@ def transfer(
         actor,
         registration,
         kind=Kind.TRANSFER,
+        occurred_at=occurred_at,
         lot=lot,
         from_location=source,
         to_location=target,
@@ -404,6 +417,7 @@ def return_to_supplier(
     units: Any,
     supplier: str,
     reason: str,
+    occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     registration = _registration(actor, registration_id)
     amount = quantity(units)
@@ -416,6 +430,7 @@ def return_to_supplier(
         actor,
         registration,
         kind=Kind.RETURN,
+        occurred_at=occurred_at,
         lot=lot,
         from_location=location,
         quantity_units=amount,
@@ -443,6 +458,7 @@ def report_loss(
     location_id: int,
     units: Any,
     details: dict[str, str],
+    occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     registration = _registration(actor, registration_id)
     amount = quantity(units)
@@ -456,6 +472,7 @@ def report_loss(
         actor,
         registration,
         kind=Kind.LOSS,
+        occurred_at=occurred_at,
         lot=lot,
         from_location=location,
         quantity_units=amount,

@@ -141,7 +141,10 @@ class LedgerEntry(models.Model):
     witness = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
     override_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
     actor = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    # When it happened, and when it was written down: a movement may be recorded late
+    # (never ahead), and both times are part of the record.
     occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
@@ -185,6 +188,7 @@ class LedgerEntry(models.Model):
             "override_by": self.override_by_id,
             "actor": self.actor_id,
             "occurred_at": self.occurred_at.isoformat(),
+            "recorded_at": self.recorded_at.isoformat(),
         }
 
 

@@ -18,6 +18,7 @@ from ketacare.accounts.permissions import Role
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.protocols.schedule import WEEKDAYS
+from ketacare.inventory.models import Registration
 from ketacare.measures import actions as measure_actions
 from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
@@ -25,6 +26,7 @@ from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning import actions as planning_actions
 from ketacare.planning.actions import PlanRequest
 from ketacare.planning.models import Evaluation
+from ketacare.web.demo_inventory import seed_inventory
 
 DEMO_CLINIC = "Riverside Ketamine Clinic"
 OTHER_CLINIC = "Harbor Mental Health"
@@ -129,6 +131,9 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         # Likewise, so a demo database made before the planning app gets evaluations and plans.
         if not Evaluation.objects.filter(clinic=clinic).exists():
             _seed_planning(clinic)
+        # After planning: the week's dispenses follow the signed plans.
+        if not Registration.objects.filter(clinic=clinic).exists():
+            seed_inventory(clinic, DEMO_PASSWORD)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts
