@@ -66,3 +66,14 @@ def test_a_week_cannot_take_more_sessions_than_the_protocol_allows():
     days = induction_schedule(ESKETAMINE, MONDAY)  # Mon 30, Wed 02, Mon 07, ...
     with pytest.raises(ScheduleError, match="already has 2 sessions"):
         reschedule(days, 2, date(2026, 12, 4), ESKETAMINE)
+
+
+def test_moving_an_earlier_session_does_not_undo_a_later_move():
+    protocol = get_protocol("iv_ketamine")
+    schedule = induction_schedule(protocol, date(2026, 12, 7))  # Mon Wed Fri Mon Wed Fri
+    moved = reschedule(schedule, 4, date(2026, 12, 18), protocol)  # session 5 to Friday
+    assert moved[4:] == [date(2026, 12, 18), date(2026, 12, 21)]
+    # Session 2 one day later: sessions 3-4 are pushed to keep the spacing; 5 stays moved.
+    again = reschedule(moved, 1, date(2026, 12, 10), protocol)
+    assert again[1:4] == [date(2026, 12, 10), date(2026, 12, 14), date(2026, 12, 16)]
+    assert again[4] == date(2026, 12, 18)

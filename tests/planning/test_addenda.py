@@ -67,3 +67,40 @@ def test_the_database_refuses_to_change_an_addendum(evaluation, nurse, clinic):
     addendum = actions.add_addendum(actor(nurse, clinic), evaluation.pk, "x", dict(CLEAR_ANSWERS))
     with pytest.raises(DatabaseError, match="addendum cannot be changed"), transaction.atomic():
         EvaluationAddendum.objects.filter(pk=addendum.pk).update(note="rewritten")
+
+
+def test_a_stale_addendum_form_cannot_undo_a_newer_finding(evaluation, prescriber, nurse, clinic):
+    from tests.planning.conftest import as_prescriber
+
+    opened = evaluation.addenda.count()  # the nurse opens the form
+    actions.add_addendum(
+        as_prescriber(prescriber, clinic),
+        evaluation.pk,
+        "Anaphylaxis to ketamine in 2019, per hospital records.",
+        {**CLEAR_ANSWERS, "medical.hypersensitivity_to_ketamine_or_esketamine": True},
+        opened,
+    )
+    with pytest.raises(PlanningError, match="Someone added an addendum after you opened"):
+        actions.add_addendum(
+            actor(nurse, clinic),
+            evaluation.pk,
+            "Pulse rechecked.",
+            {**CLEAR_ANSWERS, "vitals.heart_rate": 80},
+            opened,
+        )
+    assert actions.effective_verdicts(evaluation)["iv_ketamine"]["verdict"] == "exclude"
+
+
+def test_only_a_prescriber_may_clear_a_finding(prescriber, nurse, clinic, patient):
+    from tests.planning.conftest import as_prescriber, signed_evaluation
+
+    excluded = signed_evaluation(
+        prescriber, clinic, patient, **{"medical.hypersensitivity_to_ketamine_or_esketamine": True}
+    )
+    cleared = {**CLEAR_ANSWERS}
+    with pytest.raises(PlanningError, match="only a prescriber may clear a finding"):
+        actions.add_addendum(actor(nurse, clinic), excluded.pk, "Allergy was to latex.", cleared)
+    actions.add_addendum(
+        as_prescriber(prescriber, clinic), excluded.pk, "Allergy was to latex.", cleared
+    )
+    assert actions.effective_verdicts(excluded)["iv_ketamine"]["verdict"] == "eligible"

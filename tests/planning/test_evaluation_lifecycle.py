@@ -117,3 +117,23 @@ def test_the_database_lets_an_unsigned_evaluation_change(nurse, clinic, patient)
     evaluation = actions.start_evaluation(actor(nurse, clinic), patient, CLEAR_ANSWERS, "")
     Evaluation.objects.filter(pk=evaluation.pk).update(notes="draft note")
     assert Evaluation.objects.get(pk=evaluation.pk).notes == "draft note"
+
+
+def test_signing_refuses_verdicts_that_changed_since_completion(prescriber, clinic, patient):
+    who = as_prescriber(prescriber, clinic)
+    answers = {**CLEAR_ANSWERS, "medications.benzodiazepines": True}
+    evaluation = actions.start_evaluation(who, patient, answers, "")
+    actions.complete_evaluation(who, evaluation.pk)
+    actions.change_rule_policy(who, "benzodiazepines", {"enabled": False}, "Handled at check-in.")
+    with pytest.raises(PlanningError, match="different verdicts now"):
+        actions.sign_evaluation(who, evaluation.pk, PASSWORD)
+    actions.complete_evaluation(who, evaluation.pk)  # checked again against the rules
+    signed = actions.sign_evaluation(who, evaluation.pk, PASSWORD)
+    assert signed.verdicts["iv_ketamine"]["verdict"] == "eligible"
+
+
+def test_an_edit_without_its_version_is_refused(nurse, clinic, patient, as_user):
+    evaluation = actions.start_evaluation(actor(nurse, clinic), patient, CLEAR_ANSWERS, "")
+    response = as_user(nurse).post(reverse("evaluation-edit", args=[evaluation.pk]), {"notes": "x"})
+    assert "Someone else saved" in response.content.decode()
+    assert Evaluation.objects.get(pk=evaluation.pk).notes == ""

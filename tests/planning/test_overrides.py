@@ -124,3 +124,30 @@ def test_the_database_refuses_to_change_an_override(aneurysm, prescriber, clinic
         transaction.atomic(),
     ):
         EligibilityOverride.objects.filter(pk=override.pk).update(reason="")
+
+
+def test_an_unknown_route_is_not_found(aneurysm, prescriber, as_user):
+    url = reverse("override-new", args=[aneurysm.pk])
+    response = as_user(prescriber).post(
+        url, {"route": "oral_ketamine", "reason": REASON, "password": PASSWORD}
+    )
+    assert response.status_code == 404
+    assert not EligibilityOverride.objects.exists()
+
+
+def test_the_plan_page_warns_when_a_later_finding_blocks_its_route(
+    evaluation, prescriber, clinic, as_user
+):
+    from tests.planning.conftest import CLEAR_ANSWERS
+
+    who = as_prescriber(prescriber, clinic)
+    plan = actions.sign_plan(who, actions.draft_plan(who, evaluation.pk, iv_request()).pk, PASSWORD)
+    actions.add_addendum(
+        who,
+        evaluation.pk,
+        "Anaphylaxis to ketamine in 2019.",
+        {**CLEAR_ANSWERS, "medical.hypersensitivity_to_ketamine_or_esketamine": True},
+    )
+    html = as_user(prescriber).get(reverse("plan-detail", args=[plan.pk])).content.decode()
+    assert "Eligibility has changed since this plan was signed" in html
+    assert "ketamine_hypersensitivity" in html

@@ -51,7 +51,7 @@ def test_a_plan_needs_a_signed_evaluation(prescriber, clinic, patient):
 @pytest.mark.parametrize(
     ("changes", "rule"),
     [
-        ({"dose": Decimal("1.5")}, "anaesthetic_range"),
+        ({"dose": Decimal("1.5")}, "starts at 0.5 mg/kg or 0.75 mg/kg or 1.0 mg/kg"),
         ({"vial_mg_per_ml": None}, "vial_needed"),
         ({"infusion_minutes": 25}, "infusion_length"),
         ({"start_date": date(2020, 1, 6)}, "in the past"),
@@ -86,19 +86,32 @@ def test_a_new_weight_after_drafting_stops_the_signature(evaluation, prescriber,
 
 def test_esketamine_is_planned_in_whole_devices(evaluation, prescriber, clinic):
     who = as_prescriber(prescriber, clinic)
+    with pytest.raises(PlanningError, match="starts at 56 mg"):  # label: day 1 is 56 mg
+        actions.draft_plan(
+            who, evaluation.pk, iv_request(protocol_id="esketamine_trd", dose=Decimal("84"))
+        )
     draft = actions.draft_plan(
-        who, evaluation.pk, iv_request(protocol_id="esketamine_trd", dose=Decimal("84"))
+        who, evaluation.pk, iv_request(protocol_id="esketamine_trd", dose=Decimal("56"))
     )
     plan = actions.sign_plan(who, draft.pk, PASSWORD)
-    assert plan.dose_order["devices"] == 3
+    assert plan.dose_order["devices"] == 2
     assert plan.sessions.count() == 8
 
 
+def test_the_suicidal_ideation_schedule_needs_that_indication(evaluation, prescriber, clinic):
+    with pytest.raises(PlanningError, match="is for mdd with suicidal ideation"):
+        actions.draft_plan(
+            as_prescriber(prescriber, clinic),
+            evaluation.pk,
+            iv_request(protocol_id="esketamine_mdd_si", dose=Decimal("84")),
+        )
+
+
 def test_a_signed_plan_cannot_be_signed_again_or_changed(plan, prescriber, clinic):
-    with pytest.raises(PlanningError, match="already signed"):
+    with pytest.raises(PlanningError, match="is signed, not a draft"):
         actions.sign_plan(as_prescriber(prescriber, clinic), plan.pk, PASSWORD)
     with (
-        pytest.raises(DatabaseError, match="signed treatment plan cannot be changed"),
+        pytest.raises(DatabaseError, match="signed or discarded treatment plan cannot be changed"),
         transaction.atomic(),
     ):
         TreatmentPlan.objects.filter(pk=plan.pk).update(prescribed_dose=Decimal("1.0"))
@@ -140,3 +153,43 @@ def test_a_second_draft_under_one_evaluation_is_refused(evaluation, prescriber, 
     with pytest.raises(PlanningError, match="already waits for signature"):
         actions.draft_plan(who, evaluation.pk, iv_request())
     assert TreatmentPlan.objects.count() == 1
+
+
+def test_a_discarded_draft_makes_room_for_a_new_one(evaluation, prescriber, clinic):
+    who = as_prescriber(prescriber, clinic)
+    first = actions.draft_plan(who, evaluation.pk, iv_request())
+    with pytest.raises(PlanningError, match="Write why"):
+        actions.discard_plan(who, first.pk, " ")
+    actions.discard_plan(who, first.pk, "Weight changed; re-drafting.")
+    second = actions.draft_plan(who, evaluation.pk, iv_request(dose=Decimal("0.75")))
+    assert second.pk != first.pk
+    with pytest.raises(PlanningError, match="Only a draft plan"):
+        actions.discard_plan(who, first.pk, "again")
+    with pytest.raises(PlanningError, match="is draft discarded, not a draft"):
+        actions.sign_plan(who, first.pk, PASSWORD)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TreatmentPlan.objects.filter(pk=first.pk).update(discard_reason="")
+
+
+def test_the_pk_chart_uses_actual_weight_when_the_dose_used_adjusted_weight(
+    prescriber, clinic, as_user
+):
+    from tests.conftest import make_patient
+    from tests.planning.conftest import signed_evaluation
+
+    heavy = make_patient(
+        prescriber,
+        clinic,
+        weight_kg=Decimal("140.0"),
+        height_cm=Decimal("170.0"),
+        sex_at_birth="male",
+    )
+    evaluation = signed_evaluation(prescriber, clinic, heavy)
+    who = as_prescriber(prescriber, clinic)
+    draft = actions.draft_plan(
+        who, evaluation.pk, iv_request(use_adjusted_weight=True, vial_mg_per_ml=Decimal("10"))
+    )
+    assert draft.dose_order["weight_basis"].startswith("adjusted body weight")
+    assert draft.dose_order["actual_weight_kg"] == "140.0"
+    html = as_user(prescriber).get(reverse("plan-detail", args=[draft.pk])).content.decode()
+    assert "for 140.0 kg body weight" in html

@@ -10,10 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketacare.accounts.access import Actor
+from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import (
     OVERRIDABLE,
+    SEVERITY,
     EvaluationError,
     OverrideError,
     RouteVerdict,
@@ -231,8 +233,9 @@ def _baseline_scores(patient: Patient) -> list[dict[str, Any]]:
 def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
     """Check every answer, take the latest weight and questionnaire scores, and judge."""
     evaluation = _locked_evaluation(actor, evaluation_id)
-    if evaluation.state != Evaluation.State.IN_PROGRESS:
-        raise PlanningError(f"This evaluation is already {evaluation.get_state_display().lower()}.")
+    if evaluation.is_signed:
+        raise PlanningError("This evaluation is already signed.")
+    previous_state = evaluation.state
     patient = evaluation.patient
     verdicts, rules_version = _judge(evaluation.answers, patient, timezone.localdate())
     measurement = BodyMeasurement.objects.filter(patient=patient).first()
@@ -255,7 +258,7 @@ def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
         obj=evaluation,
         patient=patient,
         changes={
-            "state": {"old": Evaluation.State.IN_PROGRESS, "new": evaluation.state},
+            "state": {"old": previous_state, "new": evaluation.state},
             "verdicts": {route: v["verdict"] for route, v in verdicts.items()},
         },
     )
@@ -279,7 +282,12 @@ def sign_evaluation(actor: Actor, evaluation_id: int, password: str) -> Evaluati
             f"{evaluation.get_state_display().lower()}."
         )
     verdicts, rules_version = _judge(evaluation.answers, evaluation.patient, timezone.localdate())
-    evaluation.verdicts, evaluation.rules_version = verdicts, rules_version
+    if verdicts != evaluation.verdicts:
+        raise PlanningError(
+            "The eligibility rules give different verdicts now than when this evaluation was "
+            "completed (a clinic rule changed). Complete it again to see them, then sign."
+        )
+    evaluation.rules_version = rules_version
     evaluation.state = Evaluation.State.SIGNED
     evaluation.signed_by, evaluation.signed_at = actor.user, timezone.now()
     evaluation.digest = evaluation_digest(evaluation)
@@ -299,13 +307,26 @@ def sign_evaluation(actor: Actor, evaluation_id: int, password: str) -> Evaluati
 
 @transaction.atomic
 def add_addendum(
-    actor: Actor, evaluation_id: int, note: str, answers: dict[str, Any]
+    actor: Actor,
+    evaluation_id: int,
+    note: str,
+    answers: dict[str, Any],
+    opened_addenda: int | None = None,
 ) -> EvaluationAddendum:
     """Amend a signed evaluation. Changed answers are judged again; the verdicts of the last
-    addendum that changed answers are the ones plans use."""
+    addendum that changed answers are the ones plans use.
+
+    ``opened_addenda`` is how many addenda the form showed when it was opened: if another was
+    added since, the form's answers are stale and would silently undo it, so it is refused.
+    Only a prescriber may make a verdict less severe (clear a finding)."""
     evaluation = _locked_evaluation(actor, evaluation_id)
     if not evaluation.is_signed:
         raise PlanningError("Only a signed evaluation takes addenda; edit this one instead.")
+    if opened_addenda is not None and evaluation.addenda.count() != opened_addenda:
+        raise PlanningError(
+            "Someone added an addendum after you opened this form. Nothing was saved: reload "
+            "the page to see it, then add yours."
+        )
     if not note.strip():
         raise PlanningError("Write what the addendum adds or corrects.")
     current = effective_answers(evaluation)
@@ -316,6 +337,18 @@ def add_addendum(
     verdicts: dict[str, Any] = {}
     if changes:
         verdicts, _ = _judge({**current, **answers}, evaluation.patient, timezone.localdate())
+        before = effective_verdicts(evaluation)
+        eased = [
+            route
+            for route, verdict in verdicts.items()
+            if SEVERITY.index(verdict["verdict"]) < SEVERITY.index(before[route]["verdict"])
+        ]
+        if eased and not allowed(actor.role, "planning.sign"):
+            raise PlanningError(
+                "These changes make the verdict less severe for "
+                f"{', '.join(r.replace('_', ' ') for r in eased)}: only a prescriber may "
+                "clear a finding."
+            )
     addendum = EvaluationAddendum.objects.create(
         evaluation=evaluation,
         note=note.strip(),
@@ -432,9 +465,12 @@ def dose_order(
         raise PlanningError(str(refusal)) from None
 
 
-def _order_dict(order: DoseOrder) -> dict[str, Any]:
+def _order_dict(order: DoseOrder, patient: Patient) -> dict[str, Any]:
+    # The actual weight too: the PK models scale by it even when the dose used an adjusted one.
+    latest = BodyMeasurement.objects.filter(patient=patient).first()
     return {
         "dose_mg": str(order.dose_mg),
+        "actual_weight_kg": str(latest.weight_kg) if latest else None,
         "weight_used_kg": None if order.weight_used_kg is None else str(order.weight_used_kg),
         "weight_basis": order.weight_basis,
         "volume_ml": None if order.volume_ml is None else str(order.volume_ml),
@@ -480,6 +516,17 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
     today = timezone.localdate()
     if request.start_date < today:
         raise PlanningError(f"The first session ({request.start_date}) is in the past.")
+    required = protocol.required_indication
+    indication = effective_answers(evaluation)["indication"]
+    if required and indication != required:
+        raise PlanningError(
+            f"{protocol.name} is for {required.replace('_', ' ')}; this evaluation's "
+            f"indication is {indication.replace('_', ' ')}."
+        )
+    if request.dose not in protocol.dose_choices:
+        unit = "mg/kg" if protocol.weight_based else "mg"
+        doses = " or ".join(f"{d} {unit}" for d in protocol.dose_choices)
+        raise PlanningError(f"{protocol.name} starts at {doses}.")
     status = route_status(evaluation, protocol.eligibility_route)
     if not status.usable:
         raise PlanningError(status.refusal())
@@ -495,7 +542,7 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
         use_adjusted_weight=request.use_adjusted_weight,
         vial_mg_per_ml=request.vial_mg_per_ml if protocol.weight_based else None,
         infusion_minutes=order.infusion_minutes,
-        dose_order=_order_dict(order),
+        dose_order=_order_dict(order, evaluation.patient),
         start_date=request.start_date,
         eligibility=status.verdict,
         override=status.override,
@@ -525,9 +572,15 @@ def sign_plan(actor: Actor, plan_id: int, password: str) -> TreatmentPlan:
     """Sign a draft plan: eligibility and dose are checked again (an addendum or a new weight
     may have changed them), and its induction sessions are scheduled."""
     _confirm_signature(actor, password)
+    # The evaluation first, as addenda and drafts lock it: an addendum committing meanwhile
+    # cannot leave this plan signed on verdicts it no longer has.
+    evaluation_id = TreatmentPlan.objects.values_list("evaluation_id", flat=True).get(
+        pk=plan_id, clinic=actor.clinic
+    )
+    _locked_evaluation(actor, evaluation_id)
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan_id, clinic=actor.clinic)
-    if plan.is_signed:
-        raise PlanningError("This plan is already signed.")
+    if plan.state != TreatmentPlan.State.DRAFT:
+        raise PlanningError(f"This plan is {plan.get_state_display().lower()}, not a draft.")
     today = timezone.localdate()
     if plan.start_date < today:
         raise PlanningError(
@@ -551,7 +604,7 @@ def sign_plan(actor: Actor, plan_id: int, password: str) -> TreatmentPlan:
         plan.infusion_minutes,
         plan.use_adjusted_weight,
     )
-    order = _order_dict(dose_order(protocol, plan.patient, request, today))
+    order = _order_dict(dose_order(protocol, plan.patient, request, today), plan.patient)
     if _comparable(order) != _comparable(plan.dose_order):
         raise PlanningError(
             f"The dose works out differently today ({order['dose_mg']} mg, was "
@@ -573,6 +626,28 @@ def sign_plan(actor: Actor, plan_id: int, password: str) -> TreatmentPlan:
         obj=plan,
         patient=plan.patient,
         changes={"digest": plan.digest, "sessions": plan.signed_schedule},
+    )
+    return plan
+
+
+@transaction.atomic
+def discard_plan(actor: Actor, plan_id: int, reason: str) -> TreatmentPlan:
+    """Set a draft aside (a weight changed, the start passed, another protocol is wanted), so
+    that a new plan can be drafted under the evaluation. Kept, with the reason, not deleted."""
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan_id, clinic=actor.clinic)
+    if plan.state != TreatmentPlan.State.DRAFT:
+        raise PlanningError("Only a draft plan can be discarded.")
+    if not reason.strip():
+        raise PlanningError("Write why the draft is discarded.")
+    plan.state = TreatmentPlan.State.DISCARDED
+    plan.discard_reason = reason.strip()
+    plan.save(update_fields=["state", "discard_reason"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=plan,
+        patient=plan.patient,
+        changes={"state": {"old": "draft", "new": plan.state}, "reason": plan.discard_reason},
     )
     return plan
 

@@ -137,6 +137,14 @@ class PasswordConfirmForm(forms.Form):
     )
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write the reason."},
+    )
+
+
 class OverrideForm(PasswordConfirmForm):
     # CharField strips whitespace, so a blank reason meets the "required" message.
     reason = forms.CharField(

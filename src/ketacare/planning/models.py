@@ -100,6 +100,7 @@ class TreatmentPlan(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "Draft, awaiting signature"
         SIGNED = "signed", "Signed"
+        DISCARDED = "discarded", "Draft discarded"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
@@ -121,6 +122,7 @@ class TreatmentPlan(models.Model):
     override = models.ForeignKey(
         EligibilityOverride, on_delete=models.PROTECT, null=True, related_name="+"
     )
+    discard_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     signed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")

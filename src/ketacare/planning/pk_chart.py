@@ -16,6 +16,7 @@ HOURS = 4
 @dataclass(frozen=True)
 class PkChart:
     curve: PlannedCurve
+    weight_kg: Decimal
     width: int
     height: int
     typical: str  # polyline points
@@ -42,7 +43,8 @@ def _nice_top(value: float) -> int:
 
 def plan_chart(plan: TreatmentPlan) -> PkChart:
     protocol = get_protocol(plan.protocol_id)
-    weight = Decimal(plan.dose_order["weight_used_kg"] or plan.evaluation.weight_kg or 70)
+    # The models scale by actual body weight, whatever weight the dose was calculated on.
+    weight = Decimal(plan.dose_order.get("actual_weight_kg") or plan.evaluation.weight_kg)
     curve = planned_curve(
         protocol.pk_model,
         protocol.route,
@@ -74,6 +76,7 @@ def plan_chart(plan: TreatmentPlan) -> PkChart:
     step = top // 5
     return PkChart(
         curve=curve,
+        weight_kg=weight,
         width=WIDTH,
         height=HEIGHT,
         typical=typical,

@@ -11,7 +11,8 @@ from ketacare.planning.models import RulePolicyChange
 def latest_changes(clinic: Clinic) -> dict[str, RulePolicyChange]:
     """The change in force for each rule the clinic ever changed (one query)."""
     latest: dict[str, RulePolicyChange] = {}
-    for change in RulePolicyChange.objects.filter(clinic=clinic).order_by("created_at", "id"):
+    changes = RulePolicyChange.objects.filter(clinic=clinic).select_related("author")
+    for change in changes.order_by("created_at", "id"):
         latest[change.rule_id] = change
     return latest
 

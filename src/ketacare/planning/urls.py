@@ -21,5 +21,6 @@ urlpatterns = [
     path("evaluations/<int:evaluation_id>/plans/new/", views.plan_new, name="plan-new"),
     path("plans/<int:plan_id>/", views.plan_detail, name="plan-detail"),
     path("plans/<int:plan_id>/sign/", views.plan_sign, name="plan-sign"),
+    path("plans/<int:plan_id>/discard/", views.plan_discard, name="plan-discard"),
     path("plans/<int:plan_id>/reschedule/", views.plan_reschedule, name="plan-reschedule"),
 ]

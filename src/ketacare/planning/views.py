@@ -4,7 +4,7 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Case, Prefetch, When
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from ketacare.planning.forms import (
     OverrideForm,
     PasswordConfirmForm,
     PlanForm,
+    ReasonForm,
     RescheduleForm,
     RulePolicyForm,
 )
@@ -167,7 +168,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
                 for a in evaluation.addenda.all()
             ],
             "intact": evaluation_intact(evaluation) if evaluation.is_signed else None,
-            "plans": evaluation.plans.order_by("-created_at"),
+            "plans": evaluation.plans.select_related("signed_by").order_by("-created_at"),
         },
     )
 
@@ -183,7 +184,8 @@ def evaluation_edit(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         answers=evaluation.answers,
         initial={"notes": evaluation.notes},
     )
-    version = request.POST.get("version", evaluation.version)
+    # A POST without the version it was opened at cannot prove it is not stale.
+    version = request.POST.get("version", "") if request.method == "POST" else evaluation.version
     done, _ = _submitted(
         request,
         form,
@@ -239,6 +241,11 @@ def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "form": form,
             "patient": evaluation.patient,
             "title": "Sign the pre-treatment evaluation",
+            "verdicts": [
+                (ROUTE_LABELS[r], evaluation.verdicts[r])
+                for r in ROUTES
+                if r in evaluation.verdicts
+            ],
             "explanation": "Signing fixes the evaluation and its eligibility verdicts; later "
             "changes are addenda.",
             "button": "Sign evaluation",
@@ -251,11 +258,17 @@ def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 def addendum_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     evaluation = _evaluation(request, evaluation_id)
     form = AddendumForm(request.POST or None, answers=actions.effective_answers(evaluation))
+    # The form carries how many addenda it showed, so a stale one cannot undo a newer one.
+    opened = request.POST.get("opened_addenda", "")
     done, _ = _submitted(
         request,
         form,
         lambda data: actions.add_addendum(
-            request.actor, evaluation.pk, data["note"], form.answers()
+            request.actor,
+            evaluation.pk,
+            data["note"],
+            form.answers(),
+            int(opened) if opened.isdigit() else -1,
         ),
         "Addendum added.",
     )
@@ -269,6 +282,7 @@ def addendum_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "patient": evaluation.patient,
             "evaluation": evaluation,
             "title": "Addendum to the signed evaluation",
+            "opened_addenda": opened or len(evaluation.addenda.all()),
         },
     )
 
@@ -276,9 +290,9 @@ def addendum_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 @requires("planning.sign")
 def override_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     evaluation = _evaluation(request, evaluation_id)
-    route = request.GET.get("route") or request.POST.get("route", "")
+    route = request.GET.get("route") or request.POST.get("route") or ROUTES[0]
     if route not in ROUTES:
-        route = ROUTES[0]
+        raise Http404(f"no route {route!r}")
     form = OverrideForm(request.POST or None)
     done, _ = _submitted(
         request,
@@ -377,6 +391,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "vital_signs": planned_vital_signs(protocol, plan.infusion_minutes or 0),
             "observation_minutes": observation_minutes(protocol, plan.infusion_minutes or 0),
             "intact": plan_intact(plan) if plan.is_signed else None,
+            # The route's standing now: an addendum may have excluded it since.
+            "current": actions.route_status(plan.evaluation, protocol.eligibility_route),
             "bag_ml": load("dose_policy")["bag_volume_ml"],
         },
     )
@@ -411,6 +427,32 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
             "explanation": "Signing fixes the protocol, dose and schedule, and schedules the "
             "induction sessions.",
             "button": "Sign plan",
+            "back_plan": plan,
+        },
+    )
+
+
+@requires("planning.sign")
+def plan_discard(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    form = ReasonForm(request.POST or None)
+    done, _ = _submitted(
+        request,
+        form,
+        lambda data: actions.discard_plan(request.actor, plan.pk, data["reason"]),
+        "Draft discarded; a new plan can be drafted.",
+    )
+    if done:
+        return redirect("plan-detail", plan_id=plan.pk)
+    return render(
+        request,
+        "planning/confirm.html",
+        {
+            "form": form,
+            "patient": plan.patient,
+            "title": "Discard the draft plan",
+            "explanation": "The draft is kept with your reason; it can no longer be signed.",
+            "button": "Discard draft",
             "back_plan": plan,
         },
     )

@@ -60,13 +60,19 @@ class Protocol:
         return Decimal(str(self.raw[key]))
 
     @property
+    def required_indication(self) -> str | None:
+        """The only indication this protocol may be planned for, if it is restricted."""
+        value = self.raw.get("requires_indication")
+        return str(value) if value else None
+
+    @property
     def dose_choices(self) -> tuple[Decimal, ...]:
         """The doses a plan may start at: the starting dose and the titration steps (mg/kg),
-        or the label's doses (mg)."""
+        or the label's starting doses (mg)."""
         if self.weight_based:
             steps = [self.raw["starting_mg_per_kg"], *self.raw.get("titration_mg_per_kg", [])]
         else:
-            steps = self.raw["allowed_doses_mg"]
+            steps = self.raw.get("starting_doses_mg", self.raw["allowed_doses_mg"])
         return tuple(Decimal(str(s)) for s in steps)
 
 

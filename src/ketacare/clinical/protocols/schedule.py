@@ -1,5 +1,6 @@
 """The induction calendar: sessions on clinic days, at least the protocol's interval apart and
-no more per week than it allows; moving one session re-flows the ones after it."""
+no more per week than it allows; moving one session pushes later ones only as far as the
+rules require."""
 
 from collections import Counter
 from collections.abc import Collection
@@ -70,4 +71,11 @@ def reschedule(
     if problem:
         raise ScheduleError(f"Session {index + 1} cannot move: {problem}.")
     kept.append(new_date)
-    return _fill(kept, new_date + timedelta(days=1), len(schedule), protocol, clinic_days)
+    # A later session keeps its date (it may have been moved on purpose) unless the move
+    # now breaks a rule for it; then it goes to the first day on or after its date that fits.
+    for planned in schedule[index + 1 :]:
+        day = max(planned, kept[-1] + timedelta(days=1))
+        while _problem(day, kept, protocol, clinic_days) is not None:
+            day += timedelta(days=1)
+        kept.append(day)
+    return kept

@@ -1,0 +1,38 @@
+"""A discarded draft is kept as it was discarded, like a signed plan."""
+
+from django.db import migrations
+
+from ketacare.audit.guards import install_guards, remove_guards
+
+SIGNED_ONLY = [
+    (
+        "planning_signed_plan",
+        "planning_treatmentplan",
+        "OLD.state = 'signed'",
+        "a signed treatment plan",
+    )
+]
+SIGNED_OR_DISCARDED = [
+    (
+        "planning_signed_plan",
+        "planning_treatmentplan",
+        "OLD.state IN ('signed', 'discarded')",
+        "a signed or discarded treatment plan",
+    )
+]
+
+
+def forwards(apps, editor):
+    remove_guards(editor, SIGNED_ONLY)
+    install_guards(editor, SIGNED_OR_DISCARDED)
+
+
+def backwards(apps, editor):
+    remove_guards(editor, SIGNED_OR_DISCARDED)
+    install_guards(editor, SIGNED_ONLY)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("planning", "0005_plan_discard")]
+
+    operations = [migrations.RunPython(forwards, backwards)]
