@@ -53,7 +53,7 @@ Layout — every key is required, nothing else is allowed::
   ``substances`` names the substances of the use disorder: non-empty when
   ``substance_use_disorder`` is true, empty when it is false.
 - ``vitals``: baseline blood pressure (mmHg) and heart rate (/min), whole numbers within the
-  plausibility bounds of ``data/evaluation.toml``; diastolic below systolic.
+  plausibility bounds of ``clinical/data/vital_signs.toml``; diastolic below systolic.
 - ``screening``: ``null`` means "not done" and must be written out, so that leaving a screen
   out is never mistaken for a negative one. ``auditc_positive`` is the AUDIT-C result against
   its sex-specific cut-point; ``dast10_score`` the DAST-10 total; ``urine_toxicology`` one of
@@ -240,8 +240,9 @@ def _spec(path: str, hint: Any) -> FieldSpec:
 def _bounds() -> dict[str, tuple[int, int | None]]:
     """Plausibility bounds, each taken from the data file that already owns the number."""
     bounds: dict[str, tuple[int, int | None]] = {
-        path: (int(b["min"]), int(b["max"]))
-        for path, b in load("evaluation", package="ketacare.clinical.eligibility")["bounds"].items()
+        f"vitals.{name}": (int(b["min"]), int(b["max"]))
+        for name, b in load("vital_signs")["bounds"].items()
+        if name in ("systolic", "diastolic", "heart_rate")
     }
     bounds["age_years"] = (0, int(load("body_measurements")["age_years"]["max"]))
     dast_range = get_instrument("dast10").total_range

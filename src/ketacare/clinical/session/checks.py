@@ -1,0 +1,177 @@
+"""Vital signs against the thresholds of the dosing day. Every check that fires names its
+rule and source; none decides alone (a prescriber may override the gate with a reason)."""
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any
+
+from ketacare.clinical.datafiles import load
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+@dataclass(frozen=True)
+class VitalSigns:
+    """One set of observations; None where it was not taken."""
+
+    systolic: int | None = None
+    diastolic: int | None = None
+    heart_rate: int | None = None
+    spo2: int | None = None
+    respiratory_rate: int | None = None
+    moaas: int | None = None
+
+    def value(self, name: str) -> int | None:
+        value: int | None = getattr(self, name)
+        return value
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    routes: tuple[str, ...]
+    conditions: tuple[tuple[str, str, float], ...]  # (field, op, value): any one fires
+    message: str
+    source: str
+    policy: bool
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A check that fired, with the values that made it fire."""
+
+    check: Check
+    values: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.check.id,
+            "message": self.check.message,
+            "source": self.check.source,
+            "policy": self.check.policy,
+            "values": dict(self.values),
+        }
+
+
+def _thresholds() -> dict[str, Any]:
+    return load("session_thresholds")
+
+
+@cache
+def _checks(section: str) -> tuple[Check, ...]:
+    vital_names = {f.name for f in fields(VitalSigns)}
+    checks = []
+    for raw in _thresholds()[section]:
+        conditions = []
+        for condition in raw["any"]:
+            (op,) = set(condition) - {"field"}
+            if condition["field"] not in vital_names or op not in _OPS:
+                raise ValueError(f"session_thresholds.toml {raw['id']}: bad condition {condition}")
+            conditions.append((condition["field"], op, float(condition[op])))
+        checks.append(
+            Check(
+                raw["id"],
+                tuple(raw["routes"]),
+                tuple(conditions),
+                raw["message"],
+                raw["source"],
+                bool(raw["policy"]),
+            )
+        )
+    return tuple(checks)
+
+
+def _fire(section: str, route: str, vitals: VitalSigns) -> list[Fired]:
+    fired = []
+    for check in _checks(section):
+        if route not in check.routes:
+            continue
+        hits = {
+            name: value
+            for name, op, limit in check.conditions
+            if (value := vitals.value(name)) is not None and _OPS[op](value, limit)
+        }
+        if hits:
+            fired.append(Fired(check, hits))
+    return fired
+
+
+def plausibility_problems(vitals: VitalSigns) -> list[str]:
+    """Why these numbers cannot be real (a typing error), one message per problem."""
+    problems = []
+    for name, bound in load("vital_signs")["bounds"].items():
+        value = vitals.value(name)
+        if value is not None and not bound["min"] <= value <= bound["max"]:
+            label = name.replace("_", " ")
+            problems.append(f"{label} {value} is outside {bound['min']}–{bound['max']}")
+    if (
+        vitals.systolic is not None
+        and vitals.diastolic is not None
+        and vitals.diastolic >= vitals.systolic
+    ):
+        problems.append(
+            f"diastolic {vitals.diastolic} must be below systolic {vitals.systolic}; swapped?"
+        )
+    if vitals.moaas is not None and not 0 <= vitals.moaas <= 5:
+        problems.append(f"MOAA/S {vitals.moaas} is outside 0–5")
+    return problems
+
+
+def pre_dose_gate(route: str, vitals: VitalSigns) -> list[Fired]:
+    """The gate's checks that fire before dosing by ``route``; empty means the gate passes.
+    Every one of blood pressure, heart rate and SpO2 must have been measured."""
+    missing = [
+        n for n in ("systolic", "diastolic", "heart_rate", "spo2") if vitals.value(n) is None
+    ]
+    if missing:
+        raise ValueError(f"pre-dose vitals need {', '.join(missing)}")
+    return _fire("pre_dose", route, vitals)
+
+
+def alerts(route: str, vitals: VitalSigns) -> list[Fired]:
+    """The alerts these observations raise while the patient is monitored."""
+    return _fire("alerts", route, vitals)
+
+
+def discharge_problems(
+    *,
+    minutes_since_dose: float,
+    minimum_minutes: int,
+    vitals: VitalSigns | None,
+    dissociation_resolved: bool,
+    responsible_adult_needed: bool,
+    responsible_adult_present: bool,
+) -> list[str]:
+    """The discharge criteria not yet met; empty means the patient may go."""
+    limits = _thresholds()["discharge"]
+    problems = []
+    if minutes_since_dose < minimum_minutes:
+        problems.append(f"observed {int(minutes_since_dose)} of at least {minimum_minutes} minutes")
+    if vitals is None:
+        problems.append("no vital signs since the dose")
+    else:
+        checks = [
+            ("systolic", operator.le, limits["max_systolic"], "≤"),
+            ("diastolic", operator.le, limits["max_diastolic"], "≤"),
+            ("heart_rate", operator.le, limits["max_heart_rate"], "≤"),
+            ("spo2", operator.ge, limits["min_spo2"], "≥"),
+            ("moaas", operator.eq, limits["moaas_required"], "="),
+        ]
+        for name, test, limit, symbol in checks:
+            value = vitals.value(name)
+            if value is None:
+                problems.append(f"{name.replace('_', ' ')} not measured before discharge")
+            elif not test(value, limit):
+                problems.append(f"{name.replace('_', ' ')} {value} (needs {symbol} {limit})")
+    if not dissociation_resolved:
+        problems.append("dissociation not recorded as resolved")
+    if responsible_adult_needed and not responsible_adult_present:
+        problems.append("no responsible adult to take the patient home")
+    return problems
