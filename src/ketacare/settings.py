@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "ketacare.measures",
     "ketacare.planning",
     "ketacare.inventory",
+    "ketacare.treatments",
     "ketacare.web",
 ]
 

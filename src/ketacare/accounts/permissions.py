@@ -66,6 +66,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inventory.count": frozenset({A}),
     "inventory.setup": frozenset({A}),
     "inventory.override_expiry": frozenset({P}),
+    # The dosing day: everyone who schedules sees the board; nurses and prescribers run
+    # sessions; only a prescriber overrides the gate, changes a dose or acknowledges alerts.
+    "treatments.view": frozenset({P, N, C}),
+    "treatments.run": frozenset({P, N}),
+    "treatments.prescribe": frozenset({P}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),
     "audit.view": frozenset({A}),

@@ -345,6 +345,8 @@ def waste(
     )
     if source is None:
         raise StockError("Unknown dispense: waste is recorded against a dispense.")
+    if LedgerEntry.objects.filter(corrects=source).exists():
+        raise StockError(f"Dispense #{source.sequence} was reversed: there is nothing to waste.")
     if not reason.strip():
         raise StockError("Write how and why it was wasted.")
     witness_user = _confirm(actor, witness, "inventory.move", "witness")

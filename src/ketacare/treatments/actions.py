@@ -1,0 +1,592 @@
+"""Every step of the dosing day. Each runs in one transaction with its audit event; a refusal
+raises SessionError naming every unmet condition and writes nothing. The hard stops live
+here, not in the pages, so no request can go around them."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ketacare.accounts.access import Actor
+from ketacare.accounts.permissions import allowed
+from ketacare.audit.record import Action, record
+from ketacare.clinical.datafiles import load
+from ketacare.clinical.protocols.library import Protocol, get_protocol
+from ketacare.clinical.protocols.monitoring import observation_minutes
+from ketacare.clinical.session import (
+    VitalSigns,
+    alerts,
+    discharge_problems,
+    plausibility_problems,
+    pre_dose_gate,
+)
+from ketacare.inventory import actions as inventory
+from ketacare.inventory.models import LedgerEntry
+from ketacare.measures.models import SafetyAlert
+from ketacare.patients.models import BodyMeasurement, ConsentRecord
+from ketacare.planning.actions import route_status
+from ketacare.planning.models import PlannedSession
+from ketacare.treatments.models import (
+    STATE_ORDER,
+    AdverseEvent,
+    DoseStep,
+    Observation,
+    SessionAlert,
+    TreatmentSession,
+)
+from ketacare.treatments.note import session_note
+
+State = TreatmentSession.State
+VITAL_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas")
+CONSENT_FOR_DRUG = {
+    "racemic_ketamine": ConsentRecord.Kind.TREATMENT_KETAMINE,
+    "esketamine": ConsentRecord.Kind.TREATMENT_ESKETAMINE,
+}
+
+
+class SessionError(ValueError):
+    """A refused step; the message names every unmet condition. Nothing was written."""
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise SessionError("; ".join(problems[:1] + problems[1:]) + ".")
+
+
+def _session(actor: Actor, session_id: int) -> TreatmentSession:
+    try:
+        return (
+            TreatmentSession.objects.select_for_update()
+            .select_related("plan", "patient")
+            .get(pk=session_id, clinic=actor.clinic)
+        )
+    except TreatmentSession.DoesNotExist:
+        raise SessionError("Unknown session.") from None
+
+
+def _advance(session: TreatmentSession, to: str) -> None:
+    """Forward only: a session never goes back to an earlier state."""
+    if STATE_ORDER.index(to) <= STATE_ORDER.index(session.state):
+        raise SessionError(f"The session is already {session.get_state_display().lower()}.")
+    session.state = to
+
+
+def _require(session: TreatmentSession, *states: str) -> None:
+    if session.state not in states:
+        wanted = " or ".join(State(s).label.lower() for s in states)
+        raise SessionError(
+            f"This step needs a session that is {wanted}; it is "
+            f"{session.get_state_display().lower()}."
+        )
+
+
+def protocol_of(session: TreatmentSession) -> Protocol:
+    return get_protocol(session.plan.protocol_id)
+
+
+def _audit(actor: Actor, session: TreatmentSession, what: str, **changes: Any) -> None:
+    record(
+        actor,
+        Action.UPDATE,
+        obj=session,
+        patient=session.patient,
+        changes={"step": what, "state": session.state, **changes},
+    )
+
+
+# --- scheduling and check-in ------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_session(actor: Actor, planned_id: int, chair: str) -> TreatmentSession:
+    """Put a planned session of a signed plan on the day's board."""
+    planned = (
+        PlannedSession.objects.select_related("plan__patient", "plan__evaluation")
+        .filter(pk=planned_id, plan__clinic=actor.clinic)
+        .first()
+    )
+    if planned is None or not planned.plan.is_signed:
+        raise SessionError("Sessions are scheduled only under a signed treatment plan.")
+    if hasattr(planned, "treatment"):
+        raise SessionError(f"Session {planned.number} of this plan is already on the board.")
+    if not chair.strip():
+        raise SessionError("Choose a chair or room.")
+    session = TreatmentSession.objects.create(
+        clinic=actor.clinic,
+        patient=planned.plan.patient,
+        plan=planned.plan,
+        planned=planned,
+        date=planned.date,
+        chair=chair.strip(),
+    )
+    record(
+        actor,
+        Action.CREATE,
+        obj=session,
+        patient=session.patient,
+        changes={"plan": planned.plan_id, "number": planned.number, "chair": session.chair},
+    )
+    return session
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """What the nurse confirms at check-in; the rest is read from the record."""
+
+    fasting_as_instructed: bool
+    escort_arranged: bool
+    pregnancy_test: str  # not_applicable, negative, positive
+    questionnaires_done: bool
+
+
+def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[str]:
+    """Every reason the patient cannot be checked in, from the protocol and the record."""
+    protocol = protocol_of(session)
+    patient = session.patient
+    problems = []
+    if not checklist.fasting_as_instructed:
+        problems.append(f"not fasted as instructed ({protocol.pre_dose_instructions[0]})")
+    if protocol.monitoring.get("responsible_adult_at_discharge") and not checklist.escort_arranged:
+        problems.append("no responsible adult arranged to take the patient home")
+    if checklist.pregnancy_test == "positive":
+        problems.append("positive pregnancy test: the prescriber must review before treatment")
+    if checklist.pregnancy_test not in ("not_applicable", "negative", "positive"):
+        problems.append("record the pregnancy test (negative, positive or not applicable)")
+    if not checklist.questionnaires_done:
+        problems.append("today's questionnaires are not done")
+    open_alerts = SafetyAlert.objects.filter(patient=patient, acknowledged_at__isnull=True)
+    if open_alerts.exists():
+        problems.append("an open safety alert (PHQ-9 item 9) waits for a prescriber to review it")
+    status = route_status(session.plan.evaluation, protocol.eligibility_route)
+    if not status.usable:
+        problems.append(f"a new contraindication since the plan: {status.refusal()}")
+    consent = (
+        ConsentRecord.objects.filter(patient=patient, kind=CONSENT_FOR_DRUG[protocol.drug])
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+    if consent is None or consent.decision != ConsentRecord.Decision.GRANTED:
+        problems.append(f"no current consent to {protocol.drug.replace('_', ' ')} treatment")
+    if protocol.weight_based:
+        latest = BodyMeasurement.objects.filter(patient=patient).first()
+        limit = int(load("dose_policy")["weight_max_age_days"])
+        if latest is None or (timezone.localdate() - latest.measured_on).days > limit:
+            problems.append(f"no weight from the last {limit} days: weigh the patient")
+    return problems
+
+
+@transaction.atomic
+def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSession:
+    session = _session(actor, session_id)
+    _require(session, State.SCHEDULED)
+    _refuse(check_in_problems(session, checklist))
+    _advance(session, State.CHECKED_IN)
+    session.checklist = {
+        "fasting_as_instructed": checklist.fasting_as_instructed,
+        "escort_arranged": checklist.escort_arranged,
+        "pregnancy_test": checklist.pregnancy_test,
+        "questionnaires_done": checklist.questionnaires_done,
+    }
+    session.checked_in_at, session.checked_in_by = timezone.now(), actor.user
+    session.save()
+    _audit(actor, session, "check_in", checklist=session.checklist)
+    return session
+
+
+# --- observations and the gate ----------------------------------------------------------------
+
+
+def _vitals(values: dict[str, Any]) -> VitalSigns:
+    clean = {}
+    for name in VITAL_FIELDS:
+        value = values.get(name)
+        if value in (None, ""):
+            continue
+        if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+            raise SessionError(f"{name.replace('_', ' ')} must be a whole number, got {value!r}.")
+        clean[name] = int(value)
+    vitals = VitalSigns(**clean)
+    problems = plausibility_problems(vitals)
+    if problems:
+        raise SessionError("Implausible values, not saved: " + "; ".join(problems) + ".")
+    return vitals
+
+
+@transaction.atomic
+def record_observation(
+    actor: Actor,
+    session_id: int,
+    values: dict[str, Any],
+    taken_at: datetime | None = None,
+) -> Observation:
+    """Vital signs and scores. Before dosing they run the pre-dose gate; afterwards they raise
+    an alert for every monitoring threshold they cross."""
+    session = _session(actor, session_id)
+    _require(session, State.CHECKED_IN, State.DOSING, State.MONITORING)
+    vitals = _vitals(values)
+    cadss = values.get("cadss")
+    if cadss not in (None, "") and not (str(cadss).isdigit() and 0 <= int(cadss) <= 92):
+        raise SessionError(f"CADSS must be a whole number from 0 to 92, got {cadss!r}.")
+    now = timezone.now()
+    taken_at = taken_at or now
+    if taken_at > now:
+        raise SessionError("An observation cannot be recorded ahead of time.")
+    pre_dose = session.state == State.CHECKED_IN
+    protocol = protocol_of(session)
+    fired = []
+    if pre_dose:
+        try:
+            fired = pre_dose_gate(protocol.eligibility_route, vitals)
+        except ValueError as error:
+            raise SessionError(f"Pre-dose vitals: {error}.") from None
+    observation = Observation.objects.create(
+        session=session,
+        phase=Observation.Phase.PRE_DOSE if pre_dose else Observation.Phase.MONITORING,
+        taken_at=taken_at,
+        cadss=int(cadss) if cadss not in (None, "") else None,
+        recorded_by=actor.user,
+        **{name: vitals.value(name) for name in VITAL_FIELDS},
+    )
+    if pre_dose:
+        # New pre-dose vitals are a new gate: an earlier override does not carry over.
+        session.gate_fired = [f.as_dict() for f in fired]
+        session.gate_checked_at = now
+        session.gate_override_by, session.gate_override_reason = None, ""
+        session.save()
+    else:
+        for hit in alerts(protocol.eligibility_route, vitals):
+            SessionAlert.objects.create(
+                session=session,
+                observation=observation,
+                check_id=hit.check.id,
+                message=hit.check.message,
+                source=hit.check.source,
+                values=hit.values,
+            )
+    _audit(
+        actor,
+        session,
+        "observation",
+        values={name: vitals.value(name) for name in VITAL_FIELDS},
+        gate=[f.check.id for f in fired],
+    )
+    return observation
+
+
+def _prescriber(actor: Actor, what: str) -> None:
+    if not allowed(actor.role, "treatments.prescribe"):
+        raise SessionError(f"Only a prescriber may {what}.")
+
+
+def _confirm_password(actor: Actor, password: str) -> None:
+    if actor.user is None or not actor.user.check_password(password):
+        raise SessionError("That is not your password. Nothing was recorded.")
+
+
+@transaction.atomic
+def override_gate(actor: Actor, session_id: int, reason: str, password: str) -> TreatmentSession:
+    """A prescriber's documented benefit/risk decision to dose despite the gate."""
+    _prescriber(actor, "override the pre-dose gate")
+    _confirm_password(actor, password)
+    session = _session(actor, session_id)
+    _require(session, State.CHECKED_IN)
+    if not session.gate_fired:
+        raise SessionError("The pre-dose gate has not stopped this session: nothing to override.")
+    if not reason.strip():
+        raise SessionError("Write the benefit/risk reason for dosing despite the gate.")
+    session.gate_override_by, session.gate_override_reason = actor.user, reason.strip()
+    session.save()
+    _audit(
+        actor,
+        session,
+        "gate_override",
+        checks=[f["id"] for f in session.gate_fired],
+        reason=session.gate_override_reason,
+    )
+    return session
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Supply:
+    """Where the dose comes from: dispensed from this lot in the same transaction."""
+
+    registration_id: int
+    lot_id: int
+    location_id: int
+    units: Any
+
+
+def _planned_dose(session: TreatmentSession) -> Decimal:
+    return Decimal(session.plan.dose_order["dose_mg"])
+
+
+@transaction.atomic
+def start_dose(
+    actor: Actor,
+    session_id: int,
+    supply: Supply,
+    dose_mg: Any = None,
+    change_reason: str = "",
+) -> TreatmentSession:
+    """Begin the administration: the gate must be open; the dose is the signed plan's unless
+    a prescriber changes it with a reason; the drug is dispensed from the ledger in this same
+    transaction, so a refused dispense leaves no administration and the other way round."""
+    session = _session(actor, session_id)
+    _require(session, State.CHECKED_IN)
+    if session.gate_checked_at is None:
+        raise SessionError("Record the pre-dose vital signs first.")
+    if not session.gate_open:
+        fired = "; ".join(f"{f['message']} ({f['source']})" for f in session.gate_fired)
+        raise SessionError(f"The pre-dose gate stops dosing: {fired}. A prescriber decides.")
+    planned = _planned_dose(session)
+    dose = planned if dose_mg in (None, "") else Decimal(str(dose_mg))
+    if dose != planned:
+        _prescriber(actor, f"change the dose from the plan's {planned} mg")
+        if not change_reason.strip():
+            raise SessionError("Write why the dose differs from the plan.")
+        session.dose_changed_by, session.dose_change_reason = actor.user, change_reason.strip()
+    protocol = protocol_of(session)
+    try:
+        entry = inventory.dispense(
+            actor,
+            supply.registration_id,
+            lot_id=supply.lot_id,
+            location_id=supply.location_id,
+            units=supply.units,
+            patient_id=session.patient_id,
+            dose_mg=dose,
+            plan_id=session.plan_id,
+        )
+    except inventory.StockError as error:
+        raise SessionError(f"Dispense refused: {error}") from None
+    if entry.lot.product.drug != protocol.drug:
+        raise SessionError(f"The lot is {entry.lot.product.name}, not {protocol.drug}.")
+    now = timezone.now()
+    session.dose_mg, session.dispense, session.dose_started_at = dose, entry, now
+    _advance(session, State.DOSING)
+    first = {"iv": DoseStep.Kind.INFUSION_START, "im": DoseStep.Kind.INJECTION}.get(
+        protocol.route, DoseStep.Kind.DEVICE
+    )
+    rate = session.plan.dose_order.get("rate_ml_per_h") if protocol.route == "iv" else None
+    DoseStep.objects.create(
+        session=session, kind=first, at=now, rate_ml_per_h=rate, recorded_by=actor.user
+    )
+    if protocol.route == "im" or (protocol.route == "intranasal" and _devices_needed(session) == 1):
+        session.dose_ended_at = now
+        _advance(session, State.MONITORING)
+    session.save()
+    _audit(actor, session, "dose_started", dose_mg=str(dose), dispense=entry.pk)
+    return session
+
+
+def _devices_needed(session: TreatmentSession) -> int:
+    per_device = Decimal(str(protocol_of(session).raw["mg_per_device"]))
+    return int((session.dose_mg or 0) / per_device)
+
+
+@transaction.atomic
+def give_device(actor: Actor, session_id: int) -> DoseStep:
+    """The next nasal device, no sooner than the protocol's interval after the previous one."""
+    session = _session(actor, session_id)
+    _require(session, State.DOSING)
+    protocol = protocol_of(session)
+    if protocol.route != "intranasal":
+        raise SessionError("Devices are for intranasal esketamine.")
+    given = list(session.steps.filter(kind=DoseStep.Kind.DEVICE).order_by("at"))
+    needed = _devices_needed(session)
+    interval = timedelta(minutes=int(protocol.raw["minutes_between_devices"]))
+    now = timezone.now()
+    wait = given[-1].at + interval - now
+    if wait > timedelta(0):
+        seconds = math.ceil(wait.total_seconds())
+        raise SessionError(
+            f"Wait {seconds // 60} min {seconds % 60} s: devices are "
+            f"{int(interval.total_seconds() // 60)} minutes apart (Spravato label)."
+        )
+    step = DoseStep.objects.create(
+        session=session, kind=DoseStep.Kind.DEVICE, at=now, recorded_by=actor.user
+    )
+    if len(given) + 1 >= needed:
+        session.dose_ended_at = now
+        _advance(session, State.MONITORING)
+        session.save()
+    _audit(actor, session, "device", number=len(given) + 1, of=needed)
+    return step
+
+
+@transaction.atomic
+def infusion_step(
+    actor: Actor, session_id: int, kind: str, rate_ml_per_h: Any = None, note: str = ""
+) -> DoseStep:
+    """A pause, a restart, a rate change or the end of an IV infusion."""
+    session = _session(actor, session_id)
+    _require(session, State.DOSING)
+    if protocol_of(session).route != "iv":
+        raise SessionError("Pump steps are for IV infusions.")
+    allowed_kinds = {
+        DoseStep.Kind.PAUSE,
+        DoseStep.Kind.RESUME,
+        DoseStep.Kind.RATE_CHANGE,
+        DoseStep.Kind.INFUSION_END,
+    }
+    if kind not in allowed_kinds:
+        raise SessionError(f"Unknown pump step {kind!r}.")
+    last = session.steps.order_by("-at", "-id").first()
+    paused = last is not None and last.kind == DoseStep.Kind.PAUSE
+    if kind == DoseStep.Kind.PAUSE and paused:
+        raise SessionError("The infusion is already paused.")
+    if kind == DoseStep.Kind.RESUME and not paused:
+        raise SessionError("The infusion is not paused.")
+    rate = None
+    if kind == DoseStep.Kind.RATE_CHANGE:
+        try:
+            rate = Decimal(str(rate_ml_per_h))
+        except ArithmeticError:
+            rate = None
+        if rate is None or rate <= 0:
+            raise SessionError("Give the new pump rate in mL/h.")
+    now = timezone.now()
+    step = DoseStep.objects.create(
+        session=session, kind=kind, at=now, rate_ml_per_h=rate, note=note, recorded_by=actor.user
+    )
+    if kind == DoseStep.Kind.INFUSION_END:
+        session.dose_ended_at = now
+        _advance(session, State.MONITORING)
+        session.save()
+    _audit(actor, session, kind, rate=str(rate) if rate else None, note=note)
+    return step
+
+
+# --- during monitoring ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_adverse_event(
+    actor: Actor,
+    session_id: int,
+    kind: str,
+    severity: str,
+    description: str = "",
+    intervention: str = "",
+    occurred_at: datetime | None = None,
+) -> AdverseEvent:
+    session = _session(actor, session_id)
+    _require(session, State.CHECKED_IN, State.DOSING, State.MONITORING)
+    if kind not in AdverseEvent.Kind.values:
+        raise SessionError(f"Unknown adverse event {kind!r}.")
+    if severity not in AdverseEvent.Severity.values:
+        raise SessionError(f"Unknown severity {severity!r}.")
+    if kind == AdverseEvent.Kind.OTHER and not description.strip():
+        raise SessionError("Describe the adverse event.")
+    event = AdverseEvent.objects.create(
+        session=session,
+        kind=kind,
+        severity=severity,
+        occurred_at=occurred_at or timezone.now(),
+        description=description.strip(),
+        intervention=intervention.strip(),
+        recorded_by=actor.user,
+    )
+    _audit(actor, session, "adverse_event", kind=kind, severity=severity)
+    return event
+
+
+@transaction.atomic
+def acknowledge_alert(actor: Actor, alert_id: int, note: str) -> SessionAlert:
+    _prescriber(actor, "acknowledge a session alert")
+    alert = (
+        SessionAlert.objects.select_for_update()
+        .select_related("session__patient")
+        .filter(pk=alert_id, session__clinic=actor.clinic)
+        .first()
+    )
+    if alert is None:
+        raise SessionError("Unknown alert.")
+    if alert.acknowledged_at is not None:
+        raise SessionError("This alert is already acknowledged.")
+    if not note.strip():
+        raise SessionError("Write what was done about the alert.")
+    alert.acknowledged_by, alert.acknowledged_at = actor.user, timezone.now()
+    alert.acknowledgement_note = note.strip()
+    alert.save()
+    record(
+        actor,
+        Action.UPDATE,
+        obj=alert,
+        patient=alert.session.patient,
+        changes={"acknowledged": alert.check_id, "note": alert.acknowledgement_note},
+    )
+    return alert
+
+
+# --- discharge --------------------------------------------------------------------------------
+
+
+def _wasted_mg(entry: LedgerEntry) -> Decimal:
+    return sum(
+        (w.quantity_mg for w in entry.wastes.all() if not hasattr(w, "reversed_by")),
+        Decimal(0),
+    )
+
+
+def discharge_blockers(
+    session: TreatmentSession, dissociation_resolved: bool, responsible_adult_present: bool
+) -> list[str]:
+    """Every criterion not yet met, from the protocol, the observations and the ledger."""
+    if session.state != State.MONITORING or session.dose_started_at is None:
+        return [f"the session is {session.get_state_display().lower()}, not in monitoring"]
+    protocol = protocol_of(session)
+    minutes = (timezone.now() - session.dose_started_at).total_seconds() / 60
+    last = (
+        session.observations.filter(phase=Observation.Phase.MONITORING)
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+    vitals = VitalSigns(**{name: getattr(last, name) for name in VITAL_FIELDS}) if last else None
+    problems = discharge_problems(
+        minutes_since_dose=minutes,
+        minimum_minutes=observation_minutes(protocol, session.plan.infusion_minutes or 0),
+        vitals=vitals,
+        dissociation_resolved=dissociation_resolved,
+        responsible_adult_needed=bool(protocol.monitoring.get("responsible_adult_at_discharge")),
+        responsible_adult_present=responsible_adult_present,
+    )
+    open_alerts = session.alerts.filter(acknowledged_at__isnull=True).count()
+    if open_alerts:
+        problems.append(f"{open_alerts} alert(s) wait for a prescriber's acknowledgement")
+    entry = session.dispense
+    if entry is not None:
+        left = entry.quantity_mg - (session.dose_mg or 0) - _wasted_mg(entry)
+        if left > 0:
+            problems.append(f"{left} mg left from the dispense is not yet wasted with a witness")
+    return problems
+
+
+@transaction.atomic
+def discharge(
+    actor: Actor,
+    session_id: int,
+    *,
+    dissociation_resolved: bool,
+    responsible_adult_present: bool,
+    password: str,
+) -> TreatmentSession:
+    """The nurse signs the discharge; the session note is generated and locked."""
+    _confirm_password(actor, password)
+    session = _session(actor, session_id)
+    _refuse(discharge_blockers(session, dissociation_resolved, responsible_adult_present))
+    session.dissociation_resolved = dissociation_resolved
+    session.responsible_adult_present = responsible_adult_present
+    session.discharged_at, session.discharged_by = timezone.now(), actor.user
+    _advance(session, State.DISCHARGED)
+    session.note = session_note(session)
+    session.save()
+    _audit(actor, session, "discharge", note=session.note)
+    return session
