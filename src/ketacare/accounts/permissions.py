@@ -71,6 +71,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "treatments.view": frozenset({P, N, C}),
     "treatments.run": frozenset({P, N}),
     "treatments.prescribe": frozenset({P}),
+    # The esketamine REMS Patient Monitoring Forms and their 7-day deadlines.
+    "treatments.rems": frozenset({P, N, A}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),
     "audit.view": frozenset({A}),
