@@ -17,5 +17,7 @@ urlpatterns = [
     path("patients/", include("ketacare.patients.urls")),
     path("", include("ketacare.measures.urls")),
     path("", include("ketacare.planning.urls")),
+    path("", include("ketacare.inventory.urls")),
+    path("inventory/reports/", include("ketacare.inventory.report_urls")),
     path("healthz", web.healthz, name="healthz"),
 ]

@@ -55,14 +55,55 @@ def test_the_matrix_covers_patient_views():
     }
 
 
-PATIENT_SCOPED = ("<int:pk>", "<int:alert_id>", "<int:evaluation_id>", "<int:plan_id>")
+# URL kwargs that name one clinic's object: another clinic's staff must get 404 for them.
+PATIENT_SCOPED = (
+    "<int:pk>",
+    "<int:alert_id>",
+    "<int:evaluation_id>",
+    "<int:plan_id>",
+    "<int:entry_id>",
+    "<int:discrepancy_id>",
+    "<int:count_id>",
+)
+
+
+def ledger_objects(clinic, clinic_admin, nurse, patient):
+    """A dispense and a count with one open discrepancy at the clinic."""
+    from ketacare.inventory import actions as inventory
+    from ketacare.inventory.actions import Counted
+    from tests.inventory import conftest as stock
+
+    admin = stock.as_admin(clinic_admin, clinic)
+    registration = inventory.create_registration(admin, stock.DEA_NUMBER, clinic.name, "")
+    safe = inventory.add_location(admin, registration.pk, "Main safe", "safe")
+    product = inventory.add_product(
+        admin,
+        ndc="00000-0001-01",
+        name="Ketamine 50 mg/mL",
+        drug="racemic_ketamine",
+        form="vial",
+        mg_per_unit=50,
+        unit="mL",
+        units_per_package=10,
+    )
+    lot = stock.receive(stock.as_nurse(nurse, clinic), registration, product, safe, "100").lot
+    entry = stock.dispense(stock.as_nurse(nurse, clinic), registration, lot, safe, patient)
+    count = inventory.record_count(
+        admin, registration.pk, kind="ad_hoc", lines=[Counted(lot.pk, safe.pk, "89")]
+    )
+    return {
+        "entry_id": entry.pk,
+        "discrepancy_id": count.lines.get().discrepancy.pk,
+        "count_id": count.pk,
+    }
 
 
 @pytest.fixture
-def objects(patient, alert, assignment, prescriber, clinic):
+def objects(patient, alert, assignment, prescriber, clinic, clinic_admin, nurse):
     """One of each object a URL can name, all at the patient's clinic."""
     plan = signed_plan(prescriber, clinic, patient)
     return {
+        **ledger_objects(clinic, clinic_admin, nurse, patient),
         "pk": patient.pk,
         "alert_id": alert.pk,
         "assignment_id": assignment.pk,

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from ketacare.accounts.access import Actor
@@ -141,15 +141,14 @@ def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEn
     registration.last_sequence, registration.last_hash = entry.sequence, entry.hash
     registration.save(update_fields=["last_sequence", "last_hash"])
     units = entry.quantity_units
-    if entry.from_location_id is not None:
-        StockBalance.objects.filter(lot=entry.lot, location_id=entry.from_location_id).update(
-            quantity_units=F("quantity_units") - units
-        )
-    if entry.to_location_id is not None:
-        _balance(entry.lot, entry.to_location)
-        StockBalance.objects.filter(lot=entry.lot, location_id=entry.to_location_id).update(
-            quantity_units=F("quantity_units") + units
-        )
+    # The new balance is computed here, on the locked row, not as SQL arithmetic: SQLite would
+    # do that in binary floating point (122.41 - 24.48 = 97.92999...), and the CHECK would
+    # then refuse taking the exact remainder.
+    for location, sign in ((entry.from_location, -1), (entry.to_location, 1)):
+        if location is not None:
+            balance = _balance(entry.lot, location)
+            balance.quantity_units = Decimal(balance.quantity_units) + sign * units
+            balance.save(update_fields=["quantity_units"])
     record(
         actor,
         Action.CREATE,
@@ -175,6 +174,8 @@ def create_registration(actor: Actor, dea_number: str, name: str, address: str) 
     problem = dea_number_problem(number)
     if problem:
         raise StockError(problem)
+    if not name.strip():
+        raise StockError("Write the registrant's name as on the DEA certificate.")
     if Registration.objects.filter(dea_number=number).exists():
         raise StockError(f"DEA number {number} is already registered.")
     registration = Registration.objects.create(
@@ -189,6 +190,8 @@ def add_location(actor: Actor, registration_id: int, name: str, kind: str) -> Lo
     registration = _registration(actor, registration_id)
     if not name.strip():
         raise StockError("Name the storage location.")
+    if kind not in Location.Kind.values:
+        raise StockError(f"Unknown kind of storage {kind!r}.")
     if registration.locations.filter(name=name.strip()).exists():
         raise StockError(f"There is already a location called {name.strip()}.")
     location = Location.objects.create(registration=registration, name=name.strip(), kind=kind)
@@ -198,6 +201,17 @@ def add_location(actor: Actor, registration_id: int, name: str, kind: str) -> Lo
 
 @transaction.atomic
 def add_product(actor: Actor, **fields: Any) -> Product:
+    for key in ("ndc", "name", "unit"):
+        fields[key] = str(fields.get(key, "")).strip()
+        if not fields[key]:
+            raise StockError(f"A product needs its {key.upper() if key == 'ndc' else key}.")
+    if (
+        fields.get("drug") not in Product.Drug.values
+        or fields.get("form") not in Product.Form.values
+    ):
+        raise StockError("Choose the product's drug and form.")
+    for key in ("mg_per_unit", "units_per_package"):
+        fields[key] = quantity(fields.get(key), key.replace("_", " "))
     if Product.objects.filter(ndc=fields["ndc"]).exists():
         raise StockError(f"NDC {fields['ndc']} is already in the product list.")
     product = Product.objects.create(**fields)
@@ -503,6 +517,11 @@ def reverse(actor: Actor, registration_id: int, *, entry_id: int, reason: str) -
         raise StockError("Write why the entry is reversed.")
     if original.kind in (Kind.LOSS, Kind.ADJUSTMENT) and not allowed(actor.role, "inventory.count"):
         raise StockError("Only a clinic admin may reverse a loss or a count adjustment.")
+    if Discrepancy.objects.filter(entry=original).exists():
+        raise StockError(
+            f"Entry #{original.sequence} resolved a count discrepancy; record a new count "
+            "instead of reversing it."
+        )
     if (
         original.kind == Kind.DISPENSE
         and LedgerEntry.objects.filter(
@@ -539,6 +558,20 @@ class Counted:
     units: Any
 
 
+def _counted(value: Any, lot: Lot) -> Decimal:
+    """A counted quantity: zero or more, at most two decimals."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite() or number < 0 or number != number.quantize(Decimal("0.01")):
+        raise StockError(
+            f"Count for lot {lot.lot_number}: a number of zero or more with at most two "
+            f"decimals, got {value!r}."
+        )
+    return number
+
+
 @transaction.atomic
 def record_count(
     actor: Actor,
@@ -569,12 +602,7 @@ def record_count(
         if (lot.pk, location.pk) in seen:
             raise StockError(f"Lot {lot.lot_number} at {location.name} is counted twice.")
         seen.add((lot.pk, location.pk))
-        try:
-            units = Decimal(str(counted.units))
-        except InvalidOperation:
-            raise StockError(f"Count for lot {lot.lot_number}: not a number.") from None
-        if units < 0:
-            raise StockError(f"Count for lot {lot.lot_number} cannot be negative.")
+        units = _counted(counted.units, lot)
         line = CountLine.objects.create(
             count=count,
             lot=lot,

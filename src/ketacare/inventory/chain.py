@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
+
 from ketacare.inventory.models import GENESIS_HASH, LedgerEntry, Registration, StockBalance
 
 
@@ -38,6 +40,11 @@ def _chain_problem(registration: Registration, entries: Iterable[LedgerEntry]) -
         expected_prev, expected_sequence, last = entry.hash, expected_sequence + 1, entry
     if last is None and registration.last_sequence:
         return f"the registration records {registration.last_sequence} entries but none exist"
+    if last is not None and last.sequence > registration.last_sequence:
+        return (
+            f"entry #{last.sequence} (id {last.pk}) lies beyond the chain head "
+            f"(#{registration.last_sequence}): it was added behind the ledger's back"
+        )
     if last is not None and last.sequence != registration.last_sequence:
         return f"entries after #{last.sequence} were removed (the chain head names more)"
     if last is not None and last.hash != registration.last_hash:
@@ -80,13 +87,15 @@ def verify(registrations: Iterable[Registration]) -> list[Problem]:
     removed entry, or a balance that its entries do not add up to."""
     problems = []
     for stale in registrations:
-        # The head is read first, and only the entries it covers are checked, so a writer
-        # appending meanwhile is not mistaken for tampering.
-        registration = Registration.objects.get(pk=stale.pk)
-        entries = LedgerEntry.objects.filter(
-            registration=registration, sequence__lte=registration.last_sequence
-        ).order_by("sequence")
-        message = _chain_problem(registration, entries.iterator()) or _balance_problem(registration)
+        # Holding the registration's lock, as every writer does, gives one consistent picture:
+        # no entry or balance changes while it is read, so anything past the chain head is a
+        # forgery, not a write in flight.
+        with transaction.atomic():
+            registration = Registration.objects.select_for_update().get(pk=stale.pk)
+            entries = LedgerEntry.objects.filter(registration=registration).order_by("sequence")
+            message = _chain_problem(registration, entries.iterator()) or _balance_problem(
+                registration
+            )
         if message:
             problems.append(Problem(registration, message))
     return problems

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from ketacare.inventory import report_views as views
+
+urlpatterns = [
+    path("dispensing/", views.dispensing, name="inventory-report-dispensing"),
+    path("receipts/", views.receipts, name="inventory-report-receipts"),
+    path("balances/", views.balances, name="inventory-report-balances"),
+    path("counts/<int:count_id>/", views.count, name="inventory-report-count"),
+    path("reconciliation/", views.reconciliation, name="inventory-reconciliation"),
+]
