@@ -19,5 +19,7 @@ urlpatterns = [
     path("", include("ketacare.planning.urls")),
     path("", include("ketacare.inventory.urls")),
     path("inventory/reports/", include("ketacare.inventory.report_urls")),
+    path("rems/", include("ketacare.treatments.rems_urls")),
+    path("", include("ketacare.treatments.urls")),
     path("healthz", web.healthz, name="healthz"),
 ]

@@ -51,3 +51,18 @@ def test_idle_time_counts_from_the_last_request_within_a_minute(as_user, nurse):
         response = client.get(reverse("patient-list"))
     # Signed out early rather than late: the mark is at most a minute old.
     assert response.status_code == 302
+
+
+def test_a_page_polling_by_itself_does_not_keep_the_session_alive(as_user, nurse):
+    with time_machine.travel("2026-11-29 09:00:00+00:00", tick=False) as traveller:
+        client = as_user(nurse)
+        assert client.get(reverse("patient-list")).status_code == 200
+        for _ in range(15):
+            traveller.shift(60)
+            client.get(
+                reverse("chair-board"), headers={"X-Ketacare-Poll": "1", "HX-Request": "true"}
+            )
+        traveller.shift(30)
+        response = client.get(reverse("patient-list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))

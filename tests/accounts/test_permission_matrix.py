@@ -8,7 +8,7 @@ from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
 from ketacare.accounts.permissions import PERMISSIONS, allowed
 from ketacare.patients.models import Patient
-from tests.conftest import PASSWORD, ROLES, client_for
+from tests.conftest import PASSWORD, ROLES, client_for, make_patient
 from tests.planning.conftest import signed_plan
 
 
@@ -64,13 +64,37 @@ PATIENT_SCOPED = (
     "<int:entry_id>",
     "<int:discrepancy_id>",
     "<int:count_id>",
+    "<int:session_id>",
+    "<int:session_alert_id>",
 )
+
+
+def session_objects(prescriber, nurse, clinic, supply):
+    """A dosed IV session with an open alert (a severe blood pressure while monitoring)."""
+    from ketacare.accounts.models import Clinic
+    from ketacare.treatments import actions as treatments
+    from tests.treatments import conftest as day
+
+    Clinic.objects.filter(pk=clinic.pk).update(treatment_days="0123456")
+    # Another patient: the chart's patient has an open PHQ-9 alert, which blocks check-in.
+    other = make_patient(nurse, clinic, given_name="Mary", family_name="Somerville")
+    session = day.make_session(prescriber, nurse, clinic, other)
+    who = day.as_nurse(nurse, clinic)
+    treatments.check_in(who, session.pk, day.READY)
+    treatments.record_observation(who, session.pk, day.NORMAL)
+    treatments.start_dose(who, session.pk, supply)
+    observation = treatments.record_observation(
+        who, session.pk, {**day.NORMAL, "systolic": 190, "diastolic": 112}
+    )
+    alert = session.alerts.get(observation=observation)
+    return {"session_id": session.pk, "session_alert_id": alert.pk}
 
 
 def ledger_objects(clinic, clinic_admin, nurse, patient):
     """A dispense and a count with one open discrepancy at the clinic."""
     from ketacare.inventory import actions as inventory
     from ketacare.inventory.actions import Counted
+    from ketacare.treatments.actions import Supply
     from tests.inventory import conftest as stock
 
     admin = stock.as_admin(clinic_admin, clinic)
@@ -91,19 +115,22 @@ def ledger_objects(clinic, clinic_admin, nurse, patient):
     count = inventory.record_count(
         admin, registration.pk, kind="ad_hoc", lines=[Counted(lot.pk, safe.pk, "89")]
     )
-    return {
+    objects = {
         "entry_id": entry.pk,
         "discrepancy_id": count.lines.get().discrepancy.pk,
         "count_id": count.pk,
     }
+    return objects, Supply(registration.pk, lot.pk, safe.pk, "10")
 
 
 @pytest.fixture
 def objects(patient, alert, assignment, prescriber, clinic, clinic_admin, nurse):
     """One of each object a URL can name, all at the patient's clinic."""
     plan = signed_plan(prescriber, clinic, patient)
+    ledger, supply = ledger_objects(clinic, clinic_admin, nurse, patient)
     return {
-        **ledger_objects(clinic, clinic_admin, nurse, patient),
+        **ledger,
+        **session_objects(prescriber, nurse, clinic, supply),
         "pk": patient.pk,
         "alert_id": alert.pk,
         "assignment_id": assignment.pk,

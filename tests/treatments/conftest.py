@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import Role
 from ketacare.inventory import actions as inventory
 from ketacare.patients import actions as patient_actions
@@ -88,13 +89,23 @@ def stock(clinic, clinic_admin, nurse):
     return registration, safe, lots
 
 
+@pytest.fixture(autouse=True)
+def open_every_day(clinic):
+    """The test clinic treats every day, so that 'today' is always a clinic day."""
+    Clinic.objects.filter(pk=clinic.pk).update(treatment_days="0123456")
+    clinic.treatment_days = "0123456"
+
+
 def make_session(prescriber, nurse, clinic, patient, request=None, drug="racemic_ketamine"):
+    """The first session of a new signed plan, on today's board."""
     evaluation = signed_evaluation(prescriber, clinic, patient)
     who = as_prescriber(prescriber, clinic)
     plan = planning.sign_plan(
         who,
         planning.draft_plan(
-            who, evaluation.pk, request or iv_request(vial_mg_per_ml=Decimal("10"))
+            who,
+            evaluation.pk,
+            request or iv_request(vial_mg_per_ml=Decimal("10"), start_date=timezone.localdate()),
         ).pk,
         PASSWORD,
     )

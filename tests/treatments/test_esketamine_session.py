@@ -17,7 +17,9 @@ from tests.treatments.conftest import NORMAL, READY, as_nurse, make_session, sup
 
 @pytest.fixture
 def esketamine(prescriber, nurse, clinic, patient):
-    request = iv_request(protocol_id="esketamine_trd", dose=Decimal("56"))
+    request = iv_request(
+        protocol_id="esketamine_trd", dose=Decimal("56"), start_date=timezone.localdate()
+    )
     return make_session(prescriber, nurse, clinic, patient, request, drug="esketamine")
 
 

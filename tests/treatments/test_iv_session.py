@@ -200,3 +200,77 @@ def test_a_failed_dispense_leaves_no_administration(session, nurse, clinic, stoc
     after = TreatmentSession.objects.get(pk=session.pk)
     assert after.state == State.CHECKED_IN and after.dispense is None
     assert not after.steps.exists()
+
+
+def dosed(session, nurse, clinic, stock):
+    who = as_nurse(nurse, clinic)
+    actions.check_in(who, session.pk, READY)
+    actions.record_observation(who, session.pk, NORMAL)
+    actions.start_dose(who, session.pk, supply(stock))
+    return who
+
+
+def test_a_rate_change_while_paused_keeps_the_pump_paused(session, nurse, clinic, stock):
+    who = dosed(session, nurse, clinic, stock)
+    actions.infusion_step(who, session.pk, DoseStep.Kind.PAUSE)
+    actions.infusion_step(who, session.pk, DoseStep.Kind.RATE_CHANGE, "120")
+    with pytest.raises(SessionError, match="already paused"):
+        actions.infusion_step(who, session.pk, DoseStep.Kind.PAUSE)
+    actions.infusion_step(who, session.pk, DoseStep.Kind.RESUME)
+
+
+def test_observation_counts_from_the_real_end_of_a_long_infusion(
+    session, nurse, prescriber, clinic, stock
+):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        who = dosed(session, nurse, clinic, stock)
+    with time_machine.travel(start + timedelta(minutes=65), tick=False):
+        actions.infusion_step(who, session.pk, DoseStep.Kind.INFUSION_END)
+    with time_machine.travel(start + timedelta(minutes=71), tick=False):
+        actions.record_observation(who, session.pk, {**NORMAL, "moaas": 5})
+        blockers = actions.discharge_blockers(
+            TreatmentSession.objects.get(pk=session.pk), True, True
+        )
+    assert "observed 6 of at least 30 minutes since the infusion ended" in blockers
+
+
+def test_a_dose_that_is_not_a_number_is_refused(session, nurse, prescriber, clinic, stock):
+    who = as_nurse(nurse, clinic)
+    actions.check_in(who, session.pk, READY)
+    actions.record_observation(who, session.pk, NORMAL)
+    doctor = actor(prescriber, clinic, Role.PRESCRIBER)
+    for bad in ("abc", "-5", "NaN"):
+        with pytest.raises(SessionError, match="dose must be"):
+            actions.start_dose(doctor, session.pk, supply(stock), dose_mg=bad, change_reason="x")
+
+
+def test_a_session_not_dosed_can_be_cancelled_with_a_reason(session, nurse, clinic):
+    who = as_nurse(nurse, clinic)
+    with pytest.raises(SessionError, match="why the session is cancelled"):
+        actions.cancel_session(who, session.pk, " ")
+    cancelled = actions.cancel_session(who, session.pk, "Patient unwell (fever); rebook.")
+    assert cancelled.state == State.CANCELLED
+    with pytest.raises(SessionError, match="needs a session that is scheduled"):
+        actions.check_in(who, session.pk, READY)
+
+
+def test_a_session_on_the_board_cannot_be_rescheduled_in_the_plan(session, coordinator, clinic):
+    from ketacare.planning import actions as planning
+    from ketacare.planning.actions import PlanningError
+
+    with pytest.raises(PlanningError, match="already on the chair board"):
+        planning.reschedule_session(
+            actor(coordinator, clinic, Role.COORDINATOR),
+            session.plan_id,
+            1,
+            timezone.localdate() + timedelta(days=1),
+        )
+
+
+def test_check_in_is_on_the_session_s_day(session, nurse, clinic):
+    with (
+        time_machine.travel(timezone.now() + timedelta(days=1)),
+        pytest.raises(SessionError, match="not today"),
+    ):
+        actions.check_in(as_nurse(nurse, clinic), session.pk, READY)

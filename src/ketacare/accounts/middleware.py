@@ -35,7 +35,9 @@ class IdleLogoffMiddleware:
                 minutes = settings.KETACARE_IDLE_TIMEOUT_SECONDS // 60
                 messages.info(request, f"You were signed out after {minutes} minutes idle.")
                 return login_redirect(request)
-            if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
+            # A page polling by itself (the chair board) is not someone at the keyboard.
+            polled = request.headers.get("X-Ketacare-Poll") == "1"
+            if not polled and (last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS):
                 # Refreshing the mark at most once a minute spares a session write on most
                 # requests; the user is then signed out between 14 and 15 minutes idle.
                 request.session[LAST_ACTIVITY_KEY] = now

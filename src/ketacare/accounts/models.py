@@ -10,10 +10,16 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200, unique=True)
     # Next MRN sequence number; incremented under the row lock when a patient is created.
     mrn_counter = models.PositiveIntegerField(default=0)
+    # The weekdays the clinic treats on (0 = Monday … 6 = Sunday): schedules use only these.
+    treatment_days = models.CharField(max_length=7, default="01234")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return frozenset(int(day) for day in self.treatment_days)
 
 
 class User(AbstractUser):

@@ -491,7 +491,9 @@ def _comparable(order: dict[str, Any]) -> dict[str, Any]:
 
 def proposed_schedule(plan: TreatmentPlan) -> list[date]:
     try:
-        return induction_schedule(get_protocol(plan.protocol_id), plan.start_date)
+        return induction_schedule(
+            get_protocol(plan.protocol_id), plan.start_date, plan.clinic.weekdays
+        )
     except ScheduleError as error:
         raise PlanningError(str(error)) from None
 
@@ -663,13 +665,22 @@ def reschedule_session(actor: Actor, plan_id: int, number: int, new_date: date) 
     if not 1 <= number <= len(sessions):
         raise PlanningError(f"This plan has no session {number}.")
     today = timezone.localdate()
+    on_board = [s.number for s in sessions[number - 1 :] if hasattr(s, "treatment")]
+    if on_board:
+        raise PlanningError(
+            f"Session {on_board[0]} is already on the chair board; cancel it there first."
+        )
     if sessions[number - 1].date < today:
         raise PlanningError(f"Session {number} was on {sessions[number - 1].date}; it cannot move.")
     if new_date < today:
         raise PlanningError(f"{new_date} is in the past.")
     try:
         dates = reschedule(
-            [s.date for s in sessions], number - 1, new_date, get_protocol(plan.protocol_id)
+            [s.date for s in sessions],
+            number - 1,
+            new_date,
+            get_protocol(plan.protocol_id),
+            plan.clinic.weekdays,
         )
     except ScheduleError as error:
         raise PlanningError(str(error)) from None

@@ -183,6 +183,8 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
 def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSession:
     session = _session(actor, session_id)
     _require(session, State.SCHEDULED)
+    if session.date != timezone.localdate():
+        raise SessionError(f"This session is planned for {session.date}, not today.")
     _refuse(check_in_problems(session, checklist))
     _advance(session, State.CHECKED_IN)
     session.checklist = {
@@ -194,6 +196,19 @@ def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSe
     session.checked_in_at, session.checked_in_by = timezone.now(), actor.user
     session.save()
     _audit(actor, session, "check_in", checklist=session.checklist)
+    return session
+
+
+@transaction.atomic
+def cancel_session(actor: Actor, session_id: int, reason: str) -> TreatmentSession:
+    """Take a session that was not dosed off the day (no-show, illness, a new finding)."""
+    session = _session(actor, session_id)
+    _require(session, State.SCHEDULED, State.CHECKED_IN)
+    if not reason.strip():
+        raise SessionError("Write why the session is cancelled.")
+    session.state, session.cancel_reason = State.CANCELLED, reason.strip()
+    session.save()
+    _audit(actor, session, "cancel", reason=session.cancel_reason)
     return session
 
 
@@ -346,7 +361,12 @@ def start_dose(
         fired = "; ".join(f"{f['message']} ({f['source']})" for f in session.gate_fired)
         raise SessionError(f"The pre-dose gate stops dosing: {fired}. A prescriber decides.")
     planned = _planned_dose(session)
-    dose = planned if dose_mg in (None, "") else Decimal(str(dose_mg))
+    try:
+        dose = planned if dose_mg in (None, "") else Decimal(str(dose_mg))
+    except ArithmeticError:
+        raise SessionError(f"The dose must be a number of mg, got {dose_mg!r}.") from None
+    if not dose.is_finite() or dose <= 0:
+        raise SessionError(f"The dose must be more than 0 mg, got {dose_mg}.")
     if dose != planned:
         _prescriber(actor, f"change the dose from the plan's {planned} mg")
         if not change_reason.strip():
@@ -438,7 +458,12 @@ def infusion_step(
     }
     if kind not in allowed_kinds:
         raise SessionError(f"Unknown pump step {kind!r}.")
-    last = session.steps.order_by("-at", "-id").first()
+    # Paused is the last pause-or-resume, whatever rate changes came after it.
+    last = (
+        session.steps.filter(kind__in=(DoseStep.Kind.PAUSE, DoseStep.Kind.RESUME))
+        .order_by("-at", "-id")
+        .first()
+    )
     paused = last is not None and last.kind == DoseStep.Kind.PAUSE
     if kind == DoseStep.Kind.PAUSE and paused:
         raise SessionError("The infusion is already paused.")
@@ -543,12 +568,11 @@ def discharge_blockers(
     if session.state != State.MONITORING or session.dose_started_at is None:
         return [f"the session is {session.get_state_display().lower()}, not in monitoring"]
     protocol = protocol_of(session)
-    minutes = (timezone.now() - session.dose_started_at).total_seconds() / 60
-    last = (
-        session.observations.filter(phase=Observation.Phase.MONITORING)
-        .order_by("-taken_at", "-id")
-        .first()
-    )
+    now = timezone.now()
+    minutes = (now - session.dose_started_at).total_seconds() / 60
+    # .all() and Python, not filtered queries, so a page that prefetched them asks nothing.
+    monitoring = [o for o in session.observations.all() if o.phase == Observation.Phase.MONITORING]
+    last = max(monitoring, key=lambda o: (o.taken_at, o.pk), default=None)
     vitals = VitalSigns(**{name: getattr(last, name) for name in VITAL_FIELDS}) if last else None
     problems = discharge_problems(
         minutes_since_dose=minutes,
@@ -558,7 +582,17 @@ def discharge_blockers(
         responsible_adult_needed=bool(protocol.monitoring.get("responsible_adult_at_discharge")),
         responsible_adult_present=responsible_adult_present,
     )
-    open_alerts = session.alerts.filter(acknowledged_at__isnull=True).count()
+    # The observation after an infusion counts from its real end: a paused or slowed infusion
+    # ends later than planned.
+    after_end = protocol.monitoring.get("min_observation_minutes_after_dose")
+    if after_end is not None and session.dose_ended_at is not None:
+        since_end = (now - session.dose_ended_at).total_seconds() / 60
+        if since_end < int(after_end):
+            problems.append(
+                f"observed {int(since_end)} of at least {after_end} minutes since the infusion "
+                "ended"
+            )
+    open_alerts = sum(1 for alert in session.alerts.all() if alert.acknowledged_at is None)
     if open_alerts:
         problems.append(f"{open_alerts} alert(s) wait for a prescriber's acknowledgement")
     entry = session.dispense

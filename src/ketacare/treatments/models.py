@@ -172,3 +172,15 @@ class AdverseEvent(models.Model):
     intervention = models.CharField(max_length=300, blank=True)
     recorded_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+
+class RemsSubmission(models.Model):
+    """Staff submitted the esketamine REMS Patient Monitoring Form of a session on the REMS
+    portal: who said so, when, and the portal's confirmation reference. Never changed."""
+
+    session = models.OneToOneField(
+        TreatmentSession, on_delete=models.PROTECT, related_name="rems_submission"
+    )
+    submitted_at = models.DateTimeField()
+    submitted_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=100)

@@ -16,6 +16,12 @@
       window.location.assign(body.getAttribute("data-login-url") + "?next=" + encodeURIComponent(here));
     }, (seconds + 2) * 1000);
   }
-  body.addEventListener("htmx:afterRequest", arm);
+  body.addEventListener("htmx:afterRequest", function (event) {
+    // A page's own polling is not activity; only requests a person started re-arm the timer.
+    var headers = (event.detail && event.detail.requestConfig && event.detail.requestConfig.headers) || {};
+    if (headers["X-Ketacare-Poll"] !== "1") {
+      arm();
+    }
+  });
   arm();
 })();

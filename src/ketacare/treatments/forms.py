@@ -1,0 +1,215 @@
+"""The forms of the dosing day. They only parse; every clinical decision and hard stop is in
+``treatments.actions``, which refuses with a message the page shows next to the form."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from ketacare.clinical.protocols.library import Protocol
+from ketacare.inventory.models import StockBalance
+from ketacare.treatments.actions import Checklist, Supply
+from ketacare.treatments.models import AdverseEvent, DoseStep, Observation
+
+PASSWORD_WIDGET = forms.PasswordInput(attrs={"autocomplete": "current-password"})
+
+
+def _password() -> forms.CharField:
+    return forms.CharField(label="Your password", widget=PASSWORD_WIDGET)
+
+
+class OpenSessionForm(forms.Form):
+    planned = forms.IntegerField(widget=forms.HiddenInput)
+    chair = forms.CharField(label="Chair or room", max_length=40)
+
+
+class CheckInForm(forms.Form):
+    fasting_as_instructed = forms.BooleanField(label="Fasted as instructed", required=False)
+    escort_arranged = forms.BooleanField(
+        label="A responsible adult will take the patient home", required=False
+    )
+    pregnancy_test = forms.ChoiceField(
+        label="Pregnancy test",
+        choices=[
+            ("", "—"),
+            ("not_applicable", "Not applicable"),
+            ("negative", "Negative"),
+            ("positive", "Positive"),
+        ],
+        error_messages={"required": "Record the pregnancy test (or not applicable)."},
+    )
+    questionnaires_done = forms.BooleanField(label="Today's questionnaires done", required=False)
+
+    def __init__(self, *args: Any, protocol: Protocol, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["fasting_as_instructed"].help_text = protocol.pre_dose_instructions[0]
+        if not protocol.monitoring.get("responsible_adult_at_discharge"):
+            self.fields["escort_arranged"].help_text = "Not required by this protocol."
+
+    def checklist(self) -> Checklist:
+        data = self.cleaned_data
+        return Checklist(
+            fasting_as_instructed=data["fasting_as_instructed"],
+            escort_arranged=data["escort_arranged"],
+            pregnancy_test=data["pregnancy_test"],
+            questionnaires_done=data["questionnaires_done"],
+        )
+
+
+def _vital(label: str, high: int, autofocus: bool = False) -> forms.IntegerField:
+    attrs = {
+        "inputmode": "numeric",
+        "pattern": "[0-9]*",
+        "autocomplete": "off",
+        "class": "vital",
+    }
+    if autofocus:
+        attrs["autofocus"] = "autofocus"
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=high,
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+class ObservationForm(forms.Form):
+    """One row of the flowsheet. Plausibility and thresholds are the action's to judge."""
+
+    systolic = _vital("Systolic (mmHg)", 400, autofocus=True)
+    diastolic = _vital("Diastolic (mmHg)", 400)
+    heart_rate = _vital("Heart rate (/min)", 400)
+    spo2 = _vital("SpO₂ (%)", 100)
+    respiratory_rate = _vital("Resp. rate (/min)", 100)
+    moaas = _vital("MOAA/S (0–5)", 5)
+    cadss = _vital("CADSS (0–92)", 92)
+
+    def __init__(self, *args: Any, last: Observation | None = None, **kwargs: Any) -> None:
+        # The last row's values as defaults: the nurse changes what changed.
+        if last is not None:
+            kwargs.setdefault("initial", {name: getattr(last, name) for name in self.base_fields})
+        super().__init__(*args, **kwargs)
+
+    def values(self) -> dict[str, int | None]:
+        return {name: self.cleaned_data.get(name) for name in self.fields}
+
+
+class GateOverrideForm(forms.Form):
+    reason = forms.CharField(
+        label="Benefit/risk reason for dosing despite the gate",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write the benefit/risk reason for dosing despite the gate."},
+    )
+    password = _password()
+
+
+def supply_rows(clinic: Any, drug: str) -> list[StockBalance]:
+    """The clinic's lots of ``drug`` in stock, by place, first to expire first."""
+    return list(
+        StockBalance.objects.filter(
+            lot__registration__clinic=clinic,
+            lot__product__drug=drug,
+            quantity_units__gt=0,
+        )
+        .select_related("lot__product", "location")
+        .order_by("lot__expires_on", "lot__lot_number", "location__name")
+    )
+
+
+def _supply_key(row: StockBalance) -> str:
+    return f"{row.lot_id}:{row.location_id}"
+
+
+class StartDoseForm(forms.Form):
+    """Where the dose comes from, and (a prescriber only: the page shows those fields to
+    prescribers, the action refuses anyone else) a dose other than the plan's."""
+
+    supply = forms.ChoiceField(label="Lot and storage")
+    units = forms.DecimalField(
+        label="Quantity dispensed", min_value=Decimal("0.01"), decimal_places=2, max_digits=9
+    )
+    dose_mg = forms.DecimalField(
+        label="Dose (mg), if different from the plan",
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        max_digits=7,
+    )
+    change_reason = forms.CharField(
+        label="Reason for the changed dose",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, rows: list[StockBalance], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = {_supply_key(row): row for row in rows}
+        self.fields["supply"].choices = [("", "—")] + [
+            (
+                key,
+                f"{row.lot.product.name}, lot {row.lot.lot_number} (exp. "
+                f"{row.lot.expires_on:%Y-%m-%d}) · {row.location.name} · "
+                f"{row.quantity_units.normalize():f} {row.lot.product.unit} in stock",
+            )
+            for key, row in self.rows.items()
+        ]
+        units = sorted({row.lot.product.unit for row in rows})
+        if units:
+            self.fields["units"].label = f"Quantity dispensed ({' or '.join(units)})"
+
+    def supply_of(self) -> Supply:
+        row = self.rows[self.cleaned_data["supply"]]
+        return Supply(
+            row.lot.registration_id, row.lot_id, row.location_id, self.cleaned_data["units"]
+        )
+
+
+class PumpForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[
+            (DoseStep.Kind.PAUSE, "Pause"),
+            (DoseStep.Kind.RESUME, "Resume"),
+            (DoseStep.Kind.RATE_CHANGE, "Change rate"),
+            (DoseStep.Kind.INFUSION_END, "End infusion"),
+        ]
+    )
+    rate_ml_per_h = forms.DecimalField(
+        label="New rate (mL/h)",
+        required=False,
+        min_value=Decimal("0.1"),
+        decimal_places=1,
+        max_digits=6,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    note = forms.CharField(label="Note", required=False, max_length=200)
+
+
+class AdverseEventForm(forms.Form):
+    kind = forms.ChoiceField(label="Event", choices=[("", "—"), *AdverseEvent.Kind.choices])
+    severity = forms.ChoiceField(
+        label="Severity", choices=[("", "—"), *AdverseEvent.Severity.choices]
+    )
+    description = forms.CharField(label="Description", required=False, max_length=300)
+    intervention = forms.CharField(label="Intervention", required=False, max_length=300)
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        label="What was done",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write what was done about the alert."},
+    )
+
+
+class DischargeForm(forms.Form):
+    dissociation_resolved = forms.BooleanField(label="Dissociation resolved", required=False)
+    responsible_adult_present = forms.BooleanField(
+        label="A responsible adult is here to take the patient home", required=False
+    )
+    password = _password()
+
+    def __init__(self, *args: Any, protocol: Protocol, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not protocol.monitoring.get("responsible_adult_at_discharge"):
+            self.fields["responsible_adult_present"].help_text = "Not required by this protocol."
