@@ -119,6 +119,7 @@ def test_seeding_twice_does_not_duplicate_plans(db):
 def test_a_demo_made_before_planning_gets_it_on_the_next_run(db, monkeypatch):
     with monkeypatch.context() as before_planning:
         before_planning.setattr(demo_data, "_seed_planning", lambda clinic: None)
+        before_planning.setattr(demo_data, "seed_sessions", lambda clinic, password: None)
         seed_demo(patient_count=12)
     assert not Evaluation.objects.exists()
     seed_demo(patient_count=12)
@@ -217,3 +218,26 @@ def test_demo_clinic_has_a_week_of_controlled_substance_movements(db):
     count = entries.count()
     seed_demo(patient_count=12)
     assert LedgerEntry.objects.filter(registration=registration).count() == count
+
+
+def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(db):
+    from django.test import Client
+    from django.urls import reverse
+
+    from ketacare.treatments.actions import discharge_blockers
+    from ketacare.treatments.models import TreatmentSession
+    from ketacare.web.demo_data import DEMO_PASSWORD
+
+    seed_demo(patient_count=24)
+    sessions = TreatmentSession.objects.filter(clinic__name=DEMO_CLINIC)
+    states = set(sessions.values_list("state", flat=True))
+    assert states == {"scheduled", "checked_in", "dosing", "monitoring", "discharged", "cancelled"}
+    monitoring = sessions.filter(state="monitoring")
+    ready = [s for s in monitoring if not discharge_blockers(s, True, True)]
+    assert ready and len(ready) < monitoring.count()  # one ready, one still being watched
+    assert sessions.filter(state="checked_in").exclude(gate_fired=[]).exists()
+    client = Client()
+    client.post(reverse("login"), {"username": "nurse", "password": DEMO_PASSWORD})
+    html = client.get(reverse("chair-board")).content.decode()
+    assert "Ready for discharge" in html and "Cancelled" in html
+    assert TreatmentSession.objects.filter(clinic__name=DEMO_CLINIC).count() == len(sessions)

@@ -26,7 +26,9 @@ from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning import actions as planning_actions
 from ketacare.planning.actions import PlanRequest
 from ketacare.planning.models import Evaluation
+from ketacare.treatments.models import TreatmentSession
 from ketacare.web.demo_inventory import seed_inventory
+from ketacare.web.demo_sessions import seed_sessions
 
 DEMO_CLINIC = "Riverside Ketamine Clinic"
 OTHER_CLINIC = "Harbor Mental Health"
@@ -134,6 +136,9 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         # After planning: the week's dispenses follow the signed plans.
         if not Registration.objects.filter(clinic=clinic).exists():
             seed_inventory(clinic, DEMO_PASSWORD)
+        # Today's chair board, one session in every state, from today's plans and stock.
+        if not TreatmentSession.objects.filter(clinic=clinic).exists():
+            seed_sessions(clinic, DEMO_PASSWORD)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts

@@ -36,5 +36,8 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         port = options["port"]
-        self.stdout.write(f"\nOpen http://127.0.0.1:{port}/ — press Ctrl+C to stop.\n")
+        self.stdout.write(
+            f"\nOpen http://127.0.0.1:{port}/board/ — today's chair board (sign in as nurse or "
+            "prescriber) — press Ctrl+C to stop.\n"
+        )
         call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
