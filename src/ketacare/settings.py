@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "ketacare.planning",
     "ketacare.inventory",
     "ketacare.treatments",
+    "ketacare.registry",
     "ketacare.web",
 ]
 
