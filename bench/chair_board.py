@@ -57,7 +57,8 @@ HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0  # gunicorn's own worker timeout
 PASSWORD_LENGTH = 24
 
-SCENARIOS = ("reference", "mixed", "board")
+SCENARIOS = ("reference", "mixed", "board", "alone")
+ALONE = "alone"  # one client: the time of the work itself, without queueing for a worker
 REFERENCE = "reference"
 ROWS = (
     ("reference", "health", "(r) /healthz, signed in (reference)"),
@@ -65,6 +66,7 @@ ROWS = (
     ("mixed", "observation", "(a) mixed: observation POST"),
     ("mixed", None, "(a) mixed: all requests"),
     ("board", "board", "(b) board partial GET only"),
+    (ALONE, "board", "(b') board partial GET, 1 client alone"),
 )
 
 NORMAL = {"systolic": 124, "diastolic": 78, "heart_rate": 72, "spo2": 98, "respiratory_rate": 14}
@@ -694,7 +696,8 @@ async def drive(
         order = rng.sample(SCENARIOS, len(SCENARIOS))
         print(f"round {number + 1}/{args.rounds}: {', '.join(order)} ...", flush=True)
         for name in order:
-            rounds[name].append(await run_round(load, name, staff, args.seconds / args.rounds))
+            clients = staff[:1] if name == ALONE else staff
+            rounds[name].append(await run_round(load, name, clients, args.seconds / args.rounds))
     return warmup, rounds
 
 
@@ -703,6 +706,7 @@ async def drive(
 
 @dataclass
 class Row:
+    scenario: str
     label: str
     latencies: list[float]
     seconds: float
@@ -730,6 +734,7 @@ def rows_of(rounds: dict[str, list[Outcome]]) -> list[Row]:
         kinds = [kind] if kind else ["board", "observation"]
         rows.append(
             Row(
+                scenario=scenario,
                 label=label,
                 latencies=[ms for o in outcomes for k in kinds for ms in o.latencies.get(k, [])],
                 seconds=sum(o.seconds for o in outcomes),
@@ -811,12 +816,16 @@ def print_report(
     )
     print(f"\n{header}\n{'-' * len(header)}")
     for row in rows:
+        ratios = (
+            f"{'-':>8} {'-':>6} {'-':>6}"  # one client against twenty: not comparable
+            if row.scenario == ALONE
+            else f"{row.rate / reference.rate:>7.3f}x "
+            f"{row.percentile(50) / reference.percentile(50):>5.1f}x "
+            f"{row.percentile(95) / reference.percentile(95):>5.1f}x"
+        )
         print(
             f"{row.label:<38} {row.requests:>8} {row.rate:>7.1f} {row.percentile(50):>6.1f}ms "
-            f"{row.percentile(95):>6.1f}ms {row.percentile(99):>6.1f}ms "
-            f"{row.rate / reference.rate:>7.3f}x "
-            f"{row.percentile(50) / reference.percentile(50):>5.1f}x "
-            f"{row.percentile(95) / reference.percentile(95):>5.1f}x {row.errors:>6}"
+            f"{row.percentile(95):>6.1f}ms {row.percentile(99):>6.1f}ms {ratios} {row.errors:>6}"
         )
     for scenario in SCENARIOS:
         outcomes = rounds[scenario]

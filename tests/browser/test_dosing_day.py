@@ -457,7 +457,10 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     expect(state(page)).to_have_text("Monitoring")
     blockers = page.locator("#discharge ul.blockers")
     expect(blockers).to_contain_text("observed 40 of at least 70 minutes")
-    expect(blockers).to_contain_text("160.0 mg left from the dispense is not yet wasted")
+    expect(blockers).to_contain_text("observed 0 of at least 30 minutes since the infusion ended")
+    expect(blockers).to_contain_text(
+        re.compile(rf"{mg(160)} left from the dispense is not yet wasted with a witness")
+    )
 
     # The remaining 16 mL (160 mg) is wasted; the prescriber witnesses with her own password.
     page.get_by_role("link", name="Record the witnessed waste of the remainder").click()
