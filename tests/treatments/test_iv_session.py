@@ -156,7 +156,7 @@ def test_the_whole_iv_session(session, nurse, prescriber, clinic, stock):
             password=PASSWORD,
         )
     assert done.state == State.DISCHARGED
-    assert "Dose 30.00 mg" in done.note and "adverse event: Nausea (mild)" in done.note
+    assert "Dose 30.0 mg" in done.note and "adverse event: Nausea (mild)" in done.note
     assert "Labetalol" in done.note
     with (
         pytest.raises(DatabaseError, match="discharged session cannot be changed"),
