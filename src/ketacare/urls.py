@@ -21,5 +21,7 @@ urlpatterns = [
     path("inventory/reports/", include("ketacare.inventory.report_urls")),
     path("rems/", include("ketacare.treatments.rems_urls")),
     path("", include("ketacare.treatments.urls")),
+    path("registry/export/", include("ketacare.registry.export_urls")),
+    path("", include("ketacare.registry.urls")),
     path("healthz", web.healthz, name="healthz"),
 ]

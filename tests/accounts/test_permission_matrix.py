@@ -137,6 +137,7 @@ def objects(patient, alert, assignment, prescriber, clinic, clinic_admin, nurse)
         "instrument_id": "phq9",
         "evaluation_id": plan.evaluation_id,
         "plan_id": plan.pk,
+        "step": "evaluated",
         "rule_id": "ketamine_baseline_blood_pressure_raised",
     }
 

@@ -73,11 +73,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "treatments.prescribe": frozenset({P}),
     # The esketamine REMS Patient Monitoring Forms and their 7-day deadlines.
     "treatments.rems": frozenset({P, N, A}),
+    # The outcomes registry: the medical director (a prescriber) and clinic admins see figures
+    # and the patients behind them; researchers see counts and statistics only, small cells
+    # suppressed.
+    "registry.view": frozenset({P, A, R}),
+    "registry.patients": frozenset({P, A}),
     "alert.view": frozenset({P, N}),
     "alert.acknowledge": frozenset({P}),
     "audit.view": frozenset({A}),
     "staff.view": frozenset({A}),
     "staff.manage": frozenset({A}),
+    "registry.export": frozenset({P, A, R}),
     "account.use": frozenset({P, N, C, A, R}),
 }
 

@@ -1,0 +1,70 @@
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ketacare.accounts.access import SYSTEM
+from ketacare.accounts.models import Clinic
+from ketacare.clinical.eligibility import ROUTES
+from ketacare.patients.models import Patient
+from ketacare.registry import export
+from ketacare.registry.dataset import Cohort
+
+
+def _formats(value: str) -> list[str]:
+    chosen = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = sorted(set(chosen) - set(export.FORMATS))
+    if unknown or not chosen:
+        raise CommandError(
+            f"--format takes a comma-separated list of {', '.join(export.FORMATS)}"
+            + (f"; unknown: {', '.join(unknown)}." if unknown else ".")
+        )
+    return chosen
+
+
+class Command(BaseCommand):
+    help = (
+        "Write a clinic's de-identified research export (HIPAA Safe Harbor) to a directory: "
+        "Parquet and CSV tables, FHIR NDJSON, a data dictionary. The export is audited."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--clinic", required=True, help="Clinic name.")
+        parser.add_argument("--out", required=True, help="Directory to write (new or empty).")
+        parser.add_argument(
+            "--format",
+            default=",".join(export.FORMATS),
+            help=f"Comma-separated: {', '.join(export.FORMATS)} (default: all).",
+        )
+        parser.add_argument("--from-year", type=int, help="First dose in this year or later.")
+        parser.add_argument("--to-year", type=int, help="First dose in this year or earlier.")
+        parser.add_argument("--indication")
+        parser.add_argument("--route", choices=ROUTES)
+        parser.add_argument("--sex", choices=Patient.SexAtBirth.values)
+        parser.add_argument("--age-band", choices=[band[0] for band in export.AGE_BANDS])
+
+    def handle(self, *args: object, **options: Any) -> None:
+        clinic = Clinic.objects.filter(name=options["clinic"]).first()
+        if clinic is None:
+            raise CommandError(f"No clinic named {options['clinic']!r}.")
+        out = Path(options["out"])
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise CommandError(f"{out} exists and is not an empty directory.")
+        formats = _formats(options["format"])
+        start, end = export.year_range(options["from_year"], options["to_year"])
+        low, high = export.age_band(options["age_band"]) if options["age_band"] else (None, None)
+        cohort = Cohort(
+            clinic_id=clinic.pk,
+            start=start,
+            end=end,
+            indication=options["indication"] or None,
+            route=options["route"] or None,
+            min_age=low,
+            max_age=high,
+            sex=options["sex"] or None,
+        )
+        files = export.export_cohort(replace(SYSTEM, clinic=clinic), cohort, formats)
+        out.mkdir(parents=True, exist_ok=True)
+        export.write_directory(files, out)
+        self.stderr.write(f"Wrote {len(files)} files to {out}.")

@@ -1,0 +1,56 @@
+"""The medical director's report for one cohort: every statistic of ``clinical/outcomes``
+over the registry dataset, suppressed for the researcher role."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from ketacare.clinical.datafiles import load
+from ketacare.clinical.outcomes import cohort as stats
+from ketacare.registry.dataset import Cohort, Dataset
+from ketacare.registry.dataset import load as load_dataset
+
+INSTRUMENTS = ("phq9", "gad7", "madrs")
+
+
+@dataclass(frozen=True)
+class Report:
+    cohort: Cohort
+    deidentified: bool
+    flow: list[stats.FlowStep]
+    rates: list[stats.Rates]
+    time_to_response: stats.TimeToResponse
+    durability: stats.SurvivalCurve
+    safety: stats.Safety
+    misuse: stats.MisuseSignals
+    published: dict[str, Any]
+
+
+def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) -> Report:
+    """The report; with ``deidentified`` every count under the small-cell threshold (and all
+    that could reveal it) is suppressed."""
+    data = dataset or load_dataset(cohort)
+    patients, scores = data.patients, data.scores
+    rates = [
+        stats.response_remission(patients, scores, instrument)
+        for instrument in INSTRUMENTS
+        if not scores.empty and (scores["instrument_id"] == instrument).any()
+    ] or [stats.response_remission(patients, scores, "phq9")]
+    parts: dict[str, Any] = {
+        "flow": stats.flow(patients, scores),
+        "rates": rates,
+        "time_to_response": stats.time_to_response(patients, scores),
+        "durability": stats.durability(patients, scores),
+        "safety": stats.safety(data.sessions, data.adverse_events),
+        "misuse": stats.misuse_signals(patients, data.sessions),
+    }
+    if deidentified:
+        parts = {
+            key: [stats.suppress(r) for r in value] if key == "rates" else stats.suppress(value)
+            for key, value in parts.items()
+        }
+    return Report(
+        cohort=cohort,
+        deidentified=deidentified,
+        published=load("published", package="ketacare.clinical.outcomes"),
+        **parts,
+    )
