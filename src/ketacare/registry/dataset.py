@@ -5,8 +5,7 @@ fixed number of queries however many patients there are, for the cohort statisti
 ``patients`` — one row per registered patient of the cohort:
     patient_id, clinic_id, sex ("female", "male", "intersex", "unknown"), birth_date (date),
     age_years (int, at the first dose, else at the first signed evaluation, else today),
-    zip (str, the first five characters of anything that looks like a ZIP in the address,
-    else ""), indication (str or None: the first signed evaluation's), adequate_trials
+    zip (str, the last five-digit number in the address, else ""), indication (str or None: the first signed evaluation's), adequate_trials
     (int or None), evaluated (bool: a signed evaluation), evaluated_on (date or None),
     eligible (bool: some route not blocked, or a blocked one overridden), started (bool: a
     dose given), protocol_id / route (str or None: of the first dosed session's plan, else the
@@ -70,8 +69,9 @@ class Dataset:
 
 
 def _zip(address: str) -> str:
-    match = ZIP.search(address or "")
-    return match.group(1) if match else ""
+    # The last five-digit number: a house number like "12345 Main St" comes first.
+    matches = ZIP.findall(address or "")
+    return matches[-1] if matches else ""
 
 
 def _frame(rows: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:
