@@ -119,9 +119,9 @@ def _board_url(day: date) -> str:
 
 def _ready(session: TreatmentSession, protocol: Protocol, open_alerts: int, now: datetime) -> bool:
     """Ready for discharge but for what the nurse attests at discharge (dissociation,
-    escort). discharge_blockers runs its own queries, so it runs only for sessions past their
-    minimum observation time without an open alert; both are among its own criteria, so
-    skipping the others never shows a session as ready that is not."""
+    escort). It runs only for sessions past their minimum observation time without an open
+    alert; both are among discharge_blockers' own criteria, so skipping the others never shows
+    a session as ready that is not."""
     if session.state != State.MONITORING or session.dose_started_at is None or open_alerts:
         return False
     minimum = observation_minutes(protocol, session.plan.infusion_minutes or 0)
@@ -136,7 +136,11 @@ def board_rows(clinic: Any, day: date, now: datetime) -> list[BoardRow]:
         .select_related("patient", "plan", "dispense")
         # discharge_blockers reads the dispense's wastes and whether each was reversed.
         .prefetch_related(
-            Prefetch("dispense__wastes", LedgerEntry.objects.select_related("reversed_by"))
+            Prefetch("dispense__wastes", LedgerEntry.objects.select_related("reversed_by")),
+            # And its observations and alerts: prefetched, the board's queries do not grow
+            # with the sessions waiting for discharge.
+            "observations",
+            "alerts",
         )
         .annotate(
             open_alert_count=Count(
