@@ -5,8 +5,9 @@ fixed number of queries however many patients there are, for the cohort statisti
 ``patients`` — one row per registered patient of the cohort:
     patient_id, clinic_id, sex ("female", "male", "intersex", "unknown"), birth_date (date),
     age_years (int, at the first dose, else at the first signed evaluation, else today),
-    zip (str, the last five-digit number in the address, else ""), indication (str or None: the first signed evaluation's), adequate_trials
-    (int or None), evaluated (bool: a signed evaluation), evaluated_on (date or None),
+    zip (str, the last five-digit number in the address, else ""), indication (str or None:
+    the first signed evaluation's), adequate_trials (int or None), evaluated (bool: a signed
+    evaluation), evaluated_on (date or None),
     eligible (bool: some route not blocked, or a blocked one overridden), started (bool: a
     dose given), protocol_id / route (str or None: of the first dosed session's plan, else the
     latest signed plan), induction_planned (int: sessions of that plan's induction),
