@@ -81,3 +81,12 @@ def test_another_clinic_s_patients_are_not_counted(outsider_patient, prescriber,
     html = as_user(prescriber).get(DASHBOARD).content.decode()
     assert outsider_patient.family_name not in html
     assert re.search(r'data-step="screened">\s*<td>[^<]+</td>\s*<td class="num"><a[^>]*>0<', html)
+
+
+def test_the_experimental_model_is_withheld_with_little_data_and_hidden_from_researchers(
+    evaluated, prescriber, researcher, as_user
+):
+    staff = as_user(prescriber).get(DASHBOARD).content.decode()
+    assert 'id="prediction"' in staff and "Withheld:" in staff and "Experimental" in staff
+    research = as_user(researcher).get(DASHBOARD).content.decode()
+    assert 'id="prediction"' not in research

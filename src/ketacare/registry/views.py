@@ -4,6 +4,7 @@ from django.shortcuts import render
 from ketacare.accounts.access import requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
+from ketacare.clinical.outcomes import prediction
 from ketacare.patients.models import Patient
 from ketacare.registry import report
 from ketacare.registry.charts import km_chart
@@ -32,7 +33,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     clinic_id = request.actor.clinic.pk
     cohort = form.cohort(clinic_id) if form.is_bound else Cohort(clinic_id)
     deidentified = not allowed(request.actor.role, "registry.patients")
-    result = report.build(cohort, deidentified)
+    data = load(cohort)
+    result = report.build(cohort, deidentified, data)
+    # The experimental model is shown to staff only: its calibration bins are not suppressed.
+    model = None if deidentified else prediction.train(data.patients, data.scores)
+    predictions = (
+        prediction.predict(model, _in_induction(data.patients), data.scores)
+        if isinstance(model, prediction.Model)
+        else []
+    )
     record(
         request.actor,
         Action.VIEW,
@@ -52,8 +61,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 result.misuse.positive_screens_after_start,
             ],
             "query": request.GET.urlencode(),
+            "model": model,
+            "model_withheld": isinstance(model, prediction.Withheld),
+            "predictions": _named(predictions),
         },
     )
+
+
+def _in_induction(patients):  # type: ignore[no-untyped-def]
+    """Started and not yet through the induction (the dataset cannot tell a dropout)."""
+    if patients.empty:
+        return patients
+    return patients[patients["started"] & ~patients["completed_induction"]]
+
+
+def _named(predictions: list[prediction.Prediction]) -> list[tuple[Patient, prediction.Prediction]]:
+    people = Patient.objects.in_bulk([p.patient_id for p in predictions])
+    return [(people[p.patient_id], p) for p in predictions if p.patient_id in people]
 
 
 @requires("registry.patients")
