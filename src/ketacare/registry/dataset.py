@@ -26,15 +26,16 @@ fixed number of queries however many patients there are, for the cohort statisti
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from django.db.models import Count
 from django.utils import timezone
 
 from ketacare.clinical.eligibility import OVERRIDABLE
-from ketacare.clinical.measurements import age_in_years
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.models import Patient
@@ -69,14 +70,8 @@ class Dataset:
     scores: pd.DataFrame
 
 
-def _zip(address: str) -> str:
-    # The last five-digit number: a house number like "12345 Main St" comes first.
-    matches = ZIP.findall(address or "")
-    return matches[-1] if matches else ""
-
-
-def _frame(rows: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(rows, columns=columns)
+def _frame(rows: Iterable[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=columns)
 
 
 def _eligible(verdicts: dict[str, dict[str, object]], overridden: set[str]) -> bool:
@@ -85,58 +80,50 @@ def _eligible(verdicts: dict[str, dict[str, object]], overridden: set[str]) -> b
     )
 
 
+def _local_dates(stamps: pd.Series) -> pd.Series:
+    """The clinic-local calendar date of each timestamp (NaT stays missing)."""
+    zone = timezone.get_current_timezone()
+    return pd.to_datetime(stamps, utc=True).dt.tz_convert(zone).dt.date
+
+
+def _ages(born: pd.Series, on: pd.Series) -> pd.Series:
+    """Completed years between two columns of dates."""
+    born_ts, on_ts = pd.to_datetime(born), pd.to_datetime(on)
+    years = on_ts.dt.year - born_ts.dt.year
+    before_birthday = (on_ts.dt.month < born_ts.dt.month) | (
+        (on_ts.dt.month == born_ts.dt.month) & (on_ts.dt.day < born_ts.dt.day)
+    )
+    return (years - before_birthday.astype(int)).astype(int)
+
+
+SESSION_COLUMNS = [
+    "session_id",
+    "patient_id",
+    "plan_id",
+    "protocol_id",
+    "number",
+    "date",
+    "state",
+    "dose_mg",
+    "dose_started_at",
+    "gate_override_by_id",
+]
+
+
 def load(cohort: Cohort) -> Dataset:
-    """The cohort's four tables (queries: one per table, plus evaluations and plans)."""
-    today = timezone.localdate()
-    patient_rows = list(
-        Patient.objects.filter(clinic_id=cohort.clinic_id).values(
+    """The cohort's four tables: one query per table, plus evaluations, overrides, plans and
+    alerts; everything after the queries is column arithmetic, not a loop over rows."""
+    clinic = cohort.clinic_id
+    patients = _frame(
+        Patient.objects.filter(clinic_id=clinic).values_list(
             "id", "clinic_id", "sex_at_birth", "date_of_birth", "address"
-        )
+        ),
+        ["patient_id", "clinic_id", "sex", "birth_date", "address"],
     )
-    first_evaluation: dict[int, dict[str, object]] = {}
-    for ev in (
-        Evaluation.objects.filter(clinic_id=cohort.clinic_id, state=Evaluation.State.SIGNED)
-        .order_by("signed_at", "id")
-        .values("id", "patient_id", "answers", "verdicts", "signed_at")
-    ):
-        first_evaluation.setdefault(ev["patient_id"], ev)
-    overrides: dict[int, set[str]] = {}
-    for evaluation_id, route in EligibilityOverride.objects.filter(
-        evaluation__clinic_id=cohort.clinic_id
-    ).values_list("evaluation_id", "route"):
-        overrides.setdefault(evaluation_id, set()).add(route)
-    latest_plan = {
-        patient_id: protocol_id
-        for patient_id, protocol_id in TreatmentPlan.objects.filter(
-            clinic_id=cohort.clinic_id, state=TreatmentPlan.State.SIGNED
-        )
-        .order_by("signed_at", "id")
-        .values_list("patient_id", "protocol_id")
-    }
-    dosed = TreatmentSession.objects.filter(
-        clinic_id=cohort.clinic_id, dose_started_at__isnull=False
-    )
-    alerted = set(
-        SessionAlert.objects.filter(
-            session__clinic_id=cohort.clinic_id, check_id="severe_hypertension"
-        ).values_list("session_id", flat=True)
-    )
-    session_rows = [
-        {
-            "session_id": s["id"],
-            "patient_id": s["patient_id"],
-            "plan_id": s["plan_id"],
-            "protocol_id": s["plan__protocol_id"],
-            "route": ROUTE_OF.get(s["plan__protocol_id"]),
-            "number": s["planned__number"],
-            "date": s["date"],
-            "state": s["state"],
-            "dose_mg": float(s["dose_mg"]) if s["dose_mg"] is not None else None,
-            "dose_started_at": s["dose_started_at"],
-            "gate_overridden": s["gate_override_by_id"] is not None,
-            "severe_hypertension": s["id"] in alerted,
-        }
-        for s in dosed.order_by("dose_started_at", "id").values(
+    sessions = _frame(
+        TreatmentSession.objects.filter(clinic_id=clinic, dose_started_at__isnull=False)
+        .order_by("dose_started_at", "id")
+        .values_list(
             "id",
             "patient_id",
             "plan_id",
@@ -147,10 +134,17 @@ def load(cohort: Cohort) -> Dataset:
             "dose_mg",
             "dose_started_at",
             "gate_override_by_id",
-        )
-    ]
-    sessions = _frame(
-        session_rows,
+        ),
+        SESSION_COLUMNS,
+    )
+    alerted = SessionAlert.objects.filter(
+        session__clinic_id=clinic, check_id="severe_hypertension"
+    ).values_list("session_id", flat=True)
+    sessions["route"] = sessions["protocol_id"].map(ROUTE_OF)
+    sessions["dose_mg"] = pd.to_numeric(sessions["dose_mg"], errors="coerce").astype(float)
+    sessions["gate_overridden"] = sessions.pop("gate_override_by_id").notna()
+    sessions["severe_hypertension"] = sessions["session_id"].isin(set(alerted))
+    sessions = sessions[
         [
             "session_id",
             "patient_id",
@@ -164,94 +158,126 @@ def load(cohort: Cohort) -> Dataset:
             "dose_started_at",
             "gate_overridden",
             "severe_hypertension",
-        ],
-    )
-    # Per patient: the first dosed session's plan, and how much of its induction was done.
-    first_plan: dict[int, int] = {}
-    first_dose: dict[int, object] = {}
-    for row in session_rows:
-        first_plan.setdefault(row["patient_id"], row["plan_id"])  # type: ignore[arg-type]
-        first_dose.setdefault(row["patient_id"], row["dose_started_at"])  # type: ignore[arg-type]
-    induction = {
-        r["plan_id"]: r
-        for r in TreatmentSession.objects.filter(
-            clinic_id=cohort.clinic_id, state=TreatmentSession.State.DISCHARGED
+        ]
+    ]
+
+    # The first signed evaluation of each patient, and whether some route may be used.
+    evaluations = _frame(
+        Evaluation.objects.filter(clinic_id=clinic, state=Evaluation.State.SIGNED)
+        .order_by("signed_at", "id")
+        .values_list(
+            "id",
+            "patient_id",
+            "answers__indication",
+            "answers__adequate_antidepressant_trials",
+            "verdicts",
+            "signed_at",
+        ),
+        ["evaluation_id", "patient_id", "indication", "adequate_trials", "verdicts", "signed_at"],
+    ).drop_duplicates("patient_id")
+    overrides: dict[int, set[str]] = {}
+    for evaluation_id, route in EligibilityOverride.objects.filter(
+        evaluation__clinic_id=clinic
+    ).values_list("evaluation_id", "route"):
+        overrides.setdefault(evaluation_id, set()).add(route)
+    evaluations["eligible"] = [
+        _eligible(verdicts, overrides.get(evaluation_id, set()))
+        for evaluation_id, verdicts in zip(
+            evaluations["evaluation_id"], evaluations["verdicts"], strict=True
         )
+    ]
+    evaluations["evaluated_on"] = _local_dates(evaluations["signed_at"])
+
+    # Per patient: the first dosed session's plan, and how far its induction went.
+    firsts = sessions.groupby("patient_id", sort=False).first()[["plan_id", "dose_started_at"]]
+    firsts = firsts.rename(columns={"dose_started_at": "first_dose_at"})
+    in_induction = sessions["number"] <= sessions["protocol_id"].map(INDUCTION_OF)
+    last_induction = (
+        sessions[in_induction].groupby("plan_id")["dose_started_at"].max().rename("last")
+    )
+    done = dict(
+        TreatmentSession.objects.filter(clinic_id=clinic, state=TreatmentSession.State.DISCHARGED)
         .values("plan_id")
         .annotate(done=Count("id"))
-    }
-    plan_protocol = dict(
-        TreatmentPlan.objects.filter(pk__in=set(first_plan.values())).values_list(
-            "id", "protocol_id"
-        )
+        .values_list("plan_id", "done")
     )
-    last_induction: dict[int, object] = {}
-    for row in session_rows:
-        plan_id = row["plan_id"]
-        protocol_id = plan_protocol.get(plan_id)  # type: ignore[arg-type]
-        if protocol_id and row["number"] <= INDUCTION_OF[protocol_id]:  # type: ignore[operator]
-            last_induction[plan_id] = row["dose_started_at"]  # type: ignore[index]
-    patients = []
-    for p in patient_rows:
-        pid = p["id"]
-        ev = first_evaluation.get(pid)
-        plan_id = first_plan.get(pid)
-        protocol_id = plan_protocol.get(plan_id) if plan_id else latest_plan.get(pid)
-        planned = INDUCTION_OF.get(protocol_id, 0) if protocol_id else 0
-        done = induction.get(plan_id, {}).get("done", 0) if plan_id else 0
-        dose_at = first_dose.get(pid)
-        age_on = (
-            timezone.localtime(dose_at).date()  # type: ignore[arg-type]
-            if dose_at
-            else (timezone.localtime(ev["signed_at"]).date() if ev else today)  # type: ignore[arg-type]
-        )
-        answers = ev["answers"] if ev else {}
-        patients.append(
-            {
-                "patient_id": pid,
-                "clinic_id": p["clinic_id"],
-                "sex": p["sex_at_birth"],
-                "birth_date": p["date_of_birth"],
-                "age_years": age_in_years(p["date_of_birth"], age_on),
-                "zip": _zip(p["address"]),
-                "indication": answers.get("indication"),  # type: ignore[union-attr]
-                "adequate_trials": answers.get("adequate_antidepressant_trials"),  # type: ignore[union-attr]
-                "evaluated": ev is not None,
-                "evaluated_on": timezone.localtime(ev["signed_at"]).date() if ev else None,  # type: ignore[arg-type]
-                "eligible": bool(ev) and _eligible(ev["verdicts"], overrides.get(ev["id"], set())),  # type: ignore[arg-type,index]
-                "started": dose_at is not None,
-                "protocol_id": protocol_id,
-                "route": ROUTE_OF.get(protocol_id) if protocol_id else None,
-                "induction_planned": planned,
-                "induction_done": min(done, planned),
-                "completed_induction": bool(planned) and done >= planned,
-                "first_dose_at": dose_at,
-                "last_induction_dose_at": last_induction.get(plan_id) if plan_id else None,
-            }
-        )
-    patient_frame = pd.DataFrame.from_records(patients)
-    patient_frame = _filtered(patient_frame, cohort)
-    ids = set(patient_frame["patient_id"]) if len(patient_frame) else set()
+    latest_plan = dict(
+        TreatmentPlan.objects.filter(clinic_id=clinic, state=TreatmentPlan.State.SIGNED)
+        .order_by("signed_at", "id")
+        .values_list("patient_id", "protocol_id")
+    )
+    plan_protocol = sessions.drop_duplicates("plan_id").set_index("plan_id")["protocol_id"]
+
+    frame = patients.merge(
+        evaluations[["patient_id", "indication", "adequate_trials", "eligible", "evaluated_on"]],
+        on="patient_id",
+        how="left",
+    ).merge(firsts, left_on="patient_id", right_index=True, how="left")
+    frame["evaluated"] = frame["evaluated_on"].notna()
+    frame["eligible"] = frame["eligible"].eq(True)
+    frame["started"] = frame["first_dose_at"].notna()
+    frame["protocol_id"] = frame["plan_id"].map(plan_protocol)
+    frame["protocol_id"] = frame["protocol_id"].where(
+        frame["protocol_id"].notna(), frame["patient_id"].map(latest_plan)
+    )
+    frame["route"] = frame["protocol_id"].map(ROUTE_OF)
+    frame["induction_planned"] = frame["protocol_id"].map(INDUCTION_OF).fillna(0).astype(int)
+    done_count = frame["plan_id"].map(done).fillna(0).astype(int)
+    frame["induction_done"] = done_count.clip(upper=frame["induction_planned"])
+    frame["completed_induction"] = (frame["induction_planned"] > 0) & (
+        done_count >= frame["induction_planned"]
+    )
+    frame["last_induction_dose_at"] = frame["plan_id"].map(last_induction)
+    today = pd.Series(timezone.localdate(), index=frame.index)
+    age_on = _local_dates(frame["first_dose_at"]).where(frame["started"], None)
+    age_on = age_on.where(age_on.notna(), frame["evaluated_on"]).where(lambda d: d.notna(), today)
+    frame["age_years"] = _ages(frame["birth_date"], age_on) if len(frame) else []
+    # The last five-digit number: a house number like "12345 Main St" comes first.
+    frame["zip"] = frame.pop("address").fillna("").str.findall(ZIP).str[-1].fillna("")
+    frame = frame[
+        [
+            "patient_id",
+            "clinic_id",
+            "sex",
+            "birth_date",
+            "age_years",
+            "zip",
+            "indication",
+            "adequate_trials",
+            "evaluated",
+            "evaluated_on",
+            "eligible",
+            "started",
+            "protocol_id",
+            "route",
+            "induction_planned",
+            "induction_done",
+            "completed_induction",
+            "first_dose_at",
+            "last_induction_dose_at",
+        ]
+    ]
+    frame = frame.astype({"indication": object, "evaluated_on": object})
+    frame["indication"] = frame["indication"].where(frame["indication"].notna(), None)
+    frame["evaluated_on"] = frame["evaluated_on"].where(frame["evaluated_on"].notna(), None)
+    frame = _filtered(frame, cohort)
+    ids = set(frame["patient_id"])
     sessions = sessions[sessions["patient_id"].isin(ids)].reset_index(drop=True)
     events = _frame(
-        list(
-            AdverseEvent.objects.filter(session__clinic_id=cohort.clinic_id).values(
-                "session_id", "session__patient_id", "kind", "severity"
-            )
+        AdverseEvent.objects.filter(session__clinic_id=clinic).values_list(
+            "session_id", "session__patient_id", "kind", "severity"
         ),
-        ["session_id", "session__patient_id", "kind", "severity"],
-    ).rename(columns={"session__patient_id": "patient_id"})
+        ["session_id", "patient_id", "kind", "severity"],
+    )
     events = events[events["patient_id"].isin(ids)].reset_index(drop=True)
     scores = _frame(
-        list(
-            QuestionnaireResponse.objects.filter(
-                patient__clinic_id=cohort.clinic_id, total__isnull=False
-            ).values("patient_id", "instrument_id", "total", "completed_at")
-        ),
+        QuestionnaireResponse.objects.filter(
+            patient__clinic_id=clinic, total__isnull=False
+        ).values_list("patient_id", "instrument_id", "total", "completed_at"),
         ["patient_id", "instrument_id", "total", "completed_at"],
     )
     scores = scores[scores["patient_id"].isin(ids)].reset_index(drop=True)
-    return Dataset(patient_frame, sessions, events, scores)
+    return Dataset(frame, sessions, events, scores)
 
 
 def _filtered(patients: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:
