@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ketacare.accounts.models import Clinic
@@ -262,7 +263,19 @@ def _tables() -> dict[str, list[dict[str, object]]]:
     return dump
 
 
+def _restart_ids() -> None:
+    """Start every table's ids after its highest row, as SQLite does by itself: PostgreSQL's
+    sequences are not rolled back, so the second run would otherwise get other ids."""
+    if connection.vendor != "postgresql":
+        return
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
 def _run_and_dump(params: SynthParams, bulk: bool, verify: bool = False):
+    _restart_ids()
     with transaction.atomic():
         synthesize(params, bulk=bulk)
         if verify:
