@@ -274,10 +274,10 @@ def _restart_ids() -> None:
             cursor.execute(statement)
 
 
-def _run_and_dump(params: SynthParams, bulk: bool, verify: bool = False):
+def _run_and_dump(params: SynthParams, bulk: bool, verify: bool = False, writer: str = "auto"):
     _restart_ids()
     with transaction.atomic():
-        synthesize(params, bulk=bulk)
+        synthesize(params, bulk=bulk, writer=writer)
         if verify:
             call_command("audit", "verify")
             call_command("inventory", "verify")
@@ -290,8 +290,10 @@ def _run_and_dump(params: SynthParams, bulk: bool, verify: bool = False):
 def test_the_bulk_path_writes_what_the_actions_write():
     params = SynthParams(patients=25, seed=5, months=4, end=END, clinic="Twin Clinic")
     by_actions = _run_and_dump(params, bulk=False, verify=True)
-    in_bulk = _run_and_dump(params, bulk=True)
     assert sum(len(rows) for rows in by_actions.values()) > 3000
-    for label, rows in by_actions.items():
-        assert in_bulk[label] == rows, label
+    # The writer in this process, and the messages a writer process would be sent.
+    for writer in ("local", "loopback"):
+        in_bulk = _run_and_dump(params, bulk=True, writer=writer)
+        for label, rows in by_actions.items():
+            assert in_bulk[label] == rows, (writer, label)
     assert len(by_actions["audit.AuditEvent"]) > 1000

@@ -14,13 +14,14 @@ Two ways of writing the same steps:
   A few patients a second (``bench/synth_throughput.py``).
 - ``bulk=True``: each step appends the rows that action writes — the same fields, the same
   audit ``changes``, the audit and ledger hash chains computed in order, the ids the database
-  would give — to batches written with ``executemany``. The clinical judgements are the same
-  functions the actions call (eligibility verdicts, dose orders, schedules, the pre-dose
-  gate, monitoring alerts, scoring, safety signals, the session note, digests). The bulk
-  path does not re-check what the simulator guarantees (a valid step in a valid state).
-  ``tests/registry/test_synth.py`` runs both on the same seed and compares every table row
-  for row, hashes included. About 15 times faster; run it on a database nobody else writes to
-  meanwhile (it takes the next ids itself).
+  would give — to batches written with ``executemany``, by a forked writer process while the
+  simulation goes on (``writer``). The clinical judgements are the same functions the actions
+  call (eligibility verdicts, dose orders, schedules, the pre-dose gate, monitoring alerts,
+  scoring, safety signals, the session note, digests). The bulk path does not re-check what
+  the simulator guarantees (a valid step in a valid state). ``tests/registry/test_synth.py``
+  runs both on the same seed and compares every table row for row, hashes included. About
+  20 times faster; run it on a database nobody else writes to meanwhile (it takes the next
+  ids itself).
 
 The outcomes are parameters (``SynthParams``): the true response, remission and relapse rates,
 severe hypertension, adverse events, dropouts, missed questionnaires. A registry report on
@@ -30,15 +31,18 @@ Deterministic for a seed on a given day: every draw comes from ``random.Random``
 seeded from ``SynthParams.seed`` (one per patient, so a patient's story does not depend on who
 else is in the clinic), never from the global generator. The program ends at midnight
 starting ``end`` (default today, local time); later planned sessions stay on the schedule.
-What is simplified is listed in ``bench/README.md`` ("Synthetic clinic").
+What is realistic and what is simplified: ``bench/README.md`` (``synth_throughput.py``).
 """
 
 import heapq
 import json
 import math
+import multiprocessing
+import pickle
 import random
 import secrets
 import time as wallclock
+import traceback
 import typing
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -217,6 +221,7 @@ class SynthReport:
     questionnaires: int = 0
     steps: int = 0
     seconds: float = 0.0
+    write_seconds: float = 0.0  # of which writing batches (bulk path)
 
 
 class SynthError(RuntimeError):
@@ -790,32 +795,59 @@ def _preparer(f: models.Field) -> Callable[[Any], Any] | None:
     return partial(f.get_db_prep_save, connection=wrapper)
 
 
+# What the bulk path writes, apart from audit events (the writer numbers those itself).
+BULK_MODELS: tuple[type[models.Model], ...] = (
+    Patient, BodyMeasurement, ConsentRecord, QuestionnaireResponse, SafetyAlert, PatientLink,
+    Evaluation, EligibilityOverride, TreatmentPlan, PlannedSession, TreatmentSession,
+    Observation, SessionAlert, DoseStep, AdverseEvent, RemsSubmission, Lot, LedgerEntry,
+    StockBalance, PhysicalCount, CountLine,
+)  # fmt: skip
+FLUSH_ROWS = 50_000  # rows held before a batch is written
+SEND_MESSAGES = 20_000  # rows and updates held before they go to the writer process
+
+
+@dataclass(frozen=True)
+class _Heads:
+    """The chain heads and counters the actions keep up to date as they go."""
+
+    registration_id: int
+    sequence: int
+    ledger_hash: str
+    clinic_id: int
+    mrn_counter: int
+
+
 class _Writer:
-    """Rows in memory, written in batches with the ids the database would have given them
-    (the next free id of each table when the run began, counting up)."""
+    """The database side of the bulk path: rows held in memory and written in batches, audit
+    events numbered and hashed on the chain in the order they come."""
 
     def __init__(self) -> None:
         self.tables: dict[type[models.Model], _Table] = {}
         self.buffered = 0
+        self.seconds = 0.0
+        head = ChainHead.objects.get(pk=1)
+        self.event_id = _next_free_id(AuditEvent._meta.db_table)
+        self.last_event_id, self.last_hash, self.event_count = (
+            head.last_event_id,
+            head.last_hash,
+            head.event_count,
+        )
 
     def table(self, model: type[models.Model]) -> _Table:
         table = self.tables.get(model)
         if table is None:
             table = self.tables[model] = _Table(model)
-            table.next_id = _next_free_id(table.name)
         return table
 
-    def insert(self, model: type[models.Model], **row: Any) -> int:
+    def insert(self, model: type[models.Model], pk: int, row: dict[str, Any]) -> None:
         table = self.table(model)
-        pk = row["id"] = table.next_id
-        table.next_id += 1
-        table.max_id = pk
+        row["id"] = pk
+        table.max_id = max(table.max_id, pk)
         table.rows.append(row)
         table.pending[pk] = row
         self.buffered += 1
-        return pk
 
-    def update(self, model: type[models.Model], pk: int, **values: Any) -> None:
+    def update(self, model: type[models.Model], pk: int, values: dict[str, Any]) -> None:
         table = self.table(model)
         row = table.pending.get(pk)
         if row is not None:
@@ -823,7 +855,28 @@ class _Writer:
         else:
             table.updates.setdefault(pk, {}).update(values)
 
+    def audit(self, content: dict[str, Any]) -> None:
+        """What ``audit.record.record`` appends: the event hashed on the chain."""
+        content["changes"] = json_safe(content["changes"])
+        digest = event_digest(content, self.last_hash)
+        pk = self.event_id
+        self.event_id += 1
+        self.insert(AuditEvent, pk, {**content, "prev_hash": self.last_hash, "hash": digest})
+        self.last_event_id, self.last_hash = pk, digest
+        self.event_count += 1
+
+    def apply(self, messages: list[tuple[Any, ...]]) -> None:
+        for message in messages:
+            kind = message[0]
+            if kind == "i":
+                self.insert(message[1], message[2], message[3])
+            elif kind == "u":
+                self.update(message[1], message[2], message[3])
+            else:
+                self.audit(message[1])
+
     def flush(self) -> None:
+        began = wallclock.perf_counter()
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             for table in self.tables.values():
@@ -850,9 +903,25 @@ class _Writer:
                     )
                 table.updates = {}
         self.buffered = 0
+        self.seconds += wallclock.perf_counter() - began
 
-    def finish(self) -> None:
-        """After the last flush: PostgreSQL's sequences continue after the ids used."""
+    def write(self, heads: _Heads) -> None:
+        """One transaction: the batch, and the heads as the actions would have left them."""
+        with transaction.atomic():
+            self.flush()
+            ChainHead.objects.filter(pk=1).update(
+                last_event_id=self.last_event_id,
+                last_hash=self.last_hash,
+                event_count=self.event_count,
+            )
+            Registration.objects.filter(pk=heads.registration_id).update(
+                last_sequence=heads.sequence, last_hash=heads.ledger_hash
+            )
+            Clinic.objects.filter(pk=heads.clinic_id).update(mrn_counter=heads.mrn_counter)
+
+    def finish(self, heads: _Heads) -> None:
+        """The last batch; then PostgreSQL's sequences continue after the ids used."""
+        self.write(heads)
         if connection.vendor != "postgresql":
             return
         with connection.cursor() as cursor:
@@ -862,6 +931,127 @@ class _Writer:
                         "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
                         [table.name, table.max_id],
                     )
+
+
+class _Sink:
+    """Where ``_BulkOps`` puts its rows: ids are taken here, the next free ones of each table
+    when the run began, counting up (what the database would have given)."""
+
+    def __init__(self) -> None:
+        self.next_ids = {model: _next_free_id(model._meta.db_table) for model in BULK_MODELS}
+
+    def take(self, model: type[models.Model]) -> int:
+        pk = self.next_ids[model]
+        self.next_ids[model] = pk + 1
+        return pk
+
+
+class _LocalSink(_Sink):
+    """The writer in this process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writer = _Writer()
+
+    def insert(self, model: type[models.Model], **row: Any) -> int:
+        pk = self.take(model)
+        self.writer.insert(model, pk, row)
+        return pk
+
+    def update(self, model: type[models.Model], pk: int, **values: Any) -> None:
+        self.writer.update(model, pk, values)
+
+    def audit(self, content: dict[str, Any]) -> None:
+        self.writer.audit(content)
+
+    def checkpoint(self, heads: _Heads) -> None:
+        if self.writer.buffered >= FLUSH_ROWS:
+            self.writer.write(heads)
+
+    def finish(self, heads: _Heads) -> float:
+        self.writer.finish(heads)
+        return self.writer.seconds
+
+
+class _PipeSink(_Sink):
+    """The writer in a forked process with its own connection, fed batches of messages:
+    hashing the audit chain and writing overlap with the simulation. ``loopback`` sends the
+    same messages, pickled, to a writer in this process (for the tests: the in-memory test
+    database is not shared with another process)."""
+
+    def __init__(self, loopback: bool = False) -> None:
+        super().__init__()
+        self.messages: list[tuple[Any, ...]] = []
+        self.loopback = _Writer() if loopback else None
+        if self.loopback is None:
+            connections.close_all()  # the child must not share this process's connection
+            context = multiprocessing.get_context("fork")
+            self.conn, child = context.Pipe()
+            self.process = context.Process(target=_write_from, args=(child,), daemon=True)
+            self.process.start()
+            child.close()
+
+    def insert(self, model: type[models.Model], **row: Any) -> int:
+        pk = self.take(model)
+        self.messages.append(("i", model, pk, row))
+        return pk
+
+    def update(self, model: type[models.Model], pk: int, **values: Any) -> None:
+        self.messages.append(("u", model, pk, values))
+
+    def audit(self, content: dict[str, Any]) -> None:
+        self.messages.append(("a", content))
+
+    def checkpoint(self, heads: _Heads) -> None:
+        if len(self.messages) >= SEND_MESSAGES:
+            self.send(("batch", self.messages, heads))
+            self.messages = []
+
+    def finish(self, heads: _Heads) -> float:
+        self.send(("finish", self.messages, heads))
+        self.messages = []
+        if self.loopback is not None:
+            return self.loopback.seconds
+        reply = self.conn.recv()
+        self.process.join()
+        if reply[0] != "done":
+            raise SynthError(f"The writer process failed:\n{reply[1]}")
+        return float(reply[1])
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if self.loopback is not None:
+            _serve(self.loopback, pickle.loads(pickle.dumps(message)))  # noqa: S301
+            return
+        try:
+            self.conn.send(message)
+        except OSError:
+            reply = self.conn.recv() if self.conn.poll(5) else ("error", "no reply")
+            raise SynthError(f"The writer process failed:\n{reply[1]}") from None
+
+
+def _serve(writer: _Writer, message: tuple[Any, ...]) -> bool:
+    """Apply one batch; True when it was the last."""
+    kind, messages, heads = message
+    writer.apply(messages)
+    if kind == "finish":
+        writer.finish(heads)
+        return True
+    if writer.buffered >= FLUSH_ROWS:
+        writer.write(heads)
+    return False
+
+
+def _write_from(conn: Any) -> None:
+    """The writer process: batches in, written in order, until the last."""
+    try:
+        writer = _Writer()
+        while not _serve(writer, conn.recv()):
+            pass
+        conn.send(("done", writer.seconds))
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        connections.close_all()
 
 
 def _next_free_id(table: str) -> int:
@@ -913,7 +1103,7 @@ class _BulkPatient:
 class _BulkOps:
     """The same steps as ``_ActionOps``, written as the rows each action writes."""
 
-    def __init__(self, stock: _StockSetup, staff: _Staff, clock: _Clock) -> None:
+    def __init__(self, stock: _StockSetup, staff: _Staff, clock: _Clock, sink: Any) -> None:
         self.stock, self.clinic, self.clock = stock, staff.clinic, clock
         clinic = self.clinic
         self.staff_ids = {
@@ -926,13 +1116,7 @@ class _BulkOps:
             a.user.pk: a.user for actors in staff.by_role.values() for a in actors if a.user
         }
         self.discharged: dict[int, int] = {}  # session → patient, until its REMS form
-        self.w = _Writer()
-        head = ChainHead.objects.get(pk=1)
-        self.last_event_id, self.last_hash, self.event_count = (
-            head.last_event_id,
-            head.last_hash,
-            head.event_count,
-        )
+        self.w = sink
         registration = Registration.objects.get(pk=stock.registration_id)
         self.sequence, self.ledger_hash = registration.last_sequence, registration.last_hash
         clinic.refresh_from_db()
@@ -968,27 +1152,22 @@ class _BulkOps:
         changes: dict[str, Any],
         clinic_id: int | None = None,
     ) -> None:
-        """What ``audit.record.record`` appends, hashed on the chain in order."""
-        now = self.clock.at
-        content = {
-            "occurred_at": now,
-            "actor_id": actor.user.pk if actor.user is not None else None,
-            "actor_username": actor.username,
-            "role": actor.role,
-            "clinic_id": clinic_id or (actor.clinic.pk if actor.clinic else None),
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id),
-            "patient_id": patient_id,
-            "ip": self.ip if actor.ip else None,
-            "changes": json_safe(changes),
-        }
-        digest = event_digest(content, self.last_hash)
-        self.last_event_id = self.w.insert(
-            AuditEvent, **content, prev_hash=self.last_hash, hash=digest
+        """What ``audit.record.record`` appends (the writer hashes it on the chain)."""
+        self.w.audit(
+            {
+                "occurred_at": self.clock.at,
+                "actor_id": actor.user.pk if actor.user is not None else None,
+                "actor_username": actor.username,
+                "role": actor.role,
+                "clinic_id": clinic_id or (actor.clinic.pk if actor.clinic else None),
+                "action": action,
+                "object_type": object_type,
+                "object_id": str(object_id),
+                "patient_id": patient_id,
+                "ip": self.ip if actor.ip else None,
+                "changes": changes,
+            }
         )
-        self.last_hash = digest
-        self.event_count += 1
 
     def ledger(self, actor: Actor, **fields: Any) -> tuple[int, LedgerEntry]:
         """What ``inventory.actions._append`` writes: the entry at the chain's head, the
@@ -2055,26 +2234,22 @@ class _BulkOps:
             for link_id in patient.links:
                 self.owners.pop(("link", link_id), None)
 
-    def checkpoint(self) -> None:
-        if self.w.buffered >= 50_000:
-            self.write()
+    def heads(self) -> _Heads:
+        return _Heads(
+            self.stock.registration_id,
+            self.sequence,
+            self.ledger_hash,
+            self.clinic.pk,
+            self.mrn_counter,
+        )
 
-    def write(self) -> None:
-        with transaction.atomic():
-            self.w.flush()
-            ChainHead.objects.filter(pk=1).update(
-                last_event_id=self.last_event_id,
-                last_hash=self.last_hash,
-                event_count=self.event_count,
-            )
-            Registration.objects.filter(pk=self.stock.registration_id).update(
-                last_sequence=self.sequence, last_hash=self.ledger_hash
-            )
-            Clinic.objects.filter(pk=self.clinic.pk).update(mrn_counter=self.mrn_counter)
+    def checkpoint(self) -> None:
+        self.w.checkpoint(self.heads())
 
     def finish(self) -> None:
-        self.write()
-        self.w.finish()
+        self.write_seconds = self.w.finish(self.heads())
+
+    write_seconds = 0.0
 
 
 # --- stock: what the clinic orders and which lot a dose comes from ---------------------------
@@ -3035,9 +3210,10 @@ class _Sim:
         return day
 
     def run(self, end: datetime, progress: Callable[[int], None] | None) -> None:
-        """Resume courses in time order until ``end``; what comes later stays undone. One
-        transaction per simulated day: the actions' own transactions become savepoints inside
-        it (same rows, same checks), and the disk is synced once a day, not after every step."""
+        """Resume courses in time order until ``end``; what comes later stays undone. Through
+        the actions, one transaction per simulated day: their own transactions become
+        savepoints inside it (same rows, same checks), and the disk is synced once a day, not
+        after every step."""
         current: date | None = None
         day_transaction: Any = None
         try:
@@ -3049,9 +3225,11 @@ class _Sim:
                 if day != current:
                     if day_transaction is not None:
                         day_transaction.__exit__(None, None, None)
+                        day_transaction = None
                     self.ops.checkpoint()
-                    day_transaction = transaction.atomic()
-                    day_transaction.__enter__()
+                    if isinstance(self.ops, _ActionOps):  # the bulk path writes in batches
+                        day_transaction = transaction.atomic()
+                        day_transaction.__enter__()
                     if progress and current is not None:
                         progress((day - current).days)
                     current = day
@@ -3093,14 +3271,36 @@ def _routine(sim: _Sim, start: date, end: date) -> Iterator[datetime]:
         day += timedelta(days=1)
 
 
+def _sink(writer: str) -> _LocalSink | _PipeSink:
+    if writer == "auto":
+        # Another process can neither see an in-memory database nor join the caller's
+        # transaction (a test's, say): then the writer stays in this process.
+        shared = not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        outside = not connection.in_atomic_block
+        writer = "process" if shared and can_fork and outside else "local"
+    if writer == "local":
+        return _LocalSink()
+    if writer in ("process", "loopback"):
+        return _PipeSink(loopback=writer == "loopback")
+    raise SynthError(f"Unknown writer {writer!r}.")
+
+
 def synthesize(
     params: SynthParams,
     *,
     bulk: bool = False,
     progress: Callable[[int], None] | None = None,
+    writer: str = "auto",
 ) -> SynthReport:
     """Run the synthetic program into the configured database (see the module docstring).
-    ``progress`` is called with the number of simulated days done since its last call."""
+    ``progress`` is called with the number of simulated days done since its last call.
+
+    ``writer`` (bulk path): "process" writes from a forked process with its own connection,
+    so that hashing and writing overlap with the simulation; "local" in this process;
+    "auto" is "process" unless the database is SQLite in memory, the caller is inside a
+    transaction (as the tests are) or the platform cannot fork. "loopback" sends the
+    process's messages to a writer in this process, for the tests."""
     began = wallclock.perf_counter()
     end_day = params.end or timezone.localdate()
     start_day = end_day - timedelta(days=round(params.months * 30.44))
@@ -3122,7 +3322,7 @@ def synthesize(
             setup = _stock_setup(staff)
         ops: _Ops
         if bulk:
-            ops = _BulkOps(setup, staff, clock)
+            ops = _BulkOps(setup, staff, clock, _sink(writer))
             # The clinic's rules cannot change during the run: read them once.
             rules = cache(planning.clinic_rules)
             stack.enter_context(mock.patch.object(planning, "clinic_rules", rules))
@@ -3139,6 +3339,8 @@ def synthesize(
         sim.run(_at(end_day, 0), progress)
         ops.finish()
     sim.report.seconds = wallclock.perf_counter() - began
+    if isinstance(ops, _BulkOps):
+        sim.report.write_seconds = ops.write_seconds
     return sim.report
 
 

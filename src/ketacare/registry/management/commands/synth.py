@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from ketacare.registry.synth import SynthError, SynthParams, synthesize
 
-# Past this, the actions path takes hours (about a patient a second): say so.
+# Past this, the actions path takes hours (about 2.5 patients a second): say so.
 SLOW_PATIENTS = 2_000
 
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             "--bulk",
             action="store_true",
             help="Write each step's rows in batches instead of calling the action: the same rows "
-            "(tests/registry/test_synth.py compares them), about 40 times faster.",
+            "(tests/registry/test_synth.py compares them), about 20 times faster.",
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
@@ -77,8 +77,8 @@ class Command(BaseCommand):
         if not options["bulk"] and params.patients > SLOW_PATIENTS:
             self.stderr.write(
                 f"{params.patients} patients through the actions take about "
-                f"{params.patients / 3600:.1f} hours (about one a second); --bulk writes the "
-                "same rows about 40 times faster."
+                f"{params.patients / 2.5 / 3600:.1f} hours (about 2.5 a second); --bulk writes "
+                "the same rows about 20 times faster."
             )
         days = round(params.months * 30.44)
         with tqdm(
