@@ -322,7 +322,7 @@ def test_an_empty_cohort():
     assert response_remission(pd.DataFrame(), pd.DataFrame()).n == 0
     empty = safety(pd.DataFrame(columns=SESSION_COLUMNS), pd.DataFrame())
     assert (empty.sessions, empty.all_events.per_100_sessions) == (0, None)
-    assert misuse_signals(pd.DataFrame(), pd.DataFrame()).patients == 0
+    assert misuse_signals(pd.DataFrame(), pd.DataFrame(), pd.DataFrame()).patients == 0
 
 
 def test_an_instrument_without_a_response_rule_is_refused():
@@ -550,16 +550,162 @@ def test_misuse_signals():
         (9, iv, 2, 40.0, False, False),
     ]
     patients = pd.DataFrame({"patient_id": [1, 2, 3, 4], "started": [True, True, True, True]})
-    result = misuse_signals(patients, sessions_frame(rows))
+    result = misuse_signals(patients, sessions_frame(rows), pd.DataFrame(columns=SCORE_COLUMNS))
     assert result.patients == 4
     assert result.escalating_doses.patients == proportion(2, 4)
     assert result.escalating_doses.events == 3
     assert result.early_requests.patients == proportion(2, 4)
     assert result.early_requests.events == 2
     assert f"iv_ketamine {interval}" in result.early_requests.rule
-    placeholder = result.positive_screens_after_start
-    assert placeholder.not_recorded and placeholder.events == 0
-    assert not result.early_requests.not_recorded
+    # No questionnaire after the first dose: nobody screened, so the 0 is no observation.
+    screens = result.positive_screens_after_start
+    assert (screens.patients, screens.events) == (proportion(0, 4), 0)
+    assert screens.screened == proportion(0, 4)
+    assert result.early_requests.screened is None
+
+
+def screening_patients(sexes):
+    """Started patients 1, 2, ... with the given sexes, the first dose on day 10 at 09:00."""
+    return pd.DataFrame(
+        {
+            "patient_id": np.arange(1, len(sexes) + 1),
+            "sex": sexes,
+            "started": True,
+            "first_dose_at": EPOCH + 10 * DAY,
+        }
+    )
+
+
+def screens(rows):
+    """rows: (patient_id, instrument_id, total, days after EPOCH)."""
+    return pd.DataFrame(
+        {
+            "patient_id": [r[0] for r in rows],
+            "instrument_id": [r[1] for r in rows],
+            "total": [r[2] for r in rows],
+            "completed_at": [EPOCH + r[3] * DAY for r in rows],
+        },
+        columns=SCORE_COLUMNS,
+    )
+
+
+def no_sessions():
+    return pd.DataFrame(columns=SESSION_COLUMNS)
+
+
+def test_a_positive_dast10_after_the_first_dose_is_a_signal_and_one_before_is_not():
+    cut = get("dast10").flags[0]
+    assert (cut.id, cut.total_min) == ("positive_screen", 3)  # the instrument's own cut-off
+    patients = screening_patients(["male", "female", "male", "female"])
+    rows = [
+        (1, "dast10", 3, 40),  # positive, a month after the first dose
+        (1, "dast10", 6, 50),  # and again: one patient, two screens
+        (2, "dast10", 8, 9),  # positive at intake, the day before the first dose
+        (2, "dast10", 0, 40),  # negative after it
+        (3, "dast10", 2, 40),  # below the cut-off
+        (3, "dast10", 5, 10),  # at the very moment of the first dose: not after it
+        (4, "phq9", 20, 40),  # not a substance-use screen
+        (9, "dast10", 9, 40),  # not in the cohort
+    ]
+    result = misuse_signals(patients, no_sessions(), screens(rows)).positive_screens_after_start
+    assert result.patients == proportion(1, 4)
+    assert result.events == 2
+    assert result.screened == proportion(3, 4)  # patients 1, 2 and 3 were re-screened
+    assert "DAST-10 >= 3" in result.rule and "not urine drug screens" in result.rule
+    assert "Skinner" in get("dast10").source and cut.source in result.source
+
+
+def test_a_patient_who_never_started_has_no_screen_after_the_start():
+    patients = screening_patients(["male", "male"]).assign(
+        started=[True, False], first_dose_at=[EPOCH + 10 * DAY, pd.NaT]
+    )
+    rows = [(1, "dast10", 4, 20), (2, "dast10", 4, 20)]
+    result = misuse_signals(patients, no_sessions(), screens(rows))
+    assert result.patients == 1
+    assert result.positive_screens_after_start.patients == proportion(1, 1)
+
+
+def test_the_audit_c_cut_off_depends_on_the_patients_sex():
+    cut = get("auditc").flags[0]
+    assert (cut.total_min, cut.total_min_female) == (4, 3)  # from auditc.toml
+    sexes = ["female", "female", "male", "male", "intersex", "unknown"]
+    totals = [3, 2, 4, 3, 3, 4]
+    patients = screening_patients(sexes)
+    rows = [(pid, "auditc", total, 30) for pid, total in zip(range(1, 7), totals, strict=True)]
+    result = misuse_signals(patients, no_sessions(), screens(rows)).positive_screens_after_start
+    # A woman at 3, a man at 4; any other sex at the general cut-off, as the scoring does.
+    assert result.patients == proportion(3, 6)
+    assert result.events == 3
+    assert "AUDIT-C >= 4 (women >= 3)" in result.rule
+    shuffled = screens(rows).sample(frac=1, random_state=5)  # order must not matter
+    again = misuse_signals(patients.iloc[::-1], no_sessions(), shuffled)
+    assert again.positive_screens_after_start == result
+
+
+def test_positive_screens_after_start_are_suppressed_below_11():
+    sexes = ["male"] * 40
+    patients = screening_patients(sexes)
+    # 7 positive patients of 40; 25 re-screened (18 negative).
+    rows = [(pid, "dast10", 4, 30) for pid in range(1, 8)]
+    rows += [(pid, "dast10", 0, 30) for pid in range(8, 26)]
+    result = misuse_signals(patients, no_sessions(), screens(rows))
+    shown = suppress(result).positive_screens_after_start
+    assert shown.suppressed and shown.patients.count is None and shown.events is None
+    assert shown.patients.n == 40
+    assert shown.screened == proportion(25, 40)
+    assert small_counts(shown) == [] and derived_without_source(shown) == []
+
+    # 15 positive of 20 re-screened: 5 screened-negative patients would follow by subtraction.
+    rows = [(pid, "dast10", 4, 30) for pid in range(1, 16)]
+    rows += [(pid, "dast10", 1, 30) for pid in range(16, 21)]
+    shown = suppress(misuse_signals(patients, no_sessions(), screens(rows)))
+    signal = shown.positive_screens_after_start
+    assert signal.patients == proportion(15, 40)
+    assert signal.screened.count is None and signal.screened.rate is None
+    assert signal.suppressed
+
+
+def test_positive_screens_agree_with_a_row_by_row_reading_on_3_million_scores():
+    """A reading through a join, on 3 M scores in no particular order (the strings made in
+    row order, as a database read makes them). Prints the timing (never fails on it: the
+    machines are shared)."""
+    rng = np.random.default_rng(23)
+    n, m = 100_000, 3_000_000
+    patients = patients_frame(n, rng).assign(
+        sex=rng.choice(["female", "male", "intersex", "unknown"], n),
+        started=rng.random(n) < 0.9,
+    )
+    patients.loc[~patients["started"], "first_dose_at"] = pd.NaT
+    first = pd.DatetimeIndex(patients["first_dose_at"]).fillna(EPOCH)
+    patient_id = rng.integers(1, n + 1, m)
+    at = first[patient_id - 1] + pd.to_timedelta(rng.uniform(-60, 300, m), unit="D")
+    scores = pd.DataFrame(
+        {
+            "patient_id": patient_id,
+            "instrument_id": rng.choice(["auditc", "dast10", "phq9", "gad7"], m).astype(object),
+            "total": rng.integers(0, 11, m),
+            "completed_at": at,
+        }
+    )
+    began = time.perf_counter()
+    result = misuse_signals(patients, pd.DataFrame(columns=SESSION_COLUMNS), scores)
+    elapsed = time.perf_counter() - began
+    print(f"\nmisuse signals over {len(scores):,} scores of {n:,} patients: {elapsed:.2f} s")
+
+    merged = scores.merge(patients[patients["started"]], on="patient_id")
+    cut = np.where(
+        merged["instrument_id"] == "dast10",
+        3,
+        np.where(merged["sex"] == "female", 3, 4),
+    )
+    after = merged["completed_at"] > merged["first_dose_at"]
+    screening = merged["instrument_id"].isin(["auditc", "dast10"]) & after
+    positive = screening & (merged["total"] >= cut)
+    signal = result.positive_screens_after_start
+    assert signal.events == int(positive.sum())
+    assert signal.patients.count == merged.loc[positive, "patient_id"].nunique()
+    assert signal.screened.count == merged.loc[screening, "patient_id"].nunique()
+    assert result.patients == int(patients["started"].sum())
 
 
 # -- suppression ----------------------------------------------------------------------------------
@@ -667,7 +813,7 @@ def test_suppression_of_every_result_type_leaves_no_small_count():
         time_to_response(patients, scores),
         curve,
         safe,
-        misuse_signals(patients, pd.DataFrame(columns=SESSION_COLUMNS)),
+        misuse_signals(patients, pd.DataFrame(columns=SESSION_COLUMNS), scores),
         flow(patients.assign(completed_induction=np.arange(120) % 20 != 0), scores),
     ]
     for result in results:
@@ -713,11 +859,13 @@ def test_suppression_of_a_small_cohort_hides_everything():
         patients=9,
         escalating_doses=Signal("escalating_doses", proportion(1, 9), 2, "", ""),
         early_requests=Signal("early_requests", proportion(0, 9), 0, "", ""),
-        positive_screens_after_start=Signal("p", proportion(0, 9), 0, "", "", not_recorded=True),
+        positive_screens_after_start=Signal(
+            "p", proportion(2, 9), 2, "", "", screened=proportion(9, 9)
+        ),
     )
     shown = suppress(result)
     assert shown.patients is None and shown.suppressed
-    assert shown.positive_screens_after_start.not_recorded
+    assert shown.positive_screens_after_start.screened.n is None
     assert small_counts(shown) == []
     ttr = TimeToResponse("phq9", 10, 4, 12.0, 8.0, 20.0, (), "", "")
     assert (suppress(ttr).n, suppress(ttr).median_days) == (None, None)
@@ -773,7 +921,7 @@ def test_a_large_registry_is_analysed_in_seconds():
         ("time_to_response", lambda: time_to_response(patients, scores)),
         ("durability", lambda: durability(patients, scores)),
         ("safety", lambda: safety(sessions, events)),
-        ("misuse_signals", lambda: misuse_signals(patients, sessions)),
+        ("misuse_signals", lambda: misuse_signals(patients, sessions, scores)),
     ]:
         began = time.perf_counter()
         result = run()

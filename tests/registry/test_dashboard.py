@@ -90,3 +90,12 @@ def test_the_experimental_model_is_withheld_with_little_data_and_hidden_from_res
     assert 'id="prediction"' in staff and "Withheld:" in staff and "Experimental" in staff
     research = as_user(researcher).get(DASHBOARD).content.decode()
     assert 'id="prediction"' not in research
+
+
+def test_the_misuse_card_counts_questionnaire_screens_not_urine_drug_screens(prescriber, as_user):
+    html = as_user(prescriber).get(DASHBOARD).content.decode()
+    card = html[html.index('id="misuse"') :].split("</section>")[0]
+    assert "AUDIT-C &gt;= 4 (women &gt;= 3)" in card and "DAST-10 &gt;= 3" in card
+    assert "not urine drug screens" in card
+    assert "such a questionnaire after the first dose" in card
+    assert "not recorded" not in card

@@ -41,7 +41,7 @@ def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) ->
         "time_to_response": stats.time_to_response(patients, scores),
         "durability": stats.durability(patients, scores),
         "safety": stats.safety(data.sessions, data.adverse_events),
-        "misuse": stats.misuse_signals(patients, data.sessions),
+        "misuse": stats.misuse_signals(patients, data.sessions, scores),
     }
     if deidentified:
         parts = {

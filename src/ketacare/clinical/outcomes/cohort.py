@@ -492,24 +492,36 @@ def _event_rate_hidden(
 @dataclass(frozen=True)
 class Signal:
     """Patients (of the started ones) who showed a possible misuse signal, and how many
-    sessions or screens raised it. ``not_recorded`` means the dataset does not carry the data
-    yet: the counts are a placeholder 0, not an observation."""
+    sessions or screens raised it. ``screened``, for a signal that needs a questionnaire, is
+    the patients who had one at all in its window: without it a 0 could be an absence of
+    screens rather than of positive ones."""
 
     id: str
     patients: Proportion
     events: int | None
     rule: str
     source: str
-    not_recorded: bool = False
+    screened: Proportion | None = None
     suppressed: bool = False
 
     def suppressed_below(self, minimum: int) -> Self:
-        """The patient share and the event count hidden when small."""
+        """The patient shares and the event count hidden when small; the screened share also
+        when the screened but negative patients (screened - flagged) would be a small cell."""
         patients = self.patients.suppressed_below(minimum)
         events = self.events if _shown(self.events, minimum) else None
-        if patients is self.patients and events == self.events:
+        screened = self.screened.suppressed_below(minimum) if self.screened else None
+        if (
+            screened is not None
+            and screened.count is not None
+            and patients.count is not None
+            and not _shown(screened.count - patients.count, minimum)
+        ):
+            screened = replace(
+                screened, count=None, rate=None, ci_lower=None, ci_upper=None, suppressed=True
+            )
+        if patients is self.patients and events == self.events and screened is self.screened:
             return self
-        return replace(self, patients=patients, events=events, suppressed=True)
+        return replace(self, patients=patients, events=events, screened=screened, suppressed=True)
 
 
 @dataclass(frozen=True)
@@ -531,7 +543,14 @@ class MisuseSignals:
         patients = self.patients if _shown(self.patients, minimum) else None
         if patients is None:
             signals = [
-                replace(s, patients=_hidden(), events=None, suppressed=True) for s in signals
+                replace(
+                    s,
+                    patients=_hidden(),
+                    events=None,
+                    screened=_hidden() if s.screened else None,
+                    suppressed=True,
+                )
+                for s in signals
             ]
         return replace(
             self,
@@ -611,7 +630,8 @@ def _flag(frame: pd.DataFrame, name: str) -> Bools:
 
 def _days(values: pd.Series) -> Floats:
     """Timestamps as float days since the epoch (NaN for missing)."""
-    stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None)
+    # cache=False: to_datetime would otherwise walk every value to decide whether to cache.
+    stamps = pd.to_datetime(values, utc=True, cache=False).dt.tz_localize(None)
     raw = stamps.to_numpy(dtype="datetime64[ns]")
     days = raw.astype(np.int64).astype(np.float64) / _NS_PER_DAY
     days[np.isnat(raw)] = np.nan
@@ -1120,7 +1140,85 @@ def _min_interval_days(protocol_id: str) -> float:
         return np.nan  # an unknown protocol has no interval to break
 
 
-def misuse_signals(patients: pd.DataFrame, sessions: pd.DataFrame) -> MisuseSignals:
+@dataclass(frozen=True)
+class _ScreenCutoff:
+    instrument_id: str
+    short_name: str
+    total_min: int
+    total_min_female: int | None
+    source: str
+
+
+def _screen_cutoffs() -> tuple[list[_ScreenCutoff], str]:
+    """The substance-use screens of cohort.toml with each one's positive cut-off, read from
+    the instrument's own flag so that the registry and the scored response agree."""
+    data = load("cohort", package="ketacare.clinical.outcomes")
+    flag_id = str(data["misuse_screen_flag"])
+    cutoffs = []
+    for instrument_id in data["misuse_screen_instruments"]:
+        instrument = get_instrument(str(instrument_id))
+        flag = next((f for f in instrument.flags if f.id == flag_id), None)
+        if flag is None or flag.total_min is None:
+            raise ValueError(f"{instrument.id} has no {flag_id!r} flag on its total")
+        cutoffs.append(
+            _ScreenCutoff(
+                instrument.id,
+                instrument.short_name,
+                flag.total_min,
+                flag.total_min_female,
+                flag.source,
+            )
+        )
+    return cutoffs, str(data["misuse_screen_source"])
+
+
+def _screens_after_start(
+    patients: pd.DataFrame, scores: pd.DataFrame, cutoffs: Sequence[_ScreenCutoff]
+) -> tuple[Bools, Bools, int]:
+    """Of ``cutoffs``' screens completed after the patient's first dose: per patient (a row
+    of ``patients``; a repeated id counts at its first row) whether they had one and whether
+    one was positive, and how many were. A woman's AUDIT-C takes the female cut-off, every
+    other sex the general one, as ``instruments.scoring`` does (the dataset keeps totals, not
+    the flags scored then)."""
+    all_ids = pd.Index(_column(patients, "patient_id").to_numpy())
+    once = ~all_ids.duplicated()
+    ids = all_ids[once]
+    first_dose = _days(_column(patients, "first_dose_at"))[once]
+    female = np.asarray(_column(patients, "sex").eq("female").to_numpy(), dtype=bool)[once]
+
+    # One comparison per screening instrument over the ids: with millions of scores every
+    # pass over the string objects costs, and a hashed lookup (isin, get_indexer) costs more.
+    instrument = _column(scores, "instrument_id").to_numpy(dtype=object)
+    which = np.full(len(instrument), -1, dtype=np.int64)
+    for i, cutoff in enumerate(cutoffs):
+        which[instrument == cutoff.instrument_id] = i
+    chosen = which >= 0
+    which = which[chosen]
+    row = ids.get_indexer(_column(scores, "patient_id").to_numpy()[chosen])
+    t = _days(_column(scores, "completed_at")[chosen])
+    total = pd.to_numeric(_column(scores, "total")[chosen], errors="coerce").to_numpy(dtype=float)
+    after = row >= 0
+    # A NaN on either side (no first dose, no time) compares False: never after the start.
+    after[after] = t[after] > first_dose[row[after]]
+    after &= ~np.isnan(total)
+    row, which, total = row[after], which[after], total[after]
+
+    general = np.array([c.total_min for c in cutoffs], dtype=np.float64)
+    for_women = np.array(
+        [c.total_min if c.total_min_female is None else c.total_min_female for c in cutoffs],
+        dtype=np.float64,
+    )
+    positive = total >= np.where(female[row], for_women[which], general[which])
+    screened = np.zeros(len(ids), dtype=bool)
+    screened[row] = True
+    flagged = np.zeros(len(ids), dtype=bool)
+    flagged[row[positive]] = True
+    return screened, flagged, int(np.count_nonzero(positive))
+
+
+def misuse_signals(
+    patients: pd.DataFrame, sessions: pd.DataFrame, scores: pd.DataFrame
+) -> MisuseSignals:
     """Possible misuse signals among the started patients:
 
     - ``escalating_doses``: a dose_mg higher than the previous session's twice in a row
@@ -1128,9 +1226,13 @@ def misuse_signals(patients: pd.DataFrame, sessions: pd.DataFrame) -> MisuseSign
     - ``early_requests``: a session dated fewer days after the patient's previous one than the
       session's protocol allows (``min_interval_days`` of its ``[induction]``), applied to
       every session;
-    - ``positive_screens_after_start``: a placeholder. The dataset does not carry urine drug
-      screens yet, so its counts are 0 with ``not_recorded = True`` — not an observation."""
-    started_ids = pd.Index(_column(patients, "patient_id").to_numpy()[_flag(patients, "started")])
+    - ``positive_screens_after_start``: a substance-use questionnaire of cohort.toml's
+      ``misuse_screen_instruments`` (AUDIT-C, DAST-10) completed after the first dose with a
+      total at or above its instrument's positive cut-off (AUDIT-C's by the patient's sex).
+      These are self-report questionnaire screens, not urine drug screens. ``screened`` says
+      how many started patients had such a questionnaire after the first dose at all."""
+    started = _flag(patients, "started")
+    started_ids = pd.Index(_column(patients, "patient_id").to_numpy()[started])
     n = len(started_ids.unique())
     cohort = np.asarray(
         pd.Index(_column(sessions, "patient_id").to_numpy()).isin(started_ids), dtype=bool
@@ -1160,6 +1262,25 @@ def misuse_signals(patients: pd.DataFrame, sessions: pd.DataFrame) -> MisuseSign
         flagged = len(np.unique(patient[rows]))
         return Signal(signal_id, proportion(flagged, n), int(np.count_nonzero(rows)), rule, source)
 
+    cutoffs, screens_source = _screen_cutoffs()
+    screened, flagged, positive_screens = _screens_after_start(
+        patients.loc[started], scores, cutoffs
+    )
+    cut_offs = ", ".join(
+        f"{c.short_name} >= {c.total_min}"
+        + (f" (women >= {c.total_min_female})" if c.total_min_female is not None else "")
+        for c in cutoffs
+    )
+    screens_signal = Signal(
+        "positive_screens_after_start",
+        proportion(int(np.count_nonzero(flagged)), n),
+        positive_screens,
+        f"a positive substance-use questionnaire after the first dose ({cut_offs}); "
+        "self-report questionnaire screens, not urine drug screens",
+        "; ".join([screens_source, *(f"{c.short_name}: {c.source}" for c in cutoffs)]),
+        screened=proportion(int(np.count_nonzero(screened)), n),
+    )
+
     intervals = ", ".join(f"{p} {minimum[p]:g}" for p in sorted(minimum) if np.isfinite(minimum[p]))
     return MisuseSignals(
         patients=n,
@@ -1176,12 +1297,5 @@ def misuse_signals(patients: pd.DataFrame, sessions: pd.DataFrame) -> MisuseSign
             f"min_interval_days ({intervals or 'none'})",
             "protocol data [induction] min_interval_days",
         ),
-        positive_screens_after_start=Signal(
-            "positive_screens_after_start",
-            proportion(0, n),
-            0,
-            "a positive urine drug screen after the first dose",
-            "not recorded: the registry dataset carries no drug screens yet",
-            not_recorded=True,
-        ),
+        positive_screens_after_start=screens_signal,
     )
