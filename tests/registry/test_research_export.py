@@ -1,6 +1,7 @@
 """The de-identified research export: nothing that identifies a patient leaves in any file,
-dates move together per patient, the FHIR NDJSON is valid R4, and every export is audited and
-allowed only to the roles of the permission table, for their own clinic's patients."""
+dates move together per patient, the FHIR NDJSON is valid R4, only patients whose latest
+research-registry consent is granted are in it, and every export is audited and allowed only
+to the roles of the permission table, for their own clinic's patients."""
 
 import io
 import json
@@ -13,6 +14,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
@@ -23,6 +26,8 @@ from ketacare.clinical.measurements import age_in_years
 from ketacare.inventory import actions as inventory
 from ketacare.measures import actions as measures
 from ketacare.measures.models import QuestionnaireResponse
+from ketacare.patients import actions as patient_actions
+from ketacare.patients.models import ConsentRecord
 from ketacare.planning.models import Evaluation
 from ketacare.registry import export
 from ketacare.registry.dataset import Cohort, Dataset, load
@@ -68,6 +73,22 @@ CYRUS = {
 # --- a clinic with patients ------------------------------------------------------------------
 
 
+def research_consent(user, patient, decision="granted", days_ago=30):
+    """A research-registry consent record of ``decision``, signed ``days_ago`` days ago and
+    entered by ``user``, as the chart's consent form records it."""
+    return patient_actions.record_consent(
+        actor(user, patient.clinic),
+        patient,
+        {
+            "kind": ConsentRecord.Kind.RESEARCH_REGISTRY,
+            "decision": decision,
+            "version": "2026-01",
+            "signed_at": timezone.now() - timedelta(days=days_ago),
+            "signed_by": patient.full_name,
+        },
+    )
+
+
 def ketamine_supply(clinic, clinic_admin, nurse):
     admin = as_admin(clinic_admin, clinic)
     registration = inventory.create_registration(admin, DEA_NUMBER, clinic.name, "")
@@ -90,12 +111,15 @@ def ketamine_supply(clinic, clinic_admin, nurse):
 def people(clinic, prescriber, nurse, clinic_admin, outsider_patient, outsider, other_clinic):
     """Ada: evaluated, dosed today (with an adverse event), three scores over 40 days.
     Beatrix, 95: two scores 100 and 5 days ago. Cyrus: registered only. And Grace Hopper, with
-    a score, at another clinic."""
+    a score, at another clinic. All four consented to the research registry."""
     Clinic.objects.filter(pk=clinic.pk).update(treatment_days="0123456")
     now = timezone.now()
     ada = make_patient(nurse, clinic, **ADA)
     beatrix = make_patient(nurse, clinic, **BEATRIX)
     cyrus = make_patient(nurse, clinic, **CYRUS)
+    for patient in (ada, beatrix, cyrus):
+        research_consent(nurse, patient)
+    research_consent(outsider, outsider_patient)
     who = as_nurse(nurse, clinic)
     for days, instrument, answers in [(40, "phq9", PHQ9), (10, "gad7", GAD7), (0, "phq9", PHQ9)]:
         measures.record_staff_response(
@@ -475,7 +499,7 @@ def test_the_birth_year_goes_once_the_patient_is_90_on_the_day_of_export():
 
 def test_an_empty_cohort_exports_empty_tables_with_their_columns(clinic):
     research = export.deidentify(load(Cohort(clinic_id=clinic.pk)), KEY)
-    files = export.export_files(research, export.FORMATS)
+    files = export.export_files(research, export.FORMATS, export.LeftOut(0, 11))
     for table in export.TABLES:
         table_read = pq.read_table(io.BytesIO(files[f"{table}.parquet"]))
         assert table_read.num_rows == 0
@@ -526,10 +550,11 @@ def test_the_export_is_audited_without_any_patient_id(people, researcher, as_use
         "adverse_events": 1,
         "scores": 3,
     }
+    assert event.changes["left_out_without_consent"] == 0
     assert event.changes["cohort"]["indication"] == "trd"
     assert event.changes["cohort"]["start"] == "2020-01-01"
     assert event.changes["cohort"]["min_age"] == 40 and event.changes["cohort"]["max_age"] == 49
-    assert set(event.changes) == {"cohort", "formats", "rows", "key"}
+    assert set(event.changes) == {"cohort", "formats", "rows", "left_out_without_consent", "key"}
     text = json.dumps(event.changes)
     for patient in people.values():
         assert export.research_id(export.installation_key(), patient.pk) not in text
@@ -587,6 +612,7 @@ def test_the_command_writes_a_directory_and_is_audited(people, clinic, tmp_path)
     event = AuditEvent.objects.get(object_type="registry_export")
     assert event.role == "system" and event.clinic_id == clinic.pk
     assert event.changes["formats"] == ["csv"]
+    assert "left out for want of that consent: 0." in (out / "README.md").read_text()
     with pytest.raises(CommandError, match="not an empty directory"):
         call_command("registry_export", "--clinic", clinic.name, "--out", str(out))
     with pytest.raises(CommandError, match="No clinic"):
@@ -601,3 +627,114 @@ def test_the_command_writes_a_directory_and_is_audited(people, clinic, tmp_path)
             "--format",
             "csv,xlsx",
         )
+
+
+# --- research-registry consent ---------------------------------------------------------------
+
+
+@pytest.fixture
+def consents(clinic, nurse, monkeypatch):
+    """Five patients with a PHQ-9 each and their research-registry consent records: granted;
+    never asked; granted, then withdrawn; withdrawn, then granted again; and a withdrawal
+    signed before the grant but entered after it (the latest signed counts)."""
+    monkeypatch.setattr(export, "installation_key", lambda: KEY)
+    who = as_nurse(nurse, clinic)
+    patients = {}
+    for name, records in [
+        ("granted", [("granted", 30)]),
+        ("never", []),
+        ("withdrawn", [("granted", 30), ("withdrawn", 5)]),
+        ("regranted", [("withdrawn", 30), ("granted", 5)]),
+        ("entered_late", [("granted", 30), ("withdrawn", 40)]),
+    ]:
+        patient = make_patient(nurse, clinic, given_name=name.title(), family_name="Consent")
+        for decision, days_ago in records:
+            research_consent(nurse, patient, decision, days_ago)
+        measures.record_staff_response(who, patient, "phq9", PHQ9, timezone.now())
+        patients[name] = patient
+    return patients
+
+
+def rids(files, table):
+    return set(parquet(files, table).column("research_id").to_pylist())
+
+
+def readme(files):
+    return files["README.md"].decode()
+
+
+def consent_paragraph(client):
+    html = client.get(reverse("registry-export")).content.decode()
+    return html[html.index('<p id="consent">') :].split("</p>")[0]
+
+
+def test_only_patients_whose_latest_research_consent_is_granted_are_exported(
+    consents, researcher, as_user
+):
+    files = download(as_user(researcher))
+    rid = {name: export.research_id(KEY, p.pk) for name, p in consents.items()}
+    included = {rid["granted"], rid["regranted"], rid["entered_late"]}
+    assert rids(files, "patients") == included
+    assert rids(files, "scores") == included
+    assert {p["id"] for p in ndjson(files, "Patient")} == included
+    for name in ("never", "withdrawn"):
+        assert all(rid[name].encode() not in content for content in files.values()), name
+
+
+def test_a_patient_who_withdrew_is_in_no_file_of_the_export(
+    people, wide_key, nurse, researcher, as_user
+):
+    ada = people["ada"]
+    research_consent(nurse, ada, "withdrawn", days_ago=0)
+    files = download(as_user(researcher))
+    gone = export.research_id(wide_key, ada.pk)
+    for name, text in readable(files):
+        assert gone.lower() not in text, f"Ada's research id is in {name}"
+    # Ada had the only session, adverse event and GAD-7: their tables are empty now.
+    assert parquet(files, "sessions").num_rows == 0
+    assert parquet(files, "adverse_events").num_rows == 0
+    assert ndjson(files, "MedicationAdministration") == []
+    assert len(ndjson(files, "Observation")) == 2  # Beatrix's two PHQ-9s
+    event = AuditEvent.objects.get(object_type="registry_export")
+    assert event.changes["left_out_without_consent"] == 1
+    assert event.changes["rows"]["patients"] == 2
+
+
+def test_the_page_and_the_readme_say_how_many_were_left_out(
+    consents, clinic, nurse, prescriber, researcher, as_user
+):
+    staff, research = as_user(prescriber), as_user(researcher)
+    # Staff who may see the patients behind the figures see the exact count.
+    assert "<strong>2</strong>" in consent_paragraph(staff)
+    assert "Clinic policy" in consent_paragraph(staff)
+    assert "left out for want of that consent: 2." in readme(download(staff))
+    # For the cohort chosen: the five are all female, so no man is left out.
+    assert "left out for want of that consent: 0." in readme(download(staff, sex="male"))
+    # The researcher sees no count under 11.
+    assert "&lt; 11" in consent_paragraph(research)
+    assert "<strong>2</strong>" not in consent_paragraph(research)
+    assert "left out for want of that consent: < 11." in readme(download(research))
+    for i in range(9):
+        make_patient(nurse, clinic, family_name=f"Unasked{i}")
+    assert "<strong>11</strong>" in consent_paragraph(research)
+    assert "left out for want of that consent: 11." in readme(download(research))
+
+
+def test_the_consent_check_does_not_grow_with_patients(
+    consents, clinic, nurse, prescriber, as_user
+):
+    client = as_user(prescriber)
+    download(client)
+
+    def queries():
+        with CaptureQueriesContext(connection) as page:
+            client.get(reverse("registry-export"))
+        with CaptureQueriesContext(connection) as files:
+            download(client)
+        return len(page), len(files)
+
+    few = queries()
+    for i in range(6):
+        patient = make_patient(nurse, clinic, family_name=f"More{i}")
+        research_consent(nurse, patient, "granted" if i % 2 else "withdrawn")
+    assert queries() == few

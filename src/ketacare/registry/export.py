@@ -4,6 +4,12 @@ data dictionary, and as FHIR Bulk Data-style NDJSON.
 
 What is done to the registry dataset (``dataset.load``):
 
+- Only patients whose latest research-registry consent record (``ConsentRecord`` of kind
+  ``research_registry``, the latest signed) says "granted" are exported; one who never gave
+  it or withdrew it is in no file. This is the clinic's policy, not a Safe Harbor condition
+  (de-identified data needs no authorization under HIPAA): patients were asked, so their
+  answer is kept. The README and the export page say how many were left out, a count the
+  researcher role sees only from the small-cell minimum up (cohort.toml), as on the dashboard.
 - Names, MRN, address, phone, e-mail and database ids never reach the export: the tables are
   rebuilt column by column from an allow-list (``COLUMNS``), so a column added to the dataset
   later stays out until someone describes it here.
@@ -50,16 +56,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
+from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.models import Clinic
+from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.measurements import age_in_years
+from ketacare.clinical.outcomes.cohort import settings as cohort_settings
 from ketacare.clinical.protocols.library import get_protocol
 from ketacare.measures.fhir import SURVEY
 from ketacare.measures.fhir import _code as fhir_code
+from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.registry.dataset import Cohort, Dataset, load
 
 FORMATS = ("parquet", "csv", "ndjson")
@@ -110,6 +121,10 @@ ROUTE_CODING = {
 }
 DRUG_TEXT = {"racemic_ketamine": "Ketamine (racemic)", "esketamine": "Esketamine"}
 UCUM = "http://unitsofmeasure.org"
+CONSENT_RULE = (
+    "Clinic policy: a patient is exported only while their latest research-registry consent "
+    "is granted; patients who never gave it or withdrew it are left out of every file."
+)
 
 
 @dataclass(frozen=True)
@@ -260,6 +275,85 @@ def year_range(first: int | None, last: int | None) -> tuple[date | None, date |
 
 def age_band(value: str) -> tuple[int | None, int | None]:
     return next((low, high) for v, _, low, high in AGE_BANDS if v == value)
+
+
+# --- research-registry consent ---------------------------------------------------------------
+
+
+def _research_consent() -> Coalesce:
+    """Per patient, the decision of the latest research-registry consent record ("" when there
+    is none): the latest signed, then the latest recorded, as the dosing-day check reads the
+    treatment consent."""
+    latest = (
+        ConsentRecord.objects.filter(
+            patient=OuterRef("pk"), kind=ConsentRecord.Kind.RESEARCH_REGISTRY
+        )
+        .order_by("-signed_at", "-id")
+        .values("decision")[:1]
+    )
+    return Coalesce(Subquery(latest), Value(""))
+
+
+def consenting(clinic_id: int) -> QuerySet[Patient]:
+    """The clinic's patients whose latest research-registry consent is granted."""
+    return (
+        Patient.objects.filter(clinic_id=clinic_id)
+        .alias(research_consent=_research_consent())
+        .filter(research_consent=ConsentRecord.Decision.GRANTED)
+    )
+
+
+def without_consent(clinic_id: int) -> int:
+    """How many of the clinic's patients an export would leave out for want of consent."""
+    return (
+        Patient.objects.filter(clinic_id=clinic_id)
+        .alias(research_consent=_research_consent())
+        .exclude(research_consent=ConsentRecord.Decision.GRANTED)
+        .count()
+    )
+
+
+def consented_only(dataset: Dataset, consented: set[int]) -> tuple[Dataset, int]:
+    """The dataset without the patients outside ``consented``, in every table, and how many
+    of its patients that left out."""
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        return frame[frame["patient_id"].isin(consented)].reset_index(drop=True)
+
+    patients = keep(dataset.patients)
+    return (
+        Dataset(
+            patients,
+            keep(dataset.sessions),
+            keep(dataset.adverse_events),
+            keep(dataset.scores),
+        ),
+        len(dataset.patients) - len(patients),
+    )
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Patients left out for want of research-registry consent, as the viewer may see the
+    count: None below the small-cell minimum for a viewer who may not see small cells."""
+
+    count: int | None
+    minimum: int
+
+    def __str__(self) -> str:
+        return f"< {self.minimum}" if self.count is None else str(self.count)
+
+
+def left_out_for(actor: Actor, count: int) -> LeftOut:
+    """``count`` as ``actor`` may see it: exact for staff who may see the patients behind the
+    registry's figures (and for the management command, run with the database at hand); for
+    the researcher, hidden below cohort.toml's small-cell minimum, 0 included, as on the
+    dashboard."""
+    minimum = cohort_settings().small_cell_minimum
+    exact = actor.role == SYSTEM.role or allowed(actor.role, "registry.patients")
+    return LeftOut(count if exact or count >= minimum else None, minimum)
 
 
 # --- de-identification -----------------------------------------------------------------------
@@ -514,7 +608,7 @@ def dictionary() -> dict[str, Any]:
     }
 
 
-def _readme(formats: Iterable[str], rows: Mapping[str, int]) -> bytes:
+def _readme(formats: Iterable[str], rows: Mapping[str, int], left_out: LeftOut) -> bytes:
     lines = [
         "# ketacare research export",
         "",
@@ -530,6 +624,8 @@ def _readme(formats: Iterable[str], rows: Mapping[str, int]) -> bytes:
         "- Rows are ordered by research id.",
         "- Birth: the year only; none for ages 90 or older, whose age is `90+`.",
         "- ZIP: the first three digits; `000` for areas of 20,000 people or fewer.",
+        f"- Consent. {CONSENT_RULE}",
+        f"  Patients of this cohort left out for want of that consent: {left_out}.",
         "",
         f"Formats: {', '.join(formats)}. Rows: "
         + ", ".join(f"{table} {n}" for table, n in rows.items())
@@ -544,8 +640,9 @@ def _readme(formats: Iterable[str], rows: Mapping[str, int]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def export_files(research: Dataset, formats: Iterable[str]) -> dict[str, bytes]:
-    """The export's files by name: tables, FHIR NDJSON, data dictionary and README."""
+def export_files(research: Dataset, formats: Iterable[str], left_out: LeftOut) -> dict[str, bytes]:
+    """The export's files by name: tables, FHIR NDJSON, data dictionary and README (which
+    says how many patients were ``left_out`` for want of consent)."""
     formats = [f for f in FORMATS if f in set(formats)]
     files: dict[str, bytes] = {}
     for table in TABLES:
@@ -558,7 +655,7 @@ def export_files(research: Dataset, formats: Iterable[str]) -> dict[str, bytes]:
         for kind, resources in fhir_resources(research).items():
             files[f"fhir/{kind}.ndjson"] = _ndjson(resources)
     files["data_dictionary.json"] = (json.dumps(dictionary(), indent=2) + "\n").encode()
-    files["README.md"] = _readme(formats, row_counts(research))
+    files["README.md"] = _readme(formats, row_counts(research), left_out)
     return files
 
 
@@ -598,16 +695,32 @@ def _cohort_facts(cohort: Cohort) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Export:
+    """The files of one export by name, and its count of patients left out for want of
+    consent as the exporting actor may see it."""
+
+    files: dict[str, bytes]
+    left_out: LeftOut
+
+
 def export_cohort(
     actor: Actor, cohort: Cohort, formats: Iterable[str], key: bytes | None = None
-) -> dict[str, bytes]:
-    """The cohort's de-identified files, audited: who, the cohort, row counts and formats
-    (never a patient or research id). ``key`` defaults to the installation's."""
+) -> Export:
+    """The cohort's de-identified files, of its patients with research-registry consent
+    only, audited: who, the cohort, row counts, formats and how many patients were left out
+    for want of consent (never a patient or research id). ``key`` defaults to the
+    installation's."""
     formats = [f for f in FORMATS if f in set(formats)]
     if not formats:
         raise ValueError(f"Choose at least one format of {', '.join(FORMATS)}.")
-    research = deidentify(load(cohort), key or installation_key())
-    files = export_files(research, formats)
+    dataset = load(cohort)
+    # Read after the tables, so a withdrawal recorded while they were read still counts.
+    consented = set(consenting(cohort.clinic_id).values_list("pk", flat=True))
+    dataset, left_out = consented_only(dataset, consented)
+    research = deidentify(dataset, key or installation_key())
+    shown = left_out_for(actor, left_out)
+    files = export_files(research, formats, shown)
     with transaction.atomic():
         record(
             actor,
@@ -618,7 +731,8 @@ def export_cohort(
                 "cohort": _cohort_facts(cohort),
                 "formats": formats,
                 "rows": row_counts(research),
+                "left_out_without_consent": left_out,
                 "key": "installation" if key is None else "given",
             },
         )
-    return files
+    return Export(files, shown)

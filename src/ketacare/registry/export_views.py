@@ -1,6 +1,7 @@
 """The research export page: choose a cohort and formats, download a de-identified zip. The
 cohort's date range is in whole years and its ages in bands that keep 90+ together, so the
-choice of cohort cannot reveal a date or an age the export hides (see ``export``)."""
+choice of cohort cannot reveal a date or an age the export hides (see ``export``). The page
+says how many patients the export leaves out for want of research-registry consent."""
 
 from typing import Any, get_args
 
@@ -81,17 +82,21 @@ class ExportForm(forms.Form):
 @requires("registry.export")
 def research_export(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.POST if request.method == "POST" else None)
+    clinic_id = request.actor.clinic.pk
     if request.method == "POST" and form.is_valid():
-        files = export.export_cohort(
-            request.actor,
-            form.cohort(request.actor.clinic.pk),
-            form.cleaned_data["formats"],
+        result = export.export_cohort(
+            request.actor, form.cohort(clinic_id), form.cleaned_data["formats"]
         )
-        response = HttpResponse(export.zipped(files), content_type="application/zip")
+        response = HttpResponse(export.zipped(result.files), content_type="application/zip")
         response["Content-Disposition"] = 'attachment; filename="research-export.zip"'
         return response
     return render(
         request,
         "registry/export.html",
-        {"form": form, "max_shift": export.MAX_SHIFT_DAYS},
+        {
+            "form": form,
+            "max_shift": export.MAX_SHIFT_DAYS,
+            "consent_rule": export.CONSENT_RULE,
+            "left_out": export.left_out_for(request.actor, export.without_consent(clinic_id)),
+        },
     )

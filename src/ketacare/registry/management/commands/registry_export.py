@@ -26,7 +26,8 @@ def _formats(value: str) -> list[str]:
 class Command(BaseCommand):
     help = (
         "Write a clinic's de-identified research export (HIPAA Safe Harbor) to a directory: "
-        "Parquet and CSV tables, FHIR NDJSON, a data dictionary. The export is audited."
+        "Parquet and CSV tables, FHIR NDJSON, a data dictionary. Only patients whose latest "
+        "research-registry consent is granted are exported. The export is audited."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -64,7 +65,10 @@ class Command(BaseCommand):
             max_age=high,
             sex=options["sex"] or None,
         )
-        files = export.export_cohort(replace(SYSTEM, clinic=clinic), cohort, formats)
+        result = export.export_cohort(replace(SYSTEM, clinic=clinic), cohort, formats)
         out.mkdir(parents=True, exist_ok=True)
-        export.write_directory(files, out)
-        self.stderr.write(f"Wrote {len(files)} files to {out}.")
+        export.write_directory(result.files, out)
+        self.stderr.write(
+            f"Wrote {len(result.files)} files to {out}. Left out for want of research-registry "
+            f"consent: {result.left_out} patients."
+        )
