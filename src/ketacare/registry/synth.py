@@ -140,7 +140,10 @@ class SynthParams:
       score is below 5 (McInnes 28.9 %; Oliver 20 %).
     - ``relapse_rate``: share of responders whose scores go back above the response line at a
       time uniformly distributed over the ``follow_up_weeks`` after the endpoint window
-      (McInnes: ~80 % sustained at 4 weeks, ~60 % at 8 weeks without maintenance).
+      (McInnes: ~80 % sustained at 4 weeks, ~60 % at 8 weeks without maintenance), from the
+      first follow-up questionnaire sent on or after that time. ``SynthReport.responses``
+      keeps each drawn responder's first response and relapse, the truth a test sets
+      against the Kaplan-Meier curve.
     - ``severe_hypertension_rate``: dosed sessions with a reading above 180/110 (Yale: 0.98 %).
     """
 
@@ -179,6 +182,12 @@ class SynthParams:
     no_show_rate: float = 0.01  # per session: cancelled on the day
     reschedule_rate: float = 0.03  # per session: moved by phone two days before
     missed_questionnaire_rate: float = 0.15  # home questionnaires never answered
+    # Patients who consent to the de-identified research registry at registration (an
+    # assumption: the research export leaves out everyone else).
+    research_consent_rate: float = 0.9
+    # AUDIT-C or DAST-10 positive when screened again at the end of induction (an
+    # assumption, for the registry's misuse signal).
+    rescreen_positive_rate: float = 0.04
 
     # The dosing day.
     severe_hypertension_rate: float = 0.0098
@@ -222,6 +231,20 @@ class SynthReport:
     steps: int = 0
     seconds: float = 0.0
     write_seconds: float = 0.0  # of which writing batches (bulk path)
+    # The truth behind the durability curve, per patient id of a drawn responder: when their
+    # PHQ-9 first met the response line, and when the drawn relapse was first reported (the
+    # answer to the first questionnaire sent after it began; for a patient whose follow-up
+    # the program's end cut short, when it began), None: never.
+    responses: dict[int, tuple[datetime, datetime | None]] = field(default_factory=dict)
+
+    def durability_days(self) -> list[float]:
+        """Days from the first response to the drawn relapse of every drawn responder who
+        reached the relapse draw (inf: never relapses), for a test to set against the
+        Kaplan-Meier estimate."""
+        return [
+            math.inf if onset is None else (onset - responded).total_seconds() / 86400
+            for responded, onset in self.responses.values()
+        ]
 
 
 class SynthError(RuntimeError):
@@ -2371,6 +2394,7 @@ class _Profile:
     wants_esketamine: bool
     im: bool
     clears: bool
+    research_consent: bool
 
 
 def _referral(params: SynthParams, n: int, start: date, days: int) -> datetime:
@@ -2435,6 +2459,7 @@ def _draw_profile(params: SynthParams, n: int, referred: datetime) -> _Profile:
         wants_esketamine=depressed and rng.random() < params.esketamine_share,
         im=rng.random() < params.im_share,
         clears=rng.random() < params.clearance_rate,
+        research_consent=rng.random() < params.research_consent_rate,
     )
 
 
@@ -2507,8 +2532,11 @@ class _Course:
         self.weight = profile.weight
         self.first_dose: datetime | None = None
         self.crossed = False  # a score at or below the response line since the first dose
+        self.first_response_at: datetime | None = None
         self.last_session_day: date | None = None
         self.endpoint_end: datetime | None = None
+        self.relapse_at: datetime | None = None
+        self.relapse_reported: datetime | None = None  # the first score that shows it
 
     # --- questionnaires ---------------------------------------------------------------------
 
@@ -2530,12 +2558,10 @@ class _Course:
             if p.outcome == "non_responder":
                 return max(value, half + 1)
             return min(value, half) if self.crossed else value
-        relapsed = (
-            phase == "follow_up"
-            and p.relapse_day is not None
-            and self.endpoint_end is not None
-            and (when - self.endpoint_end).total_seconds() >= p.relapse_day * 86400
-        )
+        relapsed = phase == "follow_up" and self.relapse_at is not None and when >= self.relapse_at
+        if relapsed and self.relapse_reported is None:
+            self.relapse_reported = when
+            self.note_truth()
         if relapsed:
             return _clip(p.baseline * rng.uniform(0.6, 1.0), half + 1, 27)
         if p.outcome == "remitter":
@@ -2558,8 +2584,10 @@ class _Course:
 
     def noted(self, total: int) -> None:
         self.sim.report.questionnaires += 1
-        if self.first_dose is not None and total <= self.p.baseline // 2:
+        if self.first_dose is not None and total <= self.p.baseline // 2 and not self.crossed:
             self.crossed = True
+            self.first_response_at = timezone.now()
+            self.note_truth()
 
     def in_clinic(self, actor: Actor, phase: str) -> bool:
         """The day's PHQ-9 (and GAD-7 or PCL-5 by indication), entered by staff from the
@@ -2596,17 +2624,41 @@ class _Course:
         if self.p.findings["psychiatric.substance_use_disorder"] or rng.random() < 0.05:
             for item in rng.sample([0, 1, 3, 4, 5, 6, 7, 8, 9], rng.randint(1, 5)):
                 drugs[item] = 1
-        # AUDIT-C's cut-point depends on sex: asked on the form when the chart does not say.
-        chart_sex = self.p.sex if self.p.sex in ("female", "male") else None
-        sex = chart_sex or rng.choice(("female", "male"))
-        self.ops.staff_response(nurse, self.patient, "auditc", drinks, None if chart_sex else sex)
-        self.ops.staff_response(nurse, self.patient, "dast10", drugs, None)
-        self.sim.report.questionnaires += 2
+        sex = self.record_screens(nurse, rng, drinks, drugs)
         return {
             "screening.auditc_positive": "positive_screen"
             in score(get_instrument("auditc"), drinks, sex=sex).flags,
             "screening.dast10_score": score(get_instrument("dast10"), drugs).total,
         }
+
+    def rescreen(self, nurse: Actor) -> None:
+        """AUDIT-C and DAST-10 again at the last induction session: the registry's misuse
+        signal counts the positive ones. Drawn from a generator of their own, so the rest of
+        the course is the same with or without them."""
+        rng = random.Random(f"{self.sim.params.seed}/rescreen/{self.p.number}")  # noqa: S311
+        positive = rng.random() < self.sim.params.rescreen_positive_rate
+        drinks = [rng.choice((0, 0, 1, 1, 2)), rng.choice((0, 0, 0, 1)), 0]
+        drugs = [0] * 10
+        drugs[2] = 1  # item 3 is reverse-scored
+        if positive:
+            if rng.random() < 0.5:
+                drinks = [rng.choice((3, 4)), rng.choice((1, 2)), rng.choice((1, 2))]
+            else:
+                for item in rng.sample([0, 1, 3, 4, 5, 6, 7, 8, 9], rng.randint(3, 5)):
+                    drugs[item] = 1
+        self.record_screens(nurse, rng, drinks, drugs)
+
+    def record_screens(
+        self, nurse: Actor, rng: random.Random, drinks: list[int], drugs: list[int]
+    ) -> str:
+        """AUDIT-C and DAST-10 entered by the nurse; returns the sex AUDIT-C was scored for
+        (its cut-point depends on it: asked on the form when the chart does not say)."""
+        chart_sex = self.p.sex if self.p.sex in ("female", "male") else None
+        sex = chart_sex or rng.choice(("female", "male"))
+        self.ops.staff_response(nurse, self.patient, "auditc", drinks, None if chart_sex else sex)
+        self.ops.staff_response(nurse, self.patient, "dast10", drugs, None)
+        self.sim.report.questionnaires += 2
+        return sex
 
     def weigh(self, nurse: Actor, max_age_days: int) -> None:
         today = timezone.localdate()
@@ -2629,9 +2681,10 @@ class _Course:
         sim, p, rng = self.sim, self.p, self.rng
         staff = sim.staff
         yield p.referred
-        self.patient = self.ops.create_patient(
-            staff.pick(Role.COORDINATOR, rng), self.demographics()
-        )
+        coordinator = staff.pick(Role.COORDINATOR, rng)
+        self.patient = self.ops.create_patient(coordinator, self.demographics())
+        if p.research_consent:
+            self.ops.consent(coordinator, self.patient, ConsentRecord.Kind.RESEARCH_REGISTRY)
         self.last_weighed = timezone.localdate()
         sim.report.patients += 1
         yield timezone.now() + timedelta(minutes=20)
@@ -2872,6 +2925,8 @@ class _Course:
                 "Seen before today's session: passive thoughts, no plan or intent; safety plan "
                 "reviewed. Proceed with treatment.",
             )
+        if number == sessions and self.first_dose is not None:
+            self.rescreen(nurse)
         if protocol.weight_based:
             self.weigh(nurse, max_age_days=25)
         yield max(t0, timezone.now() + timedelta(minutes=1))
@@ -3132,6 +3187,13 @@ class _Course:
         # Four weeks past the follow-up, so that a late relapse is seen twice (relapse.toml).
         last = params.endpoint_days + 7 * params.follow_up_weeks + 28
         offsets += list(range(params.endpoint_days + 14, last + 1, 14))
+        if self.p.relapse_day is not None:
+            # The relapse begins with the first follow-up questionnaire sent on or after the
+            # drawn day: the registry cannot see a relapse between two questionnaires.
+            drawn = self.endpoint_end + timedelta(days=self.p.relapse_day)
+            sends = (_at(last_session + timedelta(days=o), 10) for o in offsets)
+            self.relapse_at = next((t for t in sends if t >= drawn), drawn)
+        self.note_truth()
         for offset in offsets:
             yield max(
                 _at(last_session + timedelta(days=offset), 10, self.rng.randint(0, 59)),
@@ -3139,6 +3201,19 @@ class _Course:
             )
             phase = "endpoint" if offset <= params.endpoint_days else "follow_up"
             yield from self.at_home(phase)
+
+    def note_truth(self) -> None:
+        """A drawn responder's first response and relapse onset, for the report's truth, once
+        both the first response and the end of the endpoint window are known (whichever comes
+        last: a responder may first cross the line during induction or in the endpoint window,
+        before any relapse can begin)."""
+        p, responded = self.p, self.first_response_at
+        if p.outcome == "non_responder" or responded is None or self.endpoint_end is None:
+            return
+        self.sim.report.responses[self.patient] = (
+            responded,
+            self.relapse_reported or self.relapse_at,
+        )
 
     def at_home(self, phase: str) -> Iterator[datetime]:
         rng, staff, ops = self.rng, self.sim.staff, self.ops
