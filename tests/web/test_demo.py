@@ -159,7 +159,7 @@ def run(*args, data_dir, env=None):
     }
     environment.update({"KETACARE_DATA_DIR": str(data_dir), **(env or {})})
     return subprocess.run(
-        [KETACARE, *args], capture_output=True, text=True, env=environment, timeout=120
+        [KETACARE, *args], capture_output=True, text=True, env=environment, timeout=300
     )
 
 

@@ -120,10 +120,10 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         )
         accounts = []
         for username, first, last, role in DEMO_STAFF:
-            _ensure_staff(clinic, username, first, last, role)
+            ensure_staff(clinic, username, first, last, role)
             accounts.append((username, role.label, clinic.name))
         username, first, last, role = OTHER_STAFF
-        _ensure_staff(other, username, first, last, role)
+        ensure_staff(other, username, first, last, role)
         accounts.append((username, role.label, other.name))
         if not Patient.objects.filter(clinic=clinic).exists():
             _seed_patients(clinic, patient_count)
@@ -144,7 +144,8 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
     return accounts
 
 
-def _ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Role) -> None:
+def ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Role) -> None:
+    """A demo login at the clinic with the demo password, unless the username exists."""
     if not User.objects.filter(username=username).exists():
         create_staff(
             SYSTEM,
@@ -209,6 +210,24 @@ def _seed_patients(clinic: Clinic, count: int, seed: int = 2026) -> None:
                 "signed_by": patient.full_name,
             },
         )
+        # The research registry: most patients say yes, every tenth does not, and one who said
+        # yes withdrew later (the research export leaves both out). No draws from rng here, so
+        # the rest of the demo stays as it was.
+        if i % 10 != 9:
+            for decision, when in [(ConsentRecord.Decision.GRANTED, signed)] + (
+                [(ConsentRecord.Decision.WITHDRAWN, signed + timedelta(days=14))] if i == 4 else []
+            ):
+                patient_actions.record_consent(
+                    actor,
+                    patient,
+                    {
+                        "kind": ConsentRecord.Kind.RESEARCH_REGISTRY,
+                        "decision": decision,
+                        "version": "2026-01",
+                        "signed_at": when,
+                        "signed_by": patient.full_name,
+                    },
+                )
 
 
 # Weekly PHQ-9 totals over four months, by course: the shapes a ketamine program sees.

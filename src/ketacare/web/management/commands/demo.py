@@ -1,8 +1,19 @@
+from time import perf_counter
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from ketacare.web.demo_data import DEMO_PASSWORD, demo_patient_link, seed_demo
+from ketacare.web.demo_registry import (
+    REGISTRY_CLINIC,
+    REGISTRY_DIRECTOR,
+    REGISTRY_MONTHS,
+    REGISTRY_PATIENTS,
+    REGISTRY_RESEARCHER,
+    registry_is_built,
+    seed_registry,
+)
 
 
 class Command(BaseCommand):
@@ -15,6 +26,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-seed", action="store_true", help="Do not add demo data.")
         parser.add_argument(
+            "--no-registry",
+            action="store_true",
+            help="Do not build the synthetic clinic behind the registry dashboard (the slowest "
+            "part of a first start).",
+        )
+        parser.add_argument(
             "--no-serve", action="store_true", help="Prepare the database and data, then exit."
         )
 
@@ -26,9 +43,12 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_seed"]:
             accounts = seed_demo()
+            if not options["no_registry"]:
+                accounts += self._seed_registry()
+            width = max(len(username) for username, _, _ in accounts)
             self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
             for username, role, clinic in accounts:
-                self.stdout.write(f"  {username:<14} {role:<20} {clinic}")
+                self.stdout.write(f"  {username:<{width}}  {role:<20} {clinic}")
             self.stdout.write(
                 "\nA patient's questionnaire link (no login; works once, like one sent by text):"
                 f"\n  {demo_patient_link()}"
@@ -38,6 +58,35 @@ class Command(BaseCommand):
         port = options["port"]
         self.stdout.write(
             f"\nOpen http://127.0.0.1:{port}/board/ — today's chair board (sign in as nurse or "
-            "prescriber) — press Ctrl+C to stop.\n"
+            "prescriber)."
         )
+        if registry_is_built():
+            self.stdout.write(
+                f"Outcomes registry: http://127.0.0.1:{port}/registry/ — a year of a synthetic "
+                f"clinic (sign in as {REGISTRY_DIRECTOR}; as {REGISTRY_RESEARCHER} it is "
+                "de-identified)."
+            )
+        self.stdout.write("Press Ctrl+C to stop.\n")
         call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+
+    def _seed_registry(self) -> list[tuple[str, str, str]]:
+        building = not registry_is_built()
+        if building:
+            self.stdout.write(
+                f"\nBuilding {REGISTRY_CLINIC}: {REGISTRY_PATIENTS} synthetic patients over "
+                f"{REGISTRY_MONTHS} months for the registry dashboard (first start only) …"
+            )
+        began = perf_counter()
+        try:
+            accounts = seed_registry()
+        # The registry clinic is an extra: if it cannot be built (nothing of it is kept), the
+        # rest of the demo still starts, and the next start tries again.
+        except Exception as error:
+            self.stderr.write(
+                f"The registry demo clinic could not be built ({type(error).__name__}: {error}); "
+                "the rest of the demo works. `--no-registry` skips it."
+            )
+            return []
+        if building:
+            self.stdout.write(f"Built in {perf_counter() - began:.0f} s.")
+        return accounts

@@ -1,0 +1,132 @@
+"""The demo's registry clinic: a year of synthetic history, so the dashboard a newcomer opens
+has a flow, rates with intervals, a durability curve with relapses, safety figures and a
+trained (not withheld) prediction model; its director sees it all, its researcher sees it
+de-identified; `ketacare demo` says where to go and as whom."""
+
+import io
+from datetime import date
+from functools import partial
+
+import pytest
+from django.core.management import call_command as run_command
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from ketacare.accounts.models import Clinic, User
+from ketacare.clinical.outcomes import prediction
+from ketacare.patients.models import Patient
+from ketacare.registry import report
+from ketacare.registry.dataset import Cohort
+from ketacare.web.demo_data import DEMO_PASSWORD, seed_demo
+from ketacare.web.demo_registry import REGISTRY_CLINIC, REGISTRY_PATIENTS, seed_registry
+from ketacare.web.management.commands import demo
+
+# A fixed last day, so that the figures do not move with the calendar. The demo's own end
+# (today) varies the history a little; REGISTRY_PATIENTS leaves a margin for that.
+END = date(2026, 12, 1)
+DASHBOARD = reverse("registry-dashboard")
+
+
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker):
+    """The registry demo as `ketacare demo` builds it (built once for the module, at its full
+    size: the prediction panel depends on it), rolled back afterwards."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        accounts = seed_registry(end=END)
+        yield Clinic.objects.get(name=REGISTRY_CLINIC), accounts
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def clinic(built, db):
+    return built[0]
+
+
+def signed_in(username: str) -> Client:
+    client = Client()
+    login = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
+    assert login.status_code == 302, login.content.decode()
+    return client
+
+
+def test_the_registry_report_has_a_year_of_outcomes(clinic):
+    result = report.build(Cohort(clinic.pk), deidentified=False)
+    flow = {step.id: step.count for step in result.flow}
+    assert flow["screened"] == REGISTRY_PATIENTS
+    assert flow["started"] >= 100 and flow["completed_induction"] >= 100
+    phq9 = next(r for r in result.rates if r.instrument_id == "phq9")
+    for rate in (phq9.response, phq9.remission):
+        assert rate is not None and rate.n >= 100
+        assert rate.ci_lower < rate.rate < rate.ci_upper
+    assert result.durability.events >= 20 and result.durability.censored > 0
+    assert result.time_to_response.n and result.time_to_response.median_days
+    assert result.safety.sessions > 1000 and result.safety.all_events.events
+    assert result.safety.severe_hypertension_sessions.count
+    assert result.misuse.patients == flow["started"]
+
+
+def test_the_director_sees_the_dashboard_with_patients_and_prediction(clinic):
+    client = signed_in("registry.director")
+    response = client.get(DASHBOARD)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<svg class="km-chart"' in html
+    assert 'id="prediction"' in html and "Withheld:" not in html
+    assert "Cross-validated AUC" in html
+    # Trained with a margin over its minimum, so that another end day does not withhold it.
+    model = response.context["model"]
+    per_class = model.degrees_of_freedom * prediction.settings().events_per_feature
+    assert min(model.responders, model.labelled - model.responders) >= per_class * 1.15
+    assert response.context["predictions"]  # patients now in induction, with a probability
+    assert reverse("registry-patients", args=["started"]) in html
+    assert "De-identified view" not in html
+    listing = client.get(reverse("registry-patients", args=["started"]))
+    assert listing.status_code == 200 and listing.context["count"] >= 100
+    someone = listing.context["patients"][0]
+    assert someone.clinic_id == clinic.pk and someone.family_name in listing.content.decode()
+
+
+def test_the_researcher_sees_it_de_identified(clinic):
+    html = signed_in("registry.researcher").get(DASHBOARD).content.decode()
+    assert "De-identified view" in html
+    assert '<svg class="km-chart"' in html
+    assert 'id="prediction"' not in html
+    assert reverse("registry-patients", args=["started"]) not in html
+    for patient in Patient.objects.filter(clinic=clinic)[:50]:
+        assert patient.mrn not in html
+
+
+def test_the_demo_logins_belong_to_the_synthetic_clinic_alone(built, db):
+    clinic, accounts = built
+    assert [(user, role) for user, role, _ in accounts] == [
+        ("registry.director", "Prescriber"),
+        ("registry.researcher", "Researcher"),
+    ]
+    for username, _, name in accounts:
+        assert name == REGISTRY_CLINIC
+        user = User.objects.get(username=username)
+        assert list(user.memberships.values_list("clinic", flat=True)) == [clinic.pk]
+
+
+def test_seeding_again_adds_nothing(built, db):
+    _, accounts = built
+    counts = (Patient.objects.count(), User.objects.count(), Clinic.objects.count())
+    assert seed_registry(end=END) == accounts
+    assert (Patient.objects.count(), User.objects.count(), Clinic.objects.count()) == counts
+
+
+def test_the_demo_command_says_where_the_registry_is_and_as_whom(built, db, monkeypatch, settings):
+    settings.KETACARE_BASE_URL = "http://testserver"  # the command's change stays in the test
+    called = []
+    monkeypatch.setattr(demo, "call_command", lambda *args, **kwargs: called.append(args[0]))
+    monkeypatch.setattr(demo, "seed_demo", partial(seed_demo, patient_count=6))
+    out = io.StringIO()
+    run_command(demo.Command(), port=8123, stdout=out)
+    printed = out.getvalue()
+    assert called == ["migrate", "collectstatic", "runserver"]
+    assert "Building" not in printed  # already built: a second start adds nothing
+    assert "http://127.0.0.1:8123/registry/" in printed
+    for username in ("registry.director", "registry.researcher"):
+        assert f"  {username} " in printed
+    assert REGISTRY_CLINIC in printed and DEMO_PASSWORD in printed
