@@ -134,20 +134,28 @@ def run_isolated(db_name: str, parser: Any, body: Any) -> int:
     """Run ``body()`` against a fresh database: a separate PostgreSQL database ``db_name`` on
     the server named by DATABASE_URL (created, then dropped), else a temporary SQLite file.
     Django is set up first; everything is removed afterwards, whatever happens."""
+    database_url = os.environ.get("DATABASE_URL", "").strip() or None
+    if not database_url:
+        return run_existing(None, body)
+    if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        parser.error("DATABASE_URL must be a PostgreSQL URL (unset it to use SQLite)")
+    pg = PgAdmin.from_url(database_url, db_name)
+    pg.create()
+    try:
+        return run_existing(pg.url_for_bench(database_url), body)
+    finally:
+        pg.drop()
+
+
+def run_existing(database_url: str | None, body: Any) -> int:
+    """Run ``body()`` against the database at ``database_url`` (None: a temporary SQLite file
+    in a throwaway data directory), kept as it is. Django is set up first; its connections
+    are closed and the data directory removed afterwards, whatever happens."""
     import shutil
     import tempfile
 
-    database_url = os.environ.get("DATABASE_URL", "").strip() or None
-    pg: PgAdmin | None = None
-    if database_url:
-        if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
-            parser.error("DATABASE_URL must be a PostgreSQL URL (unset it to use SQLite)")
-        pg = PgAdmin.from_url(database_url, db_name)
     tmp = Path(tempfile.mkdtemp(prefix="ketacare-bench-"))
     try:
-        if pg is not None and database_url is not None:
-            pg.create()
-            database_url = pg.url_for_bench(database_url)
         prepare_environment(tmp, database_url)
         setup_django()
         return int(body())
@@ -156,8 +164,6 @@ def run_isolated(db_name: str, parser: Any, body: Any) -> int:
             from django.db import connections
 
             connections.close_all()
-        if pg is not None:
-            pg.drop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
