@@ -4,7 +4,7 @@ recorded as submitted with the portal's reference."""
 
 import re
 import zlib
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -93,7 +93,11 @@ def walk(session, nurse, clinic, stock, first_device, monitoring=MONITORING, dis
 
 @pytest.fixture
 def first_device():
-    return timezone.now().replace(second=0, microsecond=0) - timedelta(hours=3)
+    """Three hours ago, or, in the small hours, just after midnight: the plan's first session
+    is today's, and check-in happens on the session's own day."""
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time(0, 0)))
+    earliest = midnight + timedelta(minutes=10)
+    return max(timezone.now().replace(second=0, microsecond=0) - timedelta(hours=3), earliest)
 
 
 @pytest.fixture

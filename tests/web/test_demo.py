@@ -2,11 +2,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from ketacare.accounts.models import Clinic, User
 from ketacare.audit.models import AuditEvent
@@ -24,6 +27,17 @@ from ketacare.web import demo_data
 from ketacare.web.demo_data import DEMO_CLINIC, DEMO_PASSWORD, seed_demo
 
 KETACARE = str(Path(sys.executable).with_name("ketacare"))
+
+
+@pytest.fixture(autouse=True)
+def afternoon():
+    """The demo's chair board is the five hours before it is built: in the small hours they
+    fall on yesterday and today's board is empty. These tests look at a board built in the
+    afternoon, whenever they run (the clock keeps going from there)."""
+    today = timezone.localdate()
+    moment = timezone.make_aware(datetime.combine(today, time(15, 0)))
+    with time_machine.travel(moment, tick=True):
+        yield
 
 
 def test_seed_is_idempotent_and_audited(db):

@@ -55,8 +55,11 @@ def _staff(clinic: Clinic, role: Role) -> Actor:
 
 
 def _at(days_ago: int, hour: int, minute: int = 0) -> datetime:
+    """That hour ``days_ago`` days ago; for a demo built before that hour today, now (the
+    ledger refuses a movement ahead of time; later calls get later times, so today's
+    movements keep their order)."""
     day = timezone.localdate() - timedelta(days=days_ago)
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+    return min(timezone.make_aware(datetime.combine(day, time(hour, minute))), timezone.now())
 
 
 def seed_inventory(clinic: Clinic, password: str) -> None:
