@@ -23,6 +23,7 @@ from ketacare.planning.models import (
     TreatmentPlan,
 )
 from ketacare.planning.signature import evaluation_intact, plan_intact
+from ketacare.treatments.models import TreatmentSession
 from ketacare.web import demo_data
 from ketacare.web.demo_data import DEMO_CLINIC, DEMO_PASSWORD, seed_demo
 
@@ -239,7 +240,6 @@ def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(db):
     from django.urls import reverse
 
     from ketacare.treatments.actions import discharge_blockers
-    from ketacare.treatments.models import TreatmentSession
     from ketacare.web.demo_data import DEMO_PASSWORD
 
     seed_demo(patient_count=24)
@@ -255,3 +255,14 @@ def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(db):
     html = client.get(reverse("chair-board")).content.decode()
     assert "Ready for discharge" in html and "Cancelled" in html
     assert TreatmentSession.objects.filter(clinic__name=DEMO_CLINIC).count() == len(sessions)
+
+
+def test_the_demo_builds_in_the_small_hours_with_todays_board(db):
+    """Built at 2 a.m., the board's sessions are still today's (it crashed before: the day
+    straddled midnight, and the week's ledger put today's movements ahead of the clock)."""
+    today = timezone.localdate()
+    with time_machine.travel(timezone.make_aware(datetime.combine(today, time(2, 0))), tick=True):
+        seed_demo()
+        clinic = Clinic.objects.get(name=DEMO_CLINIC)
+        dates = set(TreatmentSession.objects.filter(clinic=clinic).values_list("date", flat=True))
+    assert dates == {today}

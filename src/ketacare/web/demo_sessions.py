@@ -4,7 +4,7 @@ today is recorded at its time by running those actions with the clock set back."
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -30,11 +30,18 @@ READY = Checklist(True, True, "not_applicable", True)
 NORMAL = {"systolic": 126, "diastolic": 80, "heart_rate": 74, "spo2": 98, "respiratory_rate": 14}
 
 
+# The board's day reaches back this far (the earliest step is 320 minutes before "now").
+DAY_SPAN = timedelta(hours=6)
+
+
 @contextmanager
 def _clock(minutes_ago: float) -> Iterator[None]:
-    """Run actions as if it were ``minutes_ago`` minutes ago: the demo's morning."""
-    moment = timezone.now() - timedelta(minutes=minutes_ago)
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    """Run actions as if it were ``minutes_ago`` minutes ago: the demo's morning. In the small
+    hours, "now" is six hours after midnight instead, so that the whole board stays on today
+    (check-in must happen on the session's day; some steps are then ahead of the clock)."""
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time(0, 0)))
+    now = max(timezone.now(), midnight + DAY_SPAN)
+    with mock.patch("django.utils.timezone.now", return_value=now - timedelta(minutes=minutes_ago)):
         yield
 
 
