@@ -12,6 +12,13 @@ class Clinic(models.Model):
     mrn_counter = models.PositiveIntegerField(default=0)
     # The weekdays the clinic treats on (0 = Monday … 6 = Sunday): schedules use only these.
     treatment_days = models.CharField(max_length=7, default="01234")
+    # Printed on the REMS Patient Monitoring Form and in messages to staff.
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    # Who is told at once (email/SMS) when a patient's safety alert opens.
+    on_call_prescriber = models.ForeignKey(
+        "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="on_call_for"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
