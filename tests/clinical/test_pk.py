@@ -23,27 +23,31 @@ CASES += [("esketamine", "intranasal", 56.0, 0.0), ("esketamine", "intranasal", 
 
 
 def ode_reference(model, route, dose_mg, infusion_min, times):
-    """Integrate dA/dt = K·A plus inputs numerically: one depot compartment per absorbed dose,
-    infusions as a constant rate into the central compartment."""
+    """Integrate dA/dt = K·A plus inputs numerically: one depot compartment per absorbed dose
+    (filled at once, or at a constant rate over its duration), infusions as a constant rate
+    into their compartment."""
     v1, matrix = model.rate_matrix(model.parameters(np.array([70.0])))
     v1, k = v1[0], matrix[0]
     doses = plan_doses(model, route, dose_mg, infusion_min)
     depots = [d for d in doses if d.ka_per_min is not None]
     n = k.shape[0]
 
+    def running(dose, t):
+        return dose.duration_min > 0 and dose.start_min <= t < dose.start_min + dose.duration_min
+
     def rhs(t, state):
-        central = state[:n]
         derivative = np.zeros_like(state)
-        derivative[:n] = k @ central
+        derivative[:n] = k @ state[:n]
         for dose in doses:
-            infusing = dose.ka_per_min is None and dose.duration_min > 0
-            if infusing and dose.start_min <= t < dose.start_min + dose.duration_min:
-                derivative[0] += dose.amount_mg / dose.duration_min
+            if dose.ka_per_min is None and running(dose, t):
+                derivative[dose.compartment] += dose.amount_mg / dose.duration_min
         for j, dose in enumerate(depots):
+            if running(dose, t):
+                derivative[n + j] += dose.amount_mg / dose.duration_min
             if t >= dose.start_min:
                 amount = state[n + j]
                 derivative[n + j] -= dose.ka_per_min * amount
-                derivative[0] += dose.ka_per_min * amount
+                derivative[dose.compartment] += dose.ka_per_min * amount
         return derivative
 
     state = np.zeros(n + len(depots))
@@ -59,11 +63,11 @@ def ode_reference(model, route, dose_mg, infusion_min, times):
     )
     for start, end in itertools.pairwise(events):
         for j, dose in enumerate(depots):
-            if dose.start_min == start:
+            if dose.start_min == start and dose.duration_min == 0:
                 state[n + j] += dose.amount_mg
         for dose in doses:
             if dose.ka_per_min is None and dose.duration_min == 0 and dose.start_min == start:
-                state[0] += dose.amount_mg
+                state[dose.compartment] += dose.amount_mg
         inside = (times >= start) & (times <= end)
         # Evaluate at the requested times and at the segment's end, whose state starts the next.
         wanted = times[inside]
@@ -131,6 +135,59 @@ def test_esketamine_devices_and_refusals():
         plan_doses(model, "iv", 56.0)
     result = profile(model, "intranasal", 56.0, 70.0, hours=6)
     assert 20 <= result.tmax_min <= 50  # label: Tmax 20-40 min after the last device (at 5 min)
+
+
+def _esketamine_auc_ratio(dose_mg):
+    """AUC of the nasal dose over AUC of the same dose straight into the circulation."""
+    from ketacare.clinical.pk.solve import Dose, concentration, disposition
+
+    model = get_model("esketamine")
+    coefficients, rates = disposition(*model.rate_matrix(model.parameters(np.array([70.0]))))
+    times = np.arange(0.0, 10 * 24 * 60.0, 1.0)  # ten days: over 20 terminal half-lives
+    nasal = concentration(coefficients, rates, plan_doses(model, "intranasal", dose_mg), times)
+    iv = concentration(coefficients, rates, [Dose(dose_mg)], times)
+    return np.trapezoid(nasal[0], times) / np.trapezoid(iv[0], times)
+
+
+def test_esketamine_overall_bioavailability_is_the_labels():
+    # Label about 48 %, measured after 84 mg nasal against 28 mg IV (NCT02343289);
+    # Perez-Ruixo 2021 reports 51 % at 84 mg and 54 % at 56 mg. The fractions without the
+    # later-device effect would give 62 %, and without the liver's first pass 63 %.
+    assert 0.45 <= _esketamine_auc_ratio(84.0) <= 0.51
+    assert 0.52 <= _esketamine_auc_ratio(56.0) <= 0.56
+    assert _esketamine_auc_ratio(28.0) == pytest.approx(0.62, abs=0.01)
+
+
+def test_esketamine_terminal_half_life_is_within_the_labels_7_to_12_hours():
+    from ketacare.clinical.pk.solve import disposition
+
+    model = get_model("esketamine")
+    _, rates = disposition(*model.rate_matrix(model.parameters(np.array([70.0]))))
+    assert 7.0 <= np.log(2) / rates.min() / 60 <= 12.0
+    # And as a clinician would read it off the curve, between 24 and 48 hours.
+    curve = profile(model, "intranasal", 84.0, 70.0, hours=48, step_min=60)
+    day1, day2 = curve.concentration_ng_ml[24], curve.concentration_ng_ml[48]
+    assert 7.0 <= 24 * np.log(2) / np.log(day1 / day2) <= 12.0
+
+
+@pytest.mark.parametrize("dose_mg", [56.0, 84.0])
+def test_esketamine_peaks_20_to_40_min_after_the_last_device(dose_mg):
+    model = get_model("esketamine")
+    result = profile(model, "intranasal", dose_mg, 70.0, hours=3)
+    last_device = (dose_mg / 28 - 1) * model.raw["devices"]["minutes_between_devices"]
+    assert 20 <= result.tmax_min - last_device <= 40
+
+
+def test_esketamine_clearance_comes_out_of_the_liver_compartment():
+    # The well-stirred liver's extraction makes the clearance: paper 114 L/h, label about 89.
+    from ketacare.clinical.pk.solve import Dose, concentration, disposition
+
+    model = get_model("esketamine")
+    coefficients, rates = disposition(*model.rate_matrix(model.parameters(np.array([70.0]))))
+    times = np.arange(0.0, 10 * 24 * 60.0, 1.0)
+    iv = concentration(coefficients, rates, [Dose(28.0)], times)[0]  # ng/mL
+    auc_mg_h_per_l = np.trapezoid(iv, times) / 1000 / 60
+    assert 89 <= 28.0 / auc_mg_h_per_l <= 114
 
 
 def test_population_band_contains_the_typical_curve():

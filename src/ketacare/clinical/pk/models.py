@@ -14,6 +14,10 @@ MODEL_IDS: tuple[str, ...] = ("clements", "domino", "esketamine", "herd", "hijaz
 MIN_PER_H = 60.0
 
 FloatArray = NDArray[np.float64]
+# Primary parameters of the flow-based models, by how they scale with body weight.
+VOLUMES = ("v1_l", "v2_l", "v3_l", "vh_l")
+FLOWS = ("cl_l_per_h", "q_l_per_h", "q3_l_per_h", "qh_l_per_h")
+HEPATIC_RATES = ("kel_per_h", "kmet_per_h")
 
 
 class UnknownModelError(LookupError):
@@ -39,9 +43,15 @@ class Model:
         """Published between-subject CV (%) per parameter; empty when none was published."""
         return dict(self.raw.get("variability", {}).get("cv_percent", {}))
 
+    @property
+    def hepatic_compartment(self) -> int | None:
+        """The hepato-portal compartment (the last), through which a swallowed dose passes
+        before reaching the circulation; None when the model has no such compartment."""
+        return self.compartments - 1 if "vh_l" in self.raw else None
+
     def parameters(self, weight_kg: FloatArray) -> dict[str, FloatArray]:
-        """Typical primary parameters (volumes L, clearances L/h or rate constants 1/min),
-        scaled to each weight."""
+        """Typical primary parameters (volumes L, clearances L/h or rate constants 1/min or
+        1/h), scaled to each weight."""
         raw = self.raw
         if "v1_l_per_kg" in raw:
             params = {"v1_l": raw["v1_l_per_kg"] * weight_kg}
@@ -54,36 +64,49 @@ class Model:
         clearance = scale ** raw.get("clearance_exponent", 1.0)
         if "reference_weight_kg" not in raw:  # fixed-dose adult model: no weight scaling
             volume = clearance = np.ones_like(weight_kg)
-        params = {"v1_l": raw["v1_l"] * volume, "cl_l_per_h": raw["cl_l_per_h"] * clearance}
-        if "v2_l" in raw:
-            params["v2_l"] = raw["v2_l"] * volume
-            params["q_l_per_h"] = raw["q_l_per_h"] * clearance
+        params = {}
+        for names, factor in ((VOLUMES, volume), (FLOWS, clearance)):
+            for name in names:
+                if name in raw:
+                    params[name] = raw[name] * factor
+        for name in HEPATIC_RATES:
+            if name in raw:
+                params[name] = np.full_like(weight_kg, raw[name])
         return params
 
     def rate_matrix(self, params: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
-        """(V1 in L, shape P) and the rate matrix K (1/min, shape P×n×n) of dA/dt = K·A."""
+        """(V1 in L, shape P) and the rate matrix K (1/min, shape P×n×n) of dA/dt = K·A.
+        Compartment 0 is central; each exchange (k_out, k_in, elimination) adds one."""
         v1 = params["v1_l"]
+        zero = np.zeros_like(v1)
+        exchanges: list[tuple[FloatArray, FloatArray, FloatArray]] = []
         if "k10" in params:
             k10 = params["k10"]
-            k12, k21 = params.get("k12"), params.get("k21")
-            k13, k31 = params.get("k13"), params.get("k31")
+            for out, back in (("k12", "k21"), ("k13", "k31")):
+                if out in params:
+                    exchanges.append((params[out], params[back], zero))
         else:
-            k10 = params["cl_l_per_h"] / MIN_PER_H / v1
-            k12 = k21 = k13 = k31 = None
-            if "v2_l" in params:
-                k12 = params["q_l_per_h"] / MIN_PER_H / v1
-                k21 = params["q_l_per_h"] / MIN_PER_H / params["v2_l"]
+            k10 = params["cl_l_per_h"] / MIN_PER_H / v1 if "cl_l_per_h" in params else zero
+            for flow, volume in (("q_l_per_h", "v2_l"), ("q3_l_per_h", "v3_l")):
+                if flow in params:
+                    q = params[flow] / MIN_PER_H
+                    exchanges.append((q / v1, q / params[volume], zero))
+            if "vh_l" in params:
+                # Well-stirred liver: blood flows through it and back, and only it eliminates
+                # (to noresketamine and to other metabolites).
+                qh = params["qh_l_per_h"] / MIN_PER_H
+                hepatic = (params["kel_per_h"] + params["kmet_per_h"]) / MIN_PER_H
+                exchanges.append((qh / v1, qh / params["vh_l"], hepatic))
         n = self.compartments
+        if 1 + len(exchanges) != n:
+            raise ValueError(f"model {self.id}: {n} compartments but {1 + len(exchanges)} defined")
         matrix = np.zeros((v1.shape[0], n, n))
         matrix[:, 0, 0] = -k10
-        for peripheral, (k_out, k_in) in enumerate(((k12, k21), (k13, k31)), start=1):
-            if peripheral >= n:
-                break
-            assert k_out is not None and k_in is not None
+        for other, (k_out, k_in, elimination) in enumerate(exchanges, start=1):
             matrix[:, 0, 0] -= k_out
-            matrix[:, peripheral, 0] = k_out
-            matrix[:, 0, peripheral] = k_in
-            matrix[:, peripheral, peripheral] = -k_in
+            matrix[:, other, 0] = k_out
+            matrix[:, 0, other] = k_in
+            matrix[:, other, other] = -k_in - elimination
         return v1, matrix
 
 
