@@ -190,6 +190,47 @@ def test_esketamine_clearance_comes_out_of_the_liver_compartment():
     assert 89 <= 28.0 / auc_mg_h_per_l <= 114
 
 
+@pytest.mark.parametrize(("age", "warned"), [(10, False), (17, False), (18, True), (40, True)])
+def test_the_paediatric_herd_model_warns_outside_childhood(age, warned):
+    from ketacare.clinical.pk.models import outside_population
+
+    warnings = outside_population(get_model("herd"), age, 70.0)
+    assert bool(warnings) is warned
+    if warned:
+        assert "fitted to children" in warnings[0]
+        assert f"this patient is {age}" in warnings[0]
+        assert "Herd 2007" in warnings[0]  # the bound's source
+
+
+def test_an_unknown_age_is_a_warning_only_where_the_model_bounds_age():
+    from ketacare.clinical.pk.models import outside_population
+
+    assert "age is not known" in outside_population(get_model("herd"), None, 30.0)[0]
+    assert outside_population(get_model("clements"), None, 70.0) == ()
+    assert outside_population(get_model("clements"), 8, 30.0) == ()  # no bounds in its file
+
+
+@pytest.mark.parametrize(("weight", "warned"), [(38.9, True), (39.0, False), (170.0, False)])
+def test_esketamine_warns_outside_the_weights_it_was_fitted_to(weight, warned):
+    from ketacare.clinical.pk.models import outside_population
+
+    warnings = outside_population(get_model("esketamine"), 45, weight)
+    assert bool(warnings) is warned
+
+
+def test_the_planned_curve_carries_the_population_warning():
+    from ketacare.clinical.pk.planner import planned_curve
+
+    adult = planned_curve(
+        "herd", "iv", 35.0, 70.0, drug="racemic_ketamine", age_years=40, patients=50
+    )
+    child = planned_curve(
+        "herd", "iv", 10.0, 20.0, drug="racemic_ketamine", age_years=6, patients=50
+    )
+    assert len(adult.warnings) == 1 and "extrapolation" in adult.warnings[0]
+    assert child.warnings == ()
+
+
 def test_population_band_contains_the_typical_curve():
     model = get_model("herd")
     times = np.arange(0.0, 181.0, 1.0)

@@ -193,3 +193,26 @@ def test_the_pk_chart_uses_actual_weight_when_the_dose_used_adjusted_weight(
     assert draft.dose_order["actual_weight_kg"] == "140.0"
     html = as_user(prescriber).get(reverse("plan-detail", args=[draft.pk])).content.decode()
     assert "for 140.0 kg body weight" in html
+
+
+def test_the_plan_page_warns_when_the_patient_is_outside_the_models_population(
+    evaluation, prescriber, clinic, patient, nurse, as_user
+):
+    # Perez-Ruixo 2021 was fitted to 39-170 kg; its curve for 180 kg is an extrapolation.
+    patient_actions.record_measurement(
+        actor(prescriber, clinic), patient, timezone.localdate(), Decimal("180.0"), None
+    )
+    draft = actions.draft_plan(
+        as_prescriber(prescriber, clinic),
+        evaluation.pk,
+        iv_request(protocol_id="esketamine_trd", dose=Decimal("56")),
+    )
+    html = as_user(nurse).get(reverse("plan-detail", args=[draft.pk])).content.decode()
+    assert "data-pk-warning" in html
+    assert "this patient weighs 180 kg: the curve is an extrapolation" in html
+
+
+def test_an_adult_inside_the_models_population_sees_no_warning(plan, nurse, as_user):
+    html = as_user(nurse).get(reverse("plan-detail", args=[plan.pk])).content.decode()
+    assert '<svg class="pk-chart"' in html
+    assert "data-pk-warning" not in html

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ketacare.clinical.measurements import age_in_years
 from ketacare.clinical.pk.models import FloatArray
 from ketacare.clinical.pk.planner import PlannedCurve, planned_curve
 from ketacare.clinical.protocols.library import get_protocol
@@ -51,6 +52,8 @@ def plan_chart(plan: TreatmentPlan) -> PkChart:
         float(plan.dose_order["dose_mg"]),
         float(weight),
         drug=protocol.drug,
+        # The age at the first session: the curve is drawn for the plan's sessions.
+        age_years=age_in_years(plan.patient.date_of_birth, plan.start_date),
         infusion_min=float(plan.infusion_minutes or 0),
         hours=HOURS,
         seed=plan.pk,

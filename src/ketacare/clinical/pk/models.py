@@ -110,6 +110,30 @@ class Model:
         return v1, matrix
 
 
+def outside_population(model: Model, age_years: int | None, weight_kg: float) -> tuple[str, ...]:
+    """Why this patient lies outside the population the model was fitted to (its data file's
+    ``[population]``), one sentence each; empty when inside or when the file sets no bounds.
+    A curve for such a patient is an extrapolation, so the planner shows these warnings."""
+    population = model.raw.get("population")
+    if not population:
+        return ()
+    fitted = f"{model.name} was fitted to {population['description']} ({population['source']})"
+    found = []
+    low, high = population.get("min_age_years"), population.get("max_age_years")
+    if (low is not None or high is not None) and age_years is None:
+        found.append(f"{fitted}; this patient's age is not known.")
+    elif age_years is not None and (
+        (low is not None and age_years < low) or (high is not None and age_years > high)
+    ):
+        found.append(f"{fitted}; this patient is {age_years}: the curve is an extrapolation.")
+    low, high = population.get("min_weight_kg"), population.get("max_weight_kg")
+    if (low is not None and weight_kg < low) or (high is not None and weight_kg > high):
+        found.append(
+            f"{fitted}; this patient weighs {weight_kg:g} kg: the curve is an extrapolation."
+        )
+    return tuple(found)
+
+
 @cache
 def get_model(model_id: str) -> Model:
     """The model defined by ``data/<model_id>.toml``."""

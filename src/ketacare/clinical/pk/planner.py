@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ketacare.clinical.datafiles import load
-from ketacare.clinical.pk.models import PACKAGE, FloatArray, get_model
+from ketacare.clinical.pk.models import PACKAGE, FloatArray, get_model, outside_population
 from ketacare.clinical.pk.population import band, simulate
 from ketacare.clinical.pk.solve import Profile, plan_doses, profile
 
@@ -33,6 +33,8 @@ class PlannedCurve:
     low_ng_ml: FloatArray
     high_ng_ml: FloatArray
     reference: Reference | None
+    warnings: tuple[str, ...] = ()
+    """Why the curve may not apply to this patient (outside the model's population)."""
 
 
 def published_reference(drug: str) -> Reference | None:
@@ -59,14 +61,16 @@ def planned_curve(
     weight_kg: float,
     *,
     drug: str,
+    age_years: int | None = None,
     infusion_min: float = 0.0,
     hours: float = 4.0,
     step_min: float = 2.0,
     patients: int = BAND_PATIENTS,
     seed: int = 0,
 ) -> PlannedCurve:
-    """The predicted curve for one administration. ``seed`` fixes the virtual population, so
-    the same plan always draws the same band."""
+    """The predicted curve for one administration, with a warning for each way the patient
+    (``age_years``, ``weight_kg``) lies outside the model's population. ``seed`` fixes the
+    virtual population, so the same plan always draws the same band."""
     model = get_model(model_id)
     typical = profile(model, route, dose_mg, weight_kg, hours, step_min, infusion_min)
     doses = plan_doses(model, route, dose_mg, infusion_min)
@@ -81,4 +85,5 @@ def planned_curve(
         low,
         high,
         published_reference(drug),
+        outside_population(model, age_years, weight_kg),
     )
