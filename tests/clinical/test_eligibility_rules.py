@@ -205,7 +205,6 @@ def test_all_four_contraindications_together_list_every_rule():
 ALL = dict.fromkeys(ROUTES)
 # (changes to a clean evaluation, {route: fired rule ids}, {route: verdict})
 CASES = [
-    ({"psychiatric.psychosis": True}, {"psychosis_history"}, "needs_clearance"),
     ({"psychiatric.mania_or_bipolar": True}, {"mania_or_bipolar"}, "caution"),
     (
         {"psychiatric.substance_use_disorder": True, "psychiatric.substances": ["alcohol"]},
@@ -217,17 +216,9 @@ CASES = [
         {"prior_ketamine_or_pcp_misuse"},
         "needs_clearance",
     ),
-    ({"medical.recent_mi_or_stroke": True}, {"recent_mi_or_stroke"}, "needs_clearance"),
-    ({"medical.severe_cardiac_disease": True}, {"severe_cardiac_disease"}, "needs_clearance"),
-    ({"medical.severe_hepatic_disease": True}, {"severe_hepatic_disease"}, "needs_clearance"),
     (
         {"medical.raised_intracranial_or_intraocular_pressure": True},
         {"raised_intracranial_or_intraocular_pressure"},
-        "needs_clearance",
-    ),
-    (
-        {"medical.pregnant_or_breastfeeding": True},
-        {"pregnancy_or_breastfeeding"},
         "needs_clearance",
     ),
     ({"medications.benzodiazepines": True}, {"benzodiazepines"}, "caution"),
@@ -243,36 +234,88 @@ CASES = [
     ({"screening.dast10_score": 10}, {"dast10_positive"}, "caution"),
     ({"adequate_antidepressant_trials": 1}, {"trd_fewer_adequate_trials"}, "caution"),
     ({"adequate_antidepressant_trials": 0}, {"trd_fewer_adequate_trials"}, "caution"),
+    ({"vitals.heart_rate": 111}, {"tachycardia_at_evaluation"}, "caution"),
+    (
+        {"vitals.heart_rate": 121},
+        {"tachycardia_at_evaluation", "severe_tachycardia_at_evaluation"},
+        "needs_clearance",
+    ),
 ]
-# Rules that differ between esketamine (label) and racemic ketamine (clinic policy).
+# Rules that differ between esketamine (label) and racemic ketamine (the Ketalar label or
+# clinic policy): (changes, esketamine ids and verdict, racemic ids and verdict).
 SPLIT_CASES = [
     (
         {"medical.uncontrolled_hypertension": True},
-        {"esketamine_uncontrolled_hypertension"},
-        {"ketamine_uncontrolled_hypertension"},
+        ({"esketamine_uncontrolled_hypertension"}, "caution"),
+        ({"ketamine_uncontrolled_hypertension"}, "needs_clearance"),
     ),
     (
         {"vitals.systolic": 141},
-        {"esketamine_baseline_blood_pressure_raised"},
-        {"ketamine_baseline_blood_pressure_raised"},
+        ({"esketamine_baseline_blood_pressure_raised"}, "caution"),
+        ({"ketamine_baseline_blood_pressure_raised"}, "caution"),
     ),
     (
         {"vitals.diastolic": 91},
-        {"esketamine_baseline_blood_pressure_raised"},
-        {"ketamine_baseline_blood_pressure_raised"},
+        ({"esketamine_baseline_blood_pressure_raised"}, "caution"),
+        ({"ketamine_baseline_blood_pressure_raised"}, "caution"),
+    ),
+    (
+        {"vitals.systolic": 180},
+        (
+            {"esketamine_baseline_blood_pressure_raised", "severe_hypertension_at_evaluation"},
+            "needs_clearance",
+        ),
+        (
+            {"ketamine_baseline_blood_pressure_raised", "severe_hypertension_at_evaluation"},
+            "needs_clearance",
+        ),
+    ),
+    (
+        {"medical.recent_mi_or_stroke": True},
+        ({"recent_mi_or_stroke"}, "needs_clearance"),
+        ({"ketamine_recent_mi_or_stroke"}, "needs_clearance"),
+    ),
+    (
+        {"medical.severe_cardiac_disease": True},
+        ({"severe_cardiac_disease"}, "needs_clearance"),
+        ({"ketamine_severe_cardiac_disease"}, "needs_clearance"),
+    ),
+    (
+        {"medical.pregnant_or_breastfeeding": True},
+        ({"esketamine_pregnancy_or_breastfeeding"}, "needs_clearance"),
+        ({"pregnancy_or_breastfeeding"}, "needs_clearance"),
+    ),
+    (
+        {"medical.severe_hepatic_disease": True},
+        ({"esketamine_severe_hepatic_impairment"}, "needs_clearance"),
+        ({"severe_hepatic_disease"}, "needs_clearance"),
+    ),
+    (
+        {"psychiatric.psychosis": True},
+        ({"esketamine_psychosis_history"}, "needs_clearance"),
+        ({"psychosis_history"}, "needs_clearance"),
+    ),
+    (
+        {"age_years": 17},
+        ({"esketamine_under_18"}, "exclude"),
+        ({"ketamine_under_18"}, "needs_clearance"),
     ),
     (
         {"medications.maois": True},
-        {"esketamine_with_maoi"},
-        {"ketamine_with_maoi_or_psychostimulant"},
+        ({"esketamine_with_maoi"}, "caution"),
+        ({"ketamine_with_maoi_or_psychostimulant"}, "caution"),
     ),
     (
         {"medications.psychostimulants": True},
-        {"esketamine_with_psychostimulant"},
-        {"ketamine_with_maoi_or_psychostimulant"},
+        ({"esketamine_with_psychostimulant"}, "caution"),
+        ({"ketamine_with_maoi_or_psychostimulant"}, "caution"),
     ),
-    ({"indication": "anxiety"}, {"esketamine_off_label_indication"}, set()),
-    ({"indication": "ocd"}, {"esketamine_off_label_indication"}, set()),
+    (
+        {"indication": "anxiety"},
+        ({"esketamine_off_label_indication"}, "caution"),
+        (set(), "eligible"),
+    ),
+    ({"indication": "ocd"}, ({"esketamine_off_label_indication"}, "caution"), (set(), "eligible")),
 ]
 
 
@@ -283,14 +326,12 @@ def test_rule_fires_on_every_route(changes, rule_ids, verdict):
         assert route_verdict.verdict == verdict
 
 
-@pytest.mark.parametrize(("changes", "esketamine_ids", "racemic_ids"), SPLIT_CASES)
-def test_rule_fires_per_route_family(changes, esketamine_ids, racemic_ids):
+@pytest.mark.parametrize(("changes", "esketamine", "racemic"), SPLIT_CASES)
+def test_rule_fires_per_route_family(changes, esketamine, racemic):
     verdicts = judge(changed(changes))
-    assert fired_ids(verdicts[ESKETAMINE]) == esketamine_ids
-    assert verdicts[ESKETAMINE].verdict == "caution"
+    assert (fired_ids(verdicts[ESKETAMINE]), verdicts[ESKETAMINE].verdict) == esketamine
     for route in RACEMIC:
-        assert fired_ids(verdicts[route]) == racemic_ids
-        assert verdicts[route].verdict == ("caution" if racemic_ids else "eligible")
+        assert (fired_ids(verdicts[route]), verdicts[route].verdict) == racemic
 
 
 def test_every_rule_in_the_data_file_is_exercised_by_a_test_case():
@@ -300,7 +341,7 @@ def test_every_rule_in_the_data_file_is_exercised_by_a_test_case():
     }
     for _, rule_ids, _ in CASES:
         exercised |= rule_ids
-    for _, esketamine_ids, racemic_ids in SPLIT_CASES:
+    for _, (esketamine_ids, _), (racemic_ids, _) in SPLIT_CASES:
         exercised |= esketamine_ids | racemic_ids
     assert {r.id for r in load_rules().rules} == exercised
 
@@ -314,7 +355,8 @@ def test_every_rule_in_the_data_file_is_exercised_by_a_test_case():
         {"indication": "mdd_with_suicidal_ideation", "adequate_antidepressant_trials": 0},
         {"screening.urine_toxicology": "not_indicated"},
         {"medications.lamotrigine": True},
-        {"age_years": 90, "vitals.heart_rate": 120},
+        {"age_years": 90, "vitals.heart_rate": 110},  # thresholds are "above"
+        {"age_years": 18},
     ],
 )
 def test_values_at_or_below_thresholds_stay_eligible(changes):
@@ -452,7 +494,9 @@ def test_a_clinic_may_disable_a_policy_rule():
     assert rules.disabled == ("psychosis_history",)
     assert "psychosis_history" not in {r.id for r in rules.rules}
     verdicts = judge(changed({"psychiatric.psychosis": True}), rules)
-    assert {v.verdict for v in verdicts.values()} == {"eligible"}
+    assert [verdicts[r].verdict for r in RACEMIC] == ["eligible"] * 2
+    # The esketamine rule is a label fact (Spravato §5.2), untouched by the clinic.
+    assert fired_ids(verdicts[ESKETAMINE]) == {"esketamine_psychosis_history"}
 
 
 def test_a_changed_blood_pressure_threshold_takes_effect_for_racemic_ketamine_only():

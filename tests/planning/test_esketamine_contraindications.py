@@ -6,10 +6,13 @@ import pytest
 from ketacare.clinical.eligibility import load_rules
 from tests.planning.conftest import signed_evaluation
 
+# The label's Contraindications section; the label's age limit (adults) is tested on its own.
 LABEL_EXCLUSIONS = [
     rule
     for rule in load_rules().rules
-    if rule.verdict == "exclude" and rule.routes == ("intranasal_esketamine",)
+    if rule.verdict == "exclude"
+    and rule.routes == ("intranasal_esketamine",)
+    and rule.source.startswith("Spravato (esketamine) prescribing information, Contraindications")
 ]
 
 

@@ -198,12 +198,38 @@ def _readable(message: str) -> str:
     return message[0].upper() + message[1:]
 
 
-def _judge(answers: dict[str, Any], patient: Patient, today: date) -> tuple[dict[str, Any], str]:
-    """The verdicts for complete answers, and the rules version they came from."""
+def evaluation_day(evaluation: Evaluation) -> date:
+    """The day an evaluation speaks for: the day it was last completed, today until then.
+
+    Derived answers are taken on this day, so a signature or an addendum after the patient's
+    birthday judges the evaluation as it was completed, not as a different one."""
+    if evaluation.completed_at is None:
+        return timezone.localdate()
+    return timezone.localdate(evaluation.completed_at)
+
+
+def derived_answers(patient: Patient, day: date) -> dict[str, Any]:
+    """The answers taken from the patient's record on ``day`` rather than typed, so that no
+    evaluator can leave them out: the age from the date of birth."""
+    return {"age_years": age_in_years(patient.date_of_birth, day)}
+
+
+def judged_answers(evaluation: Evaluation) -> dict[str, Any]:
+    """What the rules read: the effective answers and those derived from the record."""
+    return {
+        **effective_answers(evaluation),
+        **derived_answers(evaluation.patient, evaluation_day(evaluation)),
+    }
+
+
+def _judge(answers: dict[str, Any], patient: Patient, day: date) -> tuple[dict[str, Any], str]:
+    """The verdicts for complete answers on the evaluation day, and the rules version they
+    came from."""
     unanswered = [LABELS[path] for path in entered_paths() if path not in answers]
     if unanswered:
         raise PlanningError(f"Not answered yet: {', '.join(unanswered)}.")
-    data = nest({**answers, "age_years": age_in_years(patient.date_of_birth, today)})
+    # The record wins over any stored answer for a derived field.
+    data = nest({**answers, **derived_answers(patient, day)})
     try:
         clinical = ClinicalEvaluation.from_dict(data)
     except EvaluationError as error:
@@ -237,7 +263,8 @@ def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
         raise PlanningError("This evaluation is already signed.")
     previous_state = evaluation.state
     patient = evaluation.patient
-    verdicts, rules_version = _judge(evaluation.answers, patient, timezone.localdate())
+    now = timezone.now()
+    verdicts, rules_version = _judge(evaluation.answers, patient, timezone.localdate(now))
     measurement = BodyMeasurement.objects.filter(patient=patient).first()
     if measurement is None:
         raise PlanningError("Record the patient's weight before completing the evaluation.")
@@ -250,7 +277,7 @@ def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
     evaluation.baseline_scores = _baseline_scores(patient)
     evaluation.verdicts, evaluation.rules_version = verdicts, rules_version
     evaluation.state = Evaluation.State.COMPLETED
-    evaluation.completed_by, evaluation.completed_at = actor.user, timezone.now()
+    evaluation.completed_by, evaluation.completed_at = actor.user, now
     evaluation.save()
     record(
         actor,
@@ -281,11 +308,14 @@ def sign_evaluation(actor: Actor, evaluation_id: int, password: str) -> Evaluati
             "Only a completed evaluation can be signed; this one is "
             f"{evaluation.get_state_display().lower()}."
         )
-    verdicts, rules_version = _judge(evaluation.answers, evaluation.patient, timezone.localdate())
+    verdicts, rules_version = _judge(
+        evaluation.answers, evaluation.patient, evaluation_day(evaluation)
+    )
     if verdicts != evaluation.verdicts:
         raise PlanningError(
             "The eligibility rules give different verdicts now than when this evaluation was "
-            "completed (a clinic rule changed). Complete it again to see them, then sign."
+            "completed (a clinic rule or the patient's record changed). Complete it again to "
+            "see them, then sign."
         )
     evaluation.rules_version = rules_version
     evaluation.state = Evaluation.State.SIGNED
@@ -336,7 +366,7 @@ def add_addendum(
         raise PlanningError(f"An addendum cannot leave answers blank: {', '.join(cleared)}.")
     verdicts: dict[str, Any] = {}
     if changes:
-        verdicts, _ = _judge({**current, **answers}, evaluation.patient, timezone.localdate())
+        verdicts, _ = _judge({**current, **answers}, evaluation.patient, evaluation_day(evaluation))
         before = effective_verdicts(evaluation)
         eased = [
             route

@@ -21,7 +21,7 @@ SECTIONS: dict[str, str] = {
 LABELS: dict[str, str] = {
     "indication": "Indication",
     "adequate_antidepressant_trials": "Adequate antidepressant trials (number)",
-    "age_years": "Age (years)",
+    "age_years": "Age on the evaluation date (years, from the date of birth)",
     "psychiatric.psychosis": "Psychosis (history or current)",
     "psychiatric.mania_or_bipolar": "Mania or bipolar disorder",
     "psychiatric.substance_use_disorder": "Substance use disorder",
@@ -35,7 +35,7 @@ LABELS: dict[str, str] = {
     "medical.intracerebral_haemorrhage_history": "History of intracerebral haemorrhage",
     "medical.recent_mi_or_stroke": "Recent myocardial infarction or stroke",
     "medical.severe_cardiac_disease": "Severe cardiac disease",
-    "medical.severe_hepatic_disease": "Severe hepatic disease",
+    "medical.severe_hepatic_disease": "Severe hepatic impairment (Child-Pugh C)",
     "medical.raised_intracranial_or_intraocular_pressure": (
         "Raised intracranial or intraocular pressure"
     ),

@@ -18,8 +18,16 @@ def latest_changes(clinic: Clinic) -> dict[str, RulePolicyChange]:
 
 
 def clinic_overrides(clinic: Clinic) -> dict[str, Any]:
-    """The clinic's changes in the form ``load_rules`` takes; a restored rule is left out."""
-    return {rule_id: c.change for rule_id, c in latest_changes(clinic).items() if c.change}
+    """The clinic's changes in the form ``load_rules`` takes. A restored rule is left out, and
+    so is a change to a rule that is no longer a policy rule (it became a label fact, or was
+    removed): the loader would refuse it and so stop every evaluation. That change stays in
+    the history; the rule as the file has it is in force."""
+    policy = {rule.id for rule in load_rules().rules if rule.policy}
+    return {
+        rule_id: c.change
+        for rule_id, c in latest_changes(clinic).items()
+        if c.change and rule_id in policy
+    }
 
 
 def clinic_rules(clinic: Clinic) -> RuleSet:

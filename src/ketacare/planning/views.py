@@ -159,7 +159,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         {
             "evaluation": evaluation,
             "patient": evaluation.patient,
-            "groups": grouped(actions.effective_answers(evaluation)),
+            "groups": grouped(actions.judged_answers(evaluation)),
             "verdicts": [
                 (ROUTE_LABELS[r], verdicts[r], statuses[r]) for r in ROUTES if r in verdicts
             ],

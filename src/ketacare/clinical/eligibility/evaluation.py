@@ -49,9 +49,12 @@ Layout — every key is required, nothing else is allowed::
 - ``indication``: one of ``trd``, ``mdd_with_suicidal_ideation``, ``anxiety``, ``ptsd``,
   ``ocd``, ``other``.
 - ``adequate_antidepressant_trials``, ``age_years``: whole numbers (trials >= 0).
+  ``age_years`` is the age in completed years on the evaluation date; the planning app derives
+  it from the patient's date of birth, so it is never typed.
 - ``psychiatric``, ``medical``, ``medications``: ``true``/``false`` only (not 0/1, not "no").
   ``substances`` names the substances of the use disorder: non-empty when
-  ``substance_use_disorder`` is true, empty when it is false.
+  ``substance_use_disorder`` is true, empty when it is false. ``severe_hepatic_disease`` means
+  severe hepatic impairment, Child-Pugh class C (the Spravato label's term, §8.6).
 - ``vitals``: baseline blood pressure (mmHg) and heart rate (/min), whole numbers within the
   plausibility bounds of ``clinical/data/vital_signs.toml``; diastolic below systolic.
 - ``screening``: ``null`` means "not done" and must be written out, so that leaving a screen
