@@ -51,3 +51,21 @@ def test_a_protocol_file_without_monitoring_is_refused(monkeypatch):
             get_protocol("iv_ketamine")
     finally:
         get_protocol.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "protocol_id", [p for p in PROTOCOL_IDS if "maintenance" in get_protocol(p).raw]
+)
+def test_a_maintenance_phase_starts_when_induction_ends_and_cites_the_label(protocol_id):
+    import itertools
+
+    from ketacare.clinical.protocols.schedule import maintenance_phases
+
+    protocol = get_protocol(protocol_id)
+    phases = maintenance_phases(protocol)
+    induction = protocol.raw["induction"]
+    assert phases[0].first_week == induction["sessions"] // induction["per_week"] + 1
+    for before, after in itertools.pairwise(phases):
+        assert before.last_week is not None and after.first_week == before.last_week + 1
+    assert phases[-1].last_week is None  # from week 9 on, for as long as it is continued
+    assert "[confirmed, label]" in protocol.raw["maintenance"]["source"]
