@@ -12,6 +12,7 @@ uses for a single patient: the instrument's ``[outcomes]`` and ``data/relapse.to
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from fractions import Fraction
 from functools import cache
 from math import sqrt
@@ -26,7 +27,7 @@ from lifelines.utils import median_survival_times
 
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.instruments import get as get_instrument
-from ketacare.clinical.outcomes.trajectory import relapse_policy
+from ketacare.clinical.outcomes.trajectory import baseline_rule, in_baseline_window, relapse_policy
 from ketacare.clinical.protocols.library import get_protocol
 
 Floats = npt.NDArray[np.float64]
@@ -43,9 +44,9 @@ SEVERE = "severe"
 
 @dataclass(frozen=True)
 class Settings:
-    """The analysis numbers of ``outcomes/data/cohort.toml``."""
+    """The analysis numbers of ``outcomes/data/cohort.toml`` (its baseline lookback is read by
+    ``trajectory.baseline_rule``, the one definition of baseline)."""
 
-    baseline_lookback_days: int
     outcome_window_days: tuple[int, int]
     confidence_level: float
     small_cell_minimum: int
@@ -60,7 +61,6 @@ def settings() -> Settings:
     data = load("cohort", package="ketacare.clinical.outcomes")
     low, high = data["outcome_window_days"]
     return Settings(
-        baseline_lookback_days=int(data["baseline_lookback_days"]),
         outcome_window_days=(int(low), int(high)),
         confidence_level=float(data["confidence_level"]),
         small_cell_minimum=int(data["small_cell_minimum"]),
@@ -628,14 +628,23 @@ def _flag(frame: pd.DataFrame, name: str) -> Bools:
     return np.asarray(_column(frame, name).eq(True).to_numpy(), dtype=bool)
 
 
-def _days(values: pd.Series) -> Floats:
-    """Timestamps as float days since the epoch (NaN for missing)."""
+def _nanos(values: pd.Series) -> tuple[Ints, Bools]:
+    """Timestamps as int nanoseconds since the epoch (exact), and which are missing."""
     # cache=False: to_datetime would otherwise walk every value to decide whether to cache.
     stamps = pd.to_datetime(values, utc=True, cache=False).dt.tz_localize(None)
     raw = stamps.to_numpy(dtype="datetime64[ns]")
-    days = raw.astype(np.int64).astype(np.float64) / _NS_PER_DAY
-    days[np.isnat(raw)] = np.nan
+    return np.asarray(raw.astype(np.int64), dtype=np.int64), np.asarray(np.isnat(raw), dtype=bool)
+
+
+def _to_days(nanos: Ints, missing: Bools) -> Floats:
+    days = nanos.astype(np.float64) / _NS_PER_DAY
+    days[missing] = np.nan
     return np.asarray(days, dtype=np.float64)
+
+
+def _days(values: pd.Series) -> Floats:
+    """Timestamps as float days since the epoch (NaN for missing)."""
+    return _to_days(*_nanos(values))
 
 
 def _responds(baseline: Ints, total: Ints, drop_percent: float) -> Bools:
@@ -694,10 +703,11 @@ class _Series:
 
 
 def _series(patients: pd.DataFrame, scores: pd.DataFrame, instrument_id: str) -> _Series:
-    first_all = _days(_column(patients, "first_dose_at"))
-    keep = ~np.isnan(first_all)
+    first_nanos, no_dose = _nanos(_column(patients, "first_dose_at"))
+    keep = ~no_dose
     ids = _column(patients, "patient_id").to_numpy()[keep]
-    first_dose = first_all[keep]
+    first_dose_ns = first_nanos[keep]
+    first_dose = _to_days(first_dose_ns, no_dose[keep])
     last_induction = _days(_column(patients, "last_induction_dose_at"))[keep]
     completed = _flag(patients, "completed_induction")[keep]
 
@@ -705,15 +715,18 @@ def _series(patients: pd.DataFrame, scores: pd.DataFrame, instrument_id: str) ->
     row = pd.Index(ids).get_indexer(_column(chosen, "patient_id").to_numpy())
     known = row >= 0
     patient = np.asarray(row[known], dtype=np.int64)
-    t = _days(_column(chosen, "completed_at"))[known]
+    t_nanos, t_missing = _nanos(_column(chosen, "completed_at"))
+    t_ns, t = t_nanos[known], _to_days(t_nanos, t_missing)[known]
     total = np.asarray(
         pd.to_numeric(_column(chosen, "total"), errors="coerce").to_numpy(dtype=float)[known]
     )
     valid = ~np.isnan(t) & ~np.isnan(total)
-    patient, t, totals = patient[valid], t[valid], total[valid].astype(np.int64)
+    patient, t, t_ns, totals = patient[valid], t[valid], t_ns[valid], total[valid].astype(np.int64)
 
-    lookback = settings().baseline_lookback_days
-    before = (t <= first_dose[patient]) & (t >= first_dose[patient] - lookback)
+    # The baseline is trajectory's (the measures page's): the same window test, on exact
+    # nanoseconds so that a score exactly at either end counts as it does there.
+    lookback_ns = (baseline_rule().lookback // timedelta(microseconds=1)) * 1000
+    before = in_baseline_window(t_ns, first_dose_ns[patient], lookback_ns)
     last = _each(patient, t, np.flatnonzero(before), last=True)
     baseline_total = np.full(len(ids), -1, dtype=np.int64)
     baseline_t = np.full(len(ids), np.nan)
@@ -755,7 +768,7 @@ NO_BASELINE = "no_baseline"
 
 
 def _no_baseline(s: _Series, among: Bools) -> Exclusion:
-    lookback = settings().baseline_lookback_days
+    lookback = baseline_rule().lookback_days
     return Exclusion(
         NO_BASELINE,
         f"no score on or before the first dose (within {lookback} days before it)",

@@ -2,8 +2,13 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
+from functools import cache
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.instruments import Instrument
@@ -40,6 +45,29 @@ class RelapsePolicy:
 
 
 @dataclass(frozen=True)
+class BaselineRule:
+    """Which score is a patient's baseline on an instrument: the last one on or before the
+    first dose, at most ``lookback`` before it (``data/cohort.toml``, clinic policy). The
+    measures page and the outcomes registry both use it."""
+
+    lookback: timedelta
+    source: str
+
+    @property
+    def lookback_days(self) -> int:
+        """The lookback in whole days, as the data file gives it."""
+        return self.lookback.days
+
+    @property
+    def text(self) -> str:
+        """The rule in words, for a page that shows which score it took."""
+        return (
+            f"the last score on or before the first dose, at most {self.lookback_days} days "
+            "before it"
+        )
+
+
+@dataclass(frozen=True)
 class Assessment:
     instrument: str
     baseline: Measure | None
@@ -60,43 +88,92 @@ def relapse_policy() -> RelapsePolicy:
     return RelapsePolicy(int(data["consecutive_measures"]), str(data["source"]))
 
 
+@cache
+def baseline_rule() -> BaselineRule:
+    """The baseline definition from ``outcomes/data/cohort.toml`` (clinic policy)."""
+    data = load("cohort", package="ketacare.clinical.outcomes")
+    return BaselineRule(
+        timedelta(days=int(data["baseline_lookback_days"])), str(data["baseline_source"])
+    )
+
+
+@overload
+def in_baseline_window(taken_at: datetime, first_dose: datetime, lookback: timedelta) -> bool: ...
+
+
+@overload
+def in_baseline_window(
+    taken_at: npt.NDArray[np.int64], first_dose: npt.NDArray[np.int64], lookback: int
+) -> npt.NDArray[np.bool_]: ...
+
+
+def in_baseline_window(taken_at: Any, first_dose: Any, lookback: Any) -> Any:
+    """Whether a score taken at ``taken_at`` may be the baseline for a first dose at
+    ``first_dose``: on or before it, at most ``lookback`` before it (both ends inclusive).
+    One datetime, or whole columns of nanosecond timestamps (the registry's) with the
+    lookback in nanoseconds: the same comparison, exact in both."""
+    return (taken_at <= first_dose) & (taken_at >= first_dose - lookback)
+
+
+def baseline(
+    measures: Sequence[Measure], first_dose: datetime | None, rule: BaselineRule | None = None
+) -> Measure | None:
+    """The baseline among ``measures``: the last one in ``in_baseline_window`` of the first
+    dose, or None if there is none there. Before any dose (``first_dose`` None) it is the
+    latest measure so far, the score that would be the baseline if the first dose followed
+    it within the lookback; there is nothing to compare it with yet."""
+    ordered = sorted(measures, key=lambda m: m.taken_at)
+    if first_dose is None:
+        return ordered[-1] if ordered else None
+    lookback = (rule or baseline_rule()).lookback
+    window = [m for m in ordered if in_baseline_window(m.taken_at, first_dose, lookback)]
+    return window[-1] if window else None
+
+
 def assess(
     instrument: Instrument,
     measures: Sequence[Measure],
     first_treatment: datetime | None,
     policy: RelapsePolicy | None = None,
+    rule: BaselineRule | None = None,
 ) -> Assessment:
-    """Baseline is the last measure on or before the first treatment (or, before any treatment,
-    the latest measure); every later measure is compared with it."""
+    """Baseline is ``baseline(measures, first_treatment)``; every later measure is compared
+    with it. Before any treatment the latest measure is the baseline, with no comparison."""
     policy = policy or relapse_policy()
+    rule = rule or baseline_rule()
     ordered = sorted(measures, key=lambda m: m.taken_at)
     if not ordered:
         return Assessment(instrument.id, None, None, None, None, (), "No scores yet.")
-    before = [m for m in ordered if first_treatment is None or m.taken_at <= first_treatment]
-    if not before:
-        return Assessment(
-            instrument.id,
-            None,
-            ordered[-1],
-            None,
-            None,
-            (),
-            "No score before the first treatment, so there is no baseline to compare with.",
-        )
-    baseline = before[-1]
-    after = [m for m in ordered if m.taken_at > baseline.taken_at]
     latest = ordered[-1]
-    change = latest.total - baseline.total
-    percent = _percent(baseline.total, latest.total)
+    base = baseline(ordered, first_treatment, rule)
+    if base is None:
+        too_old = first_treatment is not None and ordered[0].taken_at <= first_treatment
+        note = (
+            f"No score within {rule.lookback_days} days before the first dose, so there is "
+            "no baseline to compare with."
+            if too_old
+            else "No score before the first dose, so there is no baseline to compare with."
+        )
+        return Assessment(instrument.id, None, latest, None, None, (), note)
+    after = [m for m in ordered if m.taken_at > base.taken_at]
+    if not after:
+        note = (
+            "No dose recorded yet, so nothing is compared with this baseline."
+            if first_treatment is None
+            else "No score since baseline."
+        )
+        return Assessment(instrument.id, base, latest, None, None, (), note)
+    change = latest.total - base.total
+    percent = _percent(base.total, latest.total)
     outcomes = instrument.outcomes
-    if outcomes is None or not after:
-        note = "No score since baseline." if not after else "No outcome thresholds defined."
-        return Assessment(instrument.id, baseline, latest, change, percent, (), note)
+    if outcomes is None:
+        note = "No outcome thresholds defined."
+        return Assessment(instrument.id, base, latest, change, percent, (), note)
 
     found: list[Classification] = []
     if outcomes.response_drop_percent is not None:
-        found.append(_response(instrument, baseline, latest, outcomes.response_drop_percent))
-        found.append(_relapse(instrument, baseline, after, outcomes.response_drop_percent, policy))
+        found.append(_response(instrument, base, latest, outcomes.response_drop_percent))
+        found.append(_relapse(instrument, base, after, outcomes.response_drop_percent, policy))
     if outcomes.remission_max is not None:
         found.append(
             Classification(
@@ -126,7 +203,7 @@ def assess(
                 outcomes.source,
             )
         )
-    return Assessment(instrument.id, baseline, latest, change, percent, tuple(found))
+    return Assessment(instrument.id, base, latest, change, percent, tuple(found))
 
 
 def _percent(baseline: int, latest: int) -> float | None:
