@@ -118,6 +118,89 @@ def test_text_output_for_a_clean_evaluation(capsys, tmp_path):
     assert out.count("no rule fired") == len(ROUTES)
 
 
+@pytest.mark.parametrize("age", [17, 18])
+def test_text_output_shows_the_age_rules_with_their_sources(capsys, tmp_path, age):
+    code, out, _ = run(capsys, "--evaluation", write(tmp_path, changed({"age_years": age})))
+    assert code == 0
+    if age == 18:
+        assert out.count("no rule fired") == len(ROUTES)
+        return
+    assert "intranasal_esketamine: exclude" in out
+    assert "- exclude: esketamine_under_18 [label]" in out
+    assert "source: Spravato (esketamine) prescribing information, Indications and Usage" in out
+    assert "because: age_years = 17" in out
+    assert "iv_ketamine: needs_clearance" in out
+    assert "im_ketamine: needs_clearance" in out
+    assert "- needs_clearance: ketamine_under_18 [clinic policy]" in out
+    assert "off-label" in out
+
+
+def test_json_output_for_severe_blood_pressure_and_heart_rate(capsys, tmp_path):
+    data = changed({"vitals.systolic": 230, "vitals.diastolic": 130, "vitals.heart_rate": 150})
+    code, out, _ = run(capsys, "--evaluation", write(tmp_path, data), "--json")
+    assert code == 0
+    for route, verdict in json.loads(out)["routes"].items():
+        assert verdict["verdict"] == "needs_clearance", route
+        fired = {f["id"]: f for f in verdict["fired"]}
+        assert fired["severe_hypertension_at_evaluation"]["values"] == {
+            "vitals.systolic": 230,
+            "vitals.diastolic": 130,
+        }
+        assert fired["severe_tachycardia_at_evaluation"]["values"] == {"vitals.heart_rate": 150}
+        assert fired["tachycardia_at_evaluation"]["verdict"] == "caution"
+        for rule_id in ("severe_hypertension_at_evaluation", "severe_tachycardia_at_evaluation"):
+            assert fired[rule_id]["policy"] is True
+            assert fired[rule_id]["source"].startswith("clinic policy [unverified]")
+            assert "clinical-reference §3" in fired[rule_id]["source"]
+
+
+def test_text_output_cites_the_ketalar_label_for_racemic_ketamine(capsys, tmp_path):
+    path = write(tmp_path, changed({"medical.uncontrolled_hypertension": True}))
+    code, out, _ = run(capsys, "--evaluation", path)
+    assert code == 0
+    assert "iv_ketamine: needs_clearance" in out
+    assert "- needs_clearance: ketamine_uncontrolled_hypertension [label]" in out
+    assert (
+        "source: Ketalar (ketamine hydrochloride) prescribing information, Contraindications: "
+        "patients in whom a significant elevation of blood pressure would constitute a serious "
+        "hazard [secondary — label text quoted in reviews] (clinical-reference §7)"
+    ) in out
+    # Esketamine keeps its own label's advice: weigh the risk (caution).
+    assert "intranasal_esketamine: caution" in out
+    assert "- caution: esketamine_uncontrolled_hypertension [label]" in out
+
+
+@pytest.mark.parametrize(
+    ("field", "esketamine_rule", "section", "racemic_rule"),
+    [
+        (
+            "medical.pregnant_or_breastfeeding",
+            "esketamine_pregnancy_or_breastfeeding",
+            "§8.1",
+            "pregnancy_or_breastfeeding",
+        ),
+        (
+            "medical.severe_hepatic_disease",
+            "esketamine_severe_hepatic_impairment",
+            "§8.6",
+            "severe_hepatic_disease",
+        ),
+        ("psychiatric.psychosis", "esketamine_psychosis_history", "§5.2", "psychosis_history"),
+    ],
+)
+def test_text_output_cites_the_spravato_label_for_specific_populations(
+    capsys, tmp_path, field, esketamine_rule, section, racemic_rule
+):
+    code, out, _ = run(capsys, "--evaluation", write(tmp_path, changed({field: True})))
+    assert code == 0
+    esketamine = out[out.index("intranasal_esketamine:") :]
+    assert f"- needs_clearance: {esketamine_rule} [label]" in esketamine
+    assert "source: Spravato (esketamine) prescribing information" in esketamine
+    assert section in esketamine
+    racemic = out[: out.index("intranasal_esketamine:")]
+    assert racemic.count(f"- needs_clearance: {racemic_rule} [clinic policy]") == 2
+
+
 def test_needs_no_django_at_all(tmp_path):
     """A `django` package that refuses to import, first on the path: the command still works."""
     poisoned = tmp_path / "poison" / "django"
