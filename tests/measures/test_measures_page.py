@@ -1,4 +1,5 @@
 import html as html_lib
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from ketacare.measures import actions
 from ketacare.measures.models import QuestionnaireResponse
 from tests.conftest import actor
 from tests.measures.helpers import MADRS_30, make_link
+from tests.measures.test_outcome_summary import doses
 
 # Five summed instruments, answered with rising then falling scores.
 INSTRUMENTS = ["phq9", "gad7", "pcl5", "madrs", "ybocs"]
@@ -91,8 +93,9 @@ def test_page_without_responses_says_so(as_user, nurse, patient):
     assert "<svg" not in html
 
 
-def test_classifications_show_with_their_rule(as_user, nurse, clinic, patient):
+def test_classifications_show_with_their_rule(as_user, prescriber, nurse, clinic, patient):
     now = timezone.now()
+    doses(prescriber, clinic, patient, now - timedelta(days=10))
     # MADRS 50 -> 12: a response (at least 50 % lower) but no remission (<= 10).
     for days_ago, answers in [(14, [5] * 10), (1, [1] * 8 + [2, 2])]:
         actions.record_staff_response(
@@ -104,11 +107,13 @@ def test_classifications_show_with_their_rule(as_user, nurse, clinic, patient):
     assert "MADRS at least 50 % below baseline 50 (latest 12)" in html
     assert "Remission</strong>: no" in html
     assert "MADRS total <= 10 (latest 12)" in html
-    assert "baseline 50 · change -76.0 %" in html
+    baseline_day = timezone.localtime(now - timedelta(days=14)).date().isoformat()
+    assert f"baseline 50 on {baseline_day} · change -76.0 %" in html
 
 
-def test_classification_names_are_readable(as_user, nurse, clinic, patient):
+def test_classification_names_are_readable(as_user, prescriber, nurse, clinic, patient):
     now = timezone.now()
+    doses(prescriber, clinic, patient, now - timedelta(days=10))
     for days_ago, answers in [(14, [3] * 8 + [0]), (1, [1] * 8 + [0])]:
         actions.record_staff_response(
             actor(nurse, clinic), patient, "phq9", answers, now - timedelta(days=days_ago)
@@ -125,27 +130,31 @@ def count_queries(client, url):
     return len(queries)
 
 
-def test_query_count_does_not_grow_with_responses(
-    as_user, nurse, clinic, patient, django_assert_max_num_queries
+def test_query_count_does_not_grow_with_responses_or_doses(
+    as_user, prescriber, nurse, clinic, patient, django_assert_max_num_queries
 ):
     from tests.conftest import make_patient
 
     busy = make_patient(nurse, clinic, given_name="Busy", family_name="Patient")
     add_responses(patient, nurse, 1)  # 5 responses
     add_responses(busy, nurse, 60)  # 300 responses
+    start = timezone.now() - timedelta(days=40)
+    doses(prescriber, clinic, busy, *(start + timedelta(days=3 * n) for n in range(6)))
     assert QuestionnaireResponse.objects.filter(patient=busy).count() == 300
     client = as_user(nurse)
     client.get(measures_url(patient))  # the session's first request may touch it once
     few = count_queries(client, measures_url(patient))
     many = count_queries(client, measures_url(busy))
     assert many == few
-    # 16 today: session, user, OTP devices, membership, patient, responses, alerts, links,
-    # assignments, the nav's alert count, the clinic switcher, and the audit event of the view
-    # (savepoint, chain head, insert, head update, release). None of them per response.
-    with django_assert_max_num_queries(16):
+    # 17 today: session, user, OTP devices, membership, patient, responses, dose times,
+    # alerts, links, assignments, the nav's alert count, the clinic switcher, and the audit
+    # event of the view (savepoint, chain head, insert, head update, release). None of them
+    # per response or per dose.
+    with django_assert_max_num_queries(17):
         response = client.get(measures_url(busy))
     assert len(response.context["summary"].series) == 5
     assert all(len(s.responses) == 60 for s in response.context["summary"].series)
+    assert len(response.context["summary"].doses) == 6
 
 
 def test_open_links_are_listed(as_user, nurse, coordinator, patient):
@@ -191,3 +200,45 @@ def test_viewing_the_measures_page_is_audited(as_user, nurse, patient):
     as_user(nurse).get(measures_url(patient))
     event = AuditEvent.objects.get(action="view", object_type="measures")
     assert (event.patient, event.actor, event.role) == (patient, nurse, "nurse")
+
+
+def test_chart_points_are_placed_by_time_not_by_index(as_user, nurse, clinic, patient):
+    # Scores on day 0, 1 and 90: the gap from day 1 to day 90 is 89 times the first one.
+    start = timezone.now() - timedelta(days=91)
+    for day, answers in [(0, [5] * 10), (1, [4] * 10), (90, [1] * 10)]:
+        actions.record_staff_response(
+            actor(nurse, clinic), patient, "madrs", answers, start + timedelta(days=day)
+        )
+    response = as_user(nurse).get(measures_url(patient))
+    [series] = response.context["summary"].series
+    xs = [p.x for p in series.chart.points]
+    assert (xs[2] - xs[1]) / (xs[1] - xs[0]) == pytest.approx(89)
+    html = response.content.decode()
+    drawn = [float(x) for x in re.findall(r'<circle class="point" cx="([\d.]+)"', html)]
+    assert drawn == pytest.approx(xs, abs=0.051)
+    # The axis is labelled with dates from the first score to the last.
+    labels = re.findall(
+        r'<text class="tick" x="[\d.]+" y="\d+" text-anchor="middle">([^<]+)<', html
+    )
+    assert labels[0] == timezone.localtime(start).date().isoformat()
+    assert labels[-1] == timezone.localtime(start + timedelta(days=90)).date().isoformat()
+    assert 1 < len(labels) <= 6
+
+
+def test_doses_are_marked_on_the_chart_at_their_time(as_user, prescriber, nurse, clinic, patient):
+    start = timezone.now() - timedelta(days=30)
+    for day, answers in [(0, [5] * 10), (30, [1] * 10)]:
+        actions.record_staff_response(
+            actor(nurse, clinic), patient, "madrs", answers, start + timedelta(days=day)
+        )
+    doses(prescriber, clinic, patient, start + timedelta(days=1), start + timedelta(days=4))
+    html = as_user(nurse).get(measures_url(patient)).content.decode()
+    points = [float(x) for x in re.findall(r'<circle class="point" cx="([\d.]+)"', html)]
+    marks = [float(x) for x in re.findall(r'<line class="dose" x1="([\d.]+)"', html)]
+    assert len(marks) == 2
+    width = points[1] - points[0]
+    assert marks[0] - points[0] == pytest.approx(width / 30, abs=0.2)
+    assert marks[1] - points[0] == pytest.approx(4 * width / 30, abs=0.2)
+    # The baseline (the score before the first dose) is ringed.
+    assert html.count('<circle class="baseline-ring"') == 1
+    assert f'class="baseline-ring" cx="{points[0]:.1f}"' in html

@@ -1,13 +1,22 @@
-"""Server-drawn SVG trajectory charts: no chart library, nothing from a CDN, no script."""
+"""Server-drawn SVG trajectory charts: no chart library, nothing from a CDN, no script.
 
-from collections.abc import Sequence
+The x axis is time: a point's position is proportional to when the score was taken, so three
+months look like three months, and the doses given are drawn as marks on the same axis."""
+
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
 
 from ketacare.clinical.instruments import Instrument
 from ketacare.clinical.outcomes import Assessment
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 36, 10, 26
+# At most this many date labels under the axis, and never closer than this (a date is ~60 px).
+MAX_DATE_LABELS = 6
+MIN_LABEL_GAP = 64
 
 
 @dataclass(frozen=True)
@@ -16,6 +25,7 @@ class Point:
     y: float
     total: int
     label: str
+    baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,14 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """A dose given, as a vertical mark at its time."""
+
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
 class Chart:
     width: int
     height: int
@@ -41,8 +59,11 @@ class Chart:
     lines: tuple[Line, ...]
     y_ticks: tuple[tuple[float, int], ...]
     x_labels: tuple[tuple[float, str], ...]
+    doses: tuple[Mark, ...] = ()
     plot_left: int = LEFT
     plot_right: int = WIDTH - RIGHT
+    plot_top: int = TOP
+    plot_bottom: int = HEIGHT - BOTTOM
 
     @property
     def plot_width(self) -> int:
@@ -55,10 +76,12 @@ class Chart:
 
 def trajectory_chart(
     instrument: Instrument,
-    points: Sequence[tuple[object, int, str]],
+    points: Sequence[tuple[datetime, int, str]],
     assessment: Assessment | None,
+    doses: Sequence[datetime] = (),
 ) -> Chart | None:
-    """``points`` are (time, total, label) in time order; None if there is nothing to draw."""
+    """``points`` are (time, total, label) in time order and ``doses`` the times doses were
+    started; None if there is nothing to draw. Both share one time axis spanning all of them."""
     total_range = instrument.total_range
     if not points or total_range is None:
         return None
@@ -68,11 +91,19 @@ def trajectory_chart(
     def y_of(value: float) -> float:
         return TOP + (HEIGHT - TOP - BOTTOM) * (1 - (value - low) / span)
 
-    count = len(points)
+    times = [t for t, _, _ in points] + list(doses)
+    start, end = min(times), max(times)
     inner = WIDTH - LEFT - RIGHT
-    xs = [LEFT + (inner * i / (count - 1) if count > 1 else inner / 2) for i in range(count)]
+
+    def x_of(at: datetime) -> float:
+        if end == start:
+            return LEFT + inner / 2
+        return LEFT + inner * ((at - start) / (end - start))
+
+    baseline_at = assessment.baseline.taken_at if assessment and assessment.baseline else None
     plotted = tuple(
-        Point(x, y_of(total), total, label) for x, (_, total, label) in zip(xs, points, strict=True)
+        Point(x_of(at), y_of(total), total, label, baseline=at == baseline_at)
+        for at, total, label in points
     )
     bands = tuple(
         BandRect(y_of(b.max + 0.5), y_of(b.min - 0.5) - y_of(b.max + 0.5), b.id, i)
@@ -80,7 +111,8 @@ def trajectory_chart(
     )
     lines = []
     outcomes = instrument.outcomes
-    if assessment and assessment.baseline and outcomes and outcomes.response_drop_percent:
+    # Before the first dose the baseline is provisional: no response line is drawn from it.
+    if doses and assessment and assessment.baseline and outcomes and outcomes.response_drop_percent:
         line = assessment.baseline.total * (1 - outcomes.response_drop_percent / 100)
         lines.append(
             Line(y_of(line), f"response ({outcomes.response_drop_percent:g} % below baseline)")
@@ -89,6 +121,25 @@ def trajectory_chart(
         lines.append(Line(y_of(outcomes.remission_max + 0.5), "remission"))
     step = max(1, span // 4)
     ticks = tuple((y_of(v), v) for v in range(low, high + 1, step))
-    every = max(1, count // 6)
-    x_labels = tuple((p.x, p.label.split(" ")[0]) for i, p in enumerate(plotted) if i % every == 0)
-    return Chart(WIDTH, HEIGHT, plotted, bands, tuple(lines), ticks, x_labels)
+    marks = tuple(Mark(x_of(at), f"Dose {timezone.localtime(at):%Y-%m-%d %H:%M}") for at in doses)
+    return Chart(
+        WIDTH, HEIGHT, plotted, bands, tuple(lines), ticks, _date_labels(start, end, x_of), marks
+    )
+
+
+def _date_labels(
+    start: datetime, end: datetime, x_of: Callable[[datetime], float]
+) -> tuple[tuple[float, str], ...]:
+    """Local calendar dates under the axis, each at its midnight (the first at ``start``),
+    a whole number of days apart and never overlapping."""
+    first, last = timezone.localtime(start).date(), timezone.localtime(end).date()
+    step = max(1, -(-(last - first).days // (MAX_DATE_LABELS - 1)))
+    labels: list[tuple[float, str]] = []
+    day = first
+    while day <= last:
+        midnight = timezone.make_aware(datetime.combine(day, time.min))
+        x = x_of(max(midnight, start))
+        if not labels or x - labels[-1][0] >= MIN_LABEL_GAP:
+            labels.append((x, day.isoformat()))
+        day += timedelta(days=step)
+    return tuple(labels)

@@ -2,23 +2,18 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.utils import timezone
 
 from ketacare.clinical.instruments import Instrument, get
 from ketacare.clinical.outcomes import Assessment, Measure, assess
+from ketacare.clinical.outcomes.trajectory import BaselineRule, baseline_rule, in_baseline_window
 from ketacare.measures.charts import Chart, trajectory_chart
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.measures.schedule import next_due
 from ketacare.patients.models import Patient
-
-# Until dosing sessions are recorded in ketacare (a later capability), the first score of
-# each instrument stands in as the baseline; the page says so.
-BASELINE_NOTE = (
-    "Baseline: no treatment sessions are recorded in ketacare yet, so each questionnaire's "
-    "first score is used as the baseline."
-)
+from ketacare.treatments.models import TreatmentSession
 
 
 @dataclass(frozen=True)
@@ -27,6 +22,8 @@ class InstrumentSeries:
     responses: list[QuestionnaireResponse]
     assessment: Assessment
     chart: Chart | None
+    stale_baseline: bool = False
+    """Before the first dose: the latest score is already too old to become the baseline."""
 
     @property
     def latest(self) -> QuestionnaireResponse:
@@ -45,7 +42,30 @@ class PatientSummary:
     open_alerts: list[SafetyAlert]
     open_links: list[PatientLink]
     schedule: list[ScheduledItem]
-    baseline_note: str = BASELINE_NOTE
+    doses: list[datetime]
+    """When each dose was started (the dosed treatment sessions), in time order."""
+    rule: BaselineRule
+
+    @property
+    def first_dose(self) -> datetime | None:
+        return self.doses[0] if self.doses else None
+
+    @property
+    def baseline_note(self) -> str:
+        """Which score is each questionnaire's baseline, in the registry's words."""
+        days = self.rule.lookback_days
+        if self.first_dose is None:
+            return (
+                "Baseline: latest score so far; no dose recorded yet. It stays the baseline if "
+                f"the first dose follows within {days} days of it; response and remission are "
+                "judged only on scores after the first dose."
+            )
+        first = timezone.localtime(self.first_dose)
+        return (
+            f"Baseline: each questionnaire's last score on or before the first dose "
+            f"({first:%Y-%m-%d %H:%M}), at most {days} days before it, as in the outcomes "
+            "registry."
+        )
 
 
 def patient_summary(patient: Patient) -> PatientSummary:
@@ -53,20 +73,38 @@ def patient_summary(patient: Patient) -> PatientSummary:
     by_instrument: dict[str, list[QuestionnaireResponse]] = defaultdict(list)
     for response in responses:
         by_instrument[response.instrument_id].append(response)
+    # The registry's first dose: the earliest dosed session (dose_started_at set).
+    doses = list(
+        TreatmentSession.objects.filter(patient=patient, dose_started_at__isnull=False)
+        .order_by("dose_started_at")
+        .values_list("dose_started_at", flat=True)
+    )
+    first_dose = doses[0] if doses else None
+    rule = baseline_rule()
+    now = timezone.now()
     series = []
     for instrument_id, items in sorted(by_instrument.items()):
         instrument = get(instrument_id)
         measures = [Measure(r.completed_at, r.total) for r in items if r.total is not None]
-        first = measures[0].taken_at if measures else None
-        assessment = assess(instrument, measures, first_treatment=first)
+        assessment = assess(instrument, measures, first_treatment=first_dose, rule=rule)
         points = [
             (r.completed_at, r.total, timezone.localtime(r.completed_at).strftime("%Y-%m-%d %H:%M"))
             for r in items
             if r.total is not None
         ]
+        # Were the first dose given now, would the provisional baseline still count?
+        stale = (
+            first_dose is None
+            and assessment.baseline is not None
+            and not in_baseline_window(assessment.baseline.taken_at, now, rule.lookback)
+        )
         series.append(
             InstrumentSeries(
-                instrument, items, assessment, trajectory_chart(instrument, points, assessment)
+                instrument,
+                items,
+                assessment,
+                trajectory_chart(instrument, points, assessment, doses),
+                stale,
             )
         )
     open_alerts = list(
@@ -93,4 +131,4 @@ def patient_summary(patient: Patient) -> PatientSummary:
         )
         for a in Assignment.objects.filter(patient=patient, active=True).order_by("id")
     ]
-    return PatientSummary(series, open_alerts, open_links, schedule)
+    return PatientSummary(series, open_alerts, open_links, schedule, doses, rule)
