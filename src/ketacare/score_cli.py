@@ -15,6 +15,7 @@ from ketacare.clinical.instruments import (
     get,
     score,
 )
+from ketacare.clinical.safety import safety_signals
 
 USAGE_ERROR = 2
 
@@ -37,8 +38,15 @@ def main(argv: list[str]) -> int:
     except (AnswerError, UnknownInstrumentError) as error:
         print(f"ketacare score: {error.args[0]}", file=sys.stderr)
         return USAGE_ERROR
+    # The alerts the clinic would open for these answers, decided as for a saved response.
+    alerts = safety_signals(result)
     if args.json:
-        print(json.dumps(result.as_dict()))
+        printed = result.as_dict()
+        printed["alerts"] = [
+            {"flag": a.flag, "finding": a.finding, "rule": a.rule, "source": a.source}
+            for a in alerts
+        ]
+        print(json.dumps(printed))
         return 0
     total = "not summed" if result.total is None else str(result.total)
     print(f"{instrument.short_name}: total {total}", end="")
@@ -46,6 +54,8 @@ def main(argv: list[str]) -> int:
     print(f"; flags: {', '.join(result.flags)}" if result.flags else "")
     for name, value in result.subscales.items():
         print(f"  {name}: {value}")
+    for alert in alerts:
+        print(f"SAFETY ALERT: {alert.finding} — rule: {alert.rule} (source: {alert.source})")
     return 0
 
 

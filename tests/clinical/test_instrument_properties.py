@@ -198,7 +198,12 @@ def reference_result(instrument_id, a, sex):
     bands = REFERENCE[instrument_id][3]
     severity = next((name for name, low, high in bands if low <= total <= high), None)
     flags = set()
+    # Suicide items (reference §1 and §7; QIDS and MADRS thresholds are clinic-policy defaults).
     if instrument_id == "phq9" and a[8] > 0:
+        flags.add("suicidal_ideation")
+    if instrument_id == "qids_sr16" and a[11] >= 1:
+        flags.add("suicidal_ideation")
+    if instrument_id == "madrs" and a[9] >= 4:
         flags.add("suicidal_ideation")
     if instrument_id == "pcl5":
         if total >= 33:

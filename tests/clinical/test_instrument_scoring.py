@@ -153,9 +153,13 @@ EXAMPLES: list[Example] = [
         note="last-item-of-each-cluster",
     ),
     # QIDS-SR16: 16 x 0-3; max(1-4) + 5 + max(6-9) + 10..14 + max(15-16) = 0-27;
-    # none 0-5, mild 6-10, moderate 11-15, severe 16-20, very_severe 21-27.
+    # none 0-5, mild 6-10, moderate 11-15, severe 16-20, very_severe 21-27; item 12 (thoughts
+    # of death or suicide) >= 1 raises suicidal_ideation (clinic-policy default, reference §7).
     ex("qids_sr16", [0] * 16, 0, "none", note="min"),
-    ex("qids_sr16", [3] * 16, 27, "very_severe", note="max-not-48", cli=True),
+    ex("qids_sr16", [3] * 16, 27, "very_severe", SI, note="max-not-48", cli=True),
+    ex("qids_sr16", rated(16, {12: 1}), 1, "none", SI, note="item12-is-1", cli=True),
+    ex("qids_sr16", rated(16, {11: 3, 13: 3}), 6, "mild", note="item12-zero-neighbours-3"),
+    ex("qids_sr16", rated(16, {12: 3}), 3, "none", SI, note="item12-is-3"),
     ex(
         "qids_sr16",
         [1, 3, 2, 0, 0, 0, 2, 1, 1, 0, 0, 0, 0, 0, 2, 3],
@@ -183,6 +187,7 @@ EXAMPLES: list[Example] = [
         [0, 0, 0, 0, 3, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0],
         18,
         "severe",
+        SI,
         note="single-items-count-each",
     ),
     ex("qids_sr16", [1, 1, 1, 1, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0], 5, "none", note="5"),
@@ -242,12 +247,13 @@ EXAMPLES: list[Example] = [
     ex("dast10", [1, 1, 0, 1, 1, 1, 1, 1, 1, 1], 10, "severe", POS, note="max", cli=True),
     # C-SSRS screener: 7 yes/no items (Q1..Q5, Q6 ever, Q6 within the past 3 months); not
     # summed; risk = highest positive item: Q1/Q2 low, Q3 moderate, Q6 lifetime only moderate,
-    # Q4, Q5 or Q6 within 3 months high; all no -> "none" with no flag.
+    # Q4, Q5 or Q6 within 3 months high; all no -> "none" with no flag. Q3-5 are asked only
+    # after a yes to Q2 (and Q6 within 3 months only after Q6): not asked counts as no.
     ex("cssrs_screen", [0] * 7, None, "none", note="all-no", cli=True),
     ex("cssrs_screen", [1, 0, 0, 0, 0, 0, 0], None, "low", "risk_low", note="q1", cli=True),
     ex("cssrs_screen", [0, 1, 0, 0, 0, 0, 0], None, "low", "risk_low", note="q2"),
     ex("cssrs_screen", [1, 1, 0, 0, 0, 0, 0], None, "low", "risk_low", note="q1-q2"),
-    ex("cssrs_screen", [0, 0, 1, 0, 0, 0, 0], None, "moderate", "risk_moderate", note="q3"),
+    ex("cssrs_screen", [0, 1, 1, 0, 0, 0, 0], None, "moderate", "risk_moderate", note="q2-q3"),
     ex(
         "cssrs_screen",
         [1, 1, 1, 0, 0, 0, 0],
@@ -274,8 +280,8 @@ EXAMPLES: list[Example] = [
         "risk_moderate",
         note="q1-q3-q6-lifetime",
     ),
-    ex("cssrs_screen", [0, 0, 0, 1, 0, 0, 0], None, "high", "risk_high", note="q4"),
-    ex("cssrs_screen", [0, 0, 0, 0, 1, 0, 0], None, "high", "risk_high", note="q5"),
+    ex("cssrs_screen", [0, 1, 0, 1, 0, 0, 0], None, "high", "risk_high", note="q2-q4"),
+    ex("cssrs_screen", [0, 1, 0, 0, 1, 0, 0], None, "high", "risk_high", note="q2-q5"),
     ex(
         "cssrs_screen",
         [0, 0, 0, 0, 0, 1, 1],
@@ -286,7 +292,8 @@ EXAMPLES: list[Example] = [
         cli=True,
     ),
     ex("cssrs_screen", [1] * 7, None, "high", "risk_high", note="all-yes"),
-    # MADRS: 10 x 0-6, sum 0-60; none 0-6, mild 7-19, moderate 20-34, severe 35-60.
+    # MADRS: 10 x 0-6, sum 0-60; none 0-6, mild 7-19, moderate 20-34, severe 35-60; item 10
+    # (suicidal thoughts) >= 4 raises suicidal_ideation (clinic-policy default, reference §7).
     ex("madrs", [0] * 10, 0, "none", note="min"),
     ex("madrs", [1, 1, 1, 1, 1, 1, 0, 0, 0, 0], 6, "none", note="6"),
     ex("madrs", [6, 0, 0, 0, 0, 0, 0, 0, 0, 0], 6, "none", note="6-one-item"),
@@ -295,7 +302,10 @@ EXAMPLES: list[Example] = [
     ex("madrs", [2] * 10, 20, "moderate", note="20"),
     ex("madrs", [4, 4, 4, 4, 4, 4, 4, 4, 1, 1], 34, "moderate", note="34", cli=True),
     ex("madrs", [4, 4, 4, 4, 4, 4, 4, 4, 2, 1], 35, "severe", note="35"),
-    ex("madrs", [6] * 10, 60, "severe", note="max"),
+    ex("madrs", [6] * 10, 60, "severe", SI, note="max"),
+    ex("madrs", rated(10, {10: 3}), 3, "none", note="item10-is-3", cli=True),
+    ex("madrs", rated(10, {10: 4}), 4, "none", SI, note="item10-is-4", cli=True),
+    ex("madrs", rated(10, {9: 6}, rest=3), 33, "moderate", note="item9-is-not-item10"),
     # Y-BOCS: 10 x 0-4, sum 0-40, obsessions 1-5, compulsions 6-10; subclinical 0-7,
     # mild 8-15, moderate 16-23, severe 24-31, extreme 32-40.
     ex(
@@ -595,6 +605,21 @@ def test_phq9_and_gad7_loinc_codes_match_the_reference():
 
 
 # --- errors the hand-computed table cannot show -------------------------------------------
+
+
+@pytest.mark.parametrize("item", [3, 4, 5])
+def test_cssrs_q3_to_q5_cannot_be_yes_after_a_no_to_q2(item):
+    answers = [1, 0, 0, 0, 0, 0, 0]
+    answers[item - 1] = 1
+    with pytest.raises(AnswerError, match=rf"item {item} \(Q{item}\) is asked only after a yes"):
+        score(get("cssrs_screen"), answers)
+
+
+@pytest.mark.parametrize("item", [3, 4, 5])
+def test_cssrs_q3_to_q5_may_be_yes_after_a_yes_to_q2(item):
+    answers = [0, 1, 0, 0, 0, 0, 0]
+    answers[item - 1] = 1
+    assert score(get("cssrs_screen"), answers).severity in ("moderate", "high")
 
 
 def test_cssrs_q6_within_3_months_without_q6_is_an_error():

@@ -185,3 +185,65 @@ def test_cssrs_q6_within_3_months_without_q6(tmp_path):
 def test_dast10_yes_no_item_out_of_range(tmp_path):
     result = ketacare_score("dast10", answers([0, 0, 2, 0, 0, 0, 0, 0, 0, 0]), cwd=tmp_path)
     assert_usage_error(result, "item 3", "0–1")
+
+
+# --- safety alerts: the suicide items of every instrument that asks about them ---------------
+
+
+@pytest.mark.parametrize(
+    ("instrument", "item", "below", "at", "finding"),
+    [
+        ("phq9", 9, 0, 1, "PHQ-9 item 9 (thoughts of death or self-harm) = 1"),
+        ("qids_sr16", 12, 0, 1, "QIDS-SR16 item 12 (thoughts of death or suicide) = 1"),
+        ("madrs", 10, 3, 4, "MADRS item 10 (suicidal thoughts) = 4"),
+    ],
+)
+def test_json_shows_the_suicidal_ideation_flag_and_alert_at_the_threshold(
+    instrument, item, below, at, finding, tmp_path
+):
+    n_items = {"phq9": 9, "qids_sr16": 16, "madrs": 10}[instrument]
+    quiet = [0] * n_items
+    quiet[item - 1] = below
+    printed = json.loads(ketacare_score(instrument, answers(quiet), "--json", cwd=tmp_path).stdout)
+    assert printed["flags"] == []
+    assert printed["alerts"] == []
+    raised = [0] * n_items
+    raised[item - 1] = at
+    printed = json.loads(ketacare_score(instrument, answers(raised), "--json", cwd=tmp_path).stdout)
+    assert printed["flags"] == ["suicidal_ideation"]
+    (alert,) = printed["alerts"]
+    assert alert["flag"] == "suicidal_ideation"
+    assert alert["finding"] == finding
+    assert alert["rule"].startswith(finding.split(" = ")[0])
+    assert alert["source"]
+
+
+def test_plain_output_names_the_alert_and_its_source(tmp_path):
+    result = ketacare_score("madrs", answers([0] * 9 + [5]), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    alert_line = result.stdout.splitlines()[-1]
+    assert alert_line.startswith("SAFETY ALERT: MADRS item 10 (suicidal thoughts) = 5")
+    assert "at 4 or above" in alert_line
+    assert "Clinic policy" in alert_line
+
+
+def test_plain_output_has_no_alert_line_below_the_threshold(tmp_path):
+    result = ketacare_score("madrs", answers([6] * 9 + [3]), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "suicidal_ideation" not in result.stdout
+    assert "SAFETY ALERT" not in result.stdout
+
+
+def test_cssrs_high_risk_alert_names_the_questions_answered_yes(tmp_path):
+    result = ketacare_score("cssrs_screen", answers([1, 1, 0, 1, 0, 0, 0]), "--json", cwd=tmp_path)
+    (alert,) = json.loads(result.stdout)["alerts"]
+    assert alert["flag"] == "risk_high"
+    assert alert["finding"] == "C-SSRS screen: yes to Q1, Q2, Q4"
+
+
+@pytest.mark.parametrize("item", [3, 4, 5])
+def test_cssrs_q3_to_q5_after_a_no_to_q2_are_refused(item, tmp_path):
+    given = [1, 0, 0, 0, 0, 0, 0]
+    given[item - 1] = 1
+    result = ketacare_score("cssrs_screen", answers(given), cwd=tmp_path)
+    assert_usage_error(result, f"item {item}", "only after a yes to item 2")

@@ -61,6 +61,9 @@ class Flag:
     source: str
     item: int | None = None
     item_min: int | None = None
+    label: str | None = None
+    """What the flag's item asks about, in a few words ("thoughts of death or suicide"): alerts
+    name it, also for instruments whose item text ketacare may not ship."""
     total_min: int | None = None
     total_min_female: int | None = None
     total_max: int | None = None
@@ -105,6 +108,8 @@ class Instrument:
     risk_levels: tuple[str, ...] = ()
     item_risk: tuple[str, ...] = ()
     requires: dict[int, int] = field(default_factory=dict)
+    """Skip logic: item number -> the earlier item that must be answered above its lowest value
+    for it to be asked. An item not asked counts as its lowest value (no)."""
     outcomes: Outcomes | None = None
 
     @property
@@ -167,6 +172,7 @@ def _flag(raw: dict[str, Any]) -> Flag:
         source=raw.get("source", ""),
         item=raw.get("item"),
         item_min=raw.get("min"),
+        label=raw.get("label"),
         total_min=raw.get("total_min"),
         total_min_female=raw.get("total_min_female"),
         total_max=raw.get("total_max"),
@@ -235,6 +241,20 @@ def _check(instrument: Instrument) -> None:
             )
     if instrument.scoring == "highest_risk" and len(instrument.item_risk) != len(instrument.items):
         raise DefinitionError(f"{instrument.id}: item_risk must name a level for every item")
+    for flag in instrument.flags:
+        # A flag on one item reads its score, which alerts show as the answer: reversing it
+        # would make the two differ.
+        if flag.item is not None and (
+            not 1 <= flag.item <= len(instrument.items) or flag.item in instrument.reverse_items
+        ):
+            raise DefinitionError(
+                f"{instrument.id}: flag {flag.id} must name an item that is not reverse-scored"
+            )
+    for item_number, needed in instrument.requires.items():
+        if not (1 <= needed < item_number <= len(instrument.items)):
+            raise DefinitionError(
+                f"{instrument.id}: item {item_number} can only depend on an earlier item"
+            )
 
 
 @cache

@@ -48,9 +48,11 @@ def validate(instrument: Instrument, answers: Sequence[int], sex: str | None = N
                 f"(allowed: {item.min_value}–{item.max_value})"
             )
     for item_number, needed in instrument.requires.items():
-        if answers[item_number - 1] and not answers[needed - 1]:
+        item, parent = instrument.items[item_number - 1], instrument.items[needed - 1]
+        if answers[item_number - 1] != item.min_value and answers[needed - 1] == parent.min_value:
             raise AnswerError(
-                f"{instrument.id} item {item_number}: cannot be yes when item {needed} is no"
+                f"{instrument.id} item {item_number} ({item.label}) is asked only after a yes to "
+                f"item {needed} ({parent.label}): it cannot be yes when item {needed} is no"
             )
     if instrument.needs_sex and sex not in SEXES:
         raise AnswerError(
