@@ -6,7 +6,13 @@ from decimal import Decimal as D
 import pytest
 
 from ketacare.clinical.datafiles import load
-from ketacare.clinical.protocols import PROTOCOL_IDS, DoseRefused, calculate_dose, get_protocol
+from ketacare.clinical.protocols import (
+    PROTOCOL_IDS,
+    DoseRefused,
+    calculate_dose,
+    check_dose,
+    get_protocol,
+)
 
 TODAY = date(2026, 11, 29)
 IV = get_protocol("iv_ketamine")
@@ -133,8 +139,71 @@ def test_esketamine_is_whole_devices_of_label_doses():
     assert calculate_dose(esketamine, fixed_mg=D("56")).devices == 2
     with pytest.raises(DoseRefused) as refusal:
         calculate_dose(esketamine, fixed_mg=D("70"))
+    assert refusal.value.rule == "whole_devices"
+    with pytest.raises(DoseRefused) as refusal:
+        calculate_dose(esketamine, fixed_mg=D("112"))
     assert refusal.value.rule == "dose_not_in_label"
     assert "56 mg, 84 mg" in str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    ("dose", "rule"),
+    [
+        ("84", None),
+        ("85", "whole_devices"),
+        ("70", "whole_devices"),
+        ("168", "dose_not_in_label"),
+        ("0", "dose_not_positive"),
+        ("-28", "dose_not_positive"),
+    ],
+)
+def test_a_bedside_esketamine_dose_obeys_the_label(dose, rule):
+    """check_dose is what a prescriber's changed dose at the bedside must pass."""
+    esketamine = get_protocol("esketamine_trd")
+    if rule is None:
+        check_dose(esketamine, D(dose), None)
+        return
+    with pytest.raises(DoseRefused) as refusal:
+        check_dose(esketamine, D(dose), None)
+    assert refusal.value.rule == rule
+
+
+@pytest.mark.parametrize(
+    ("dose", "weight", "rule"),
+    [
+        ("61.5", "61.5", None),  # 1.0 mg/kg: the protocol's maximum, allowed
+        ("62.1", "61.5", "anaesthetic_range"),  # 1.01 mg/kg: past the 1.0 ceiling
+        ("400", "61.5", "anaesthetic_range"),
+        ("120", "120", None),
+        ("121", "130", "above_absolute_max_mg"),  # 0.93 mg/kg but above the 120 mg cap
+    ],
+)
+def test_a_bedside_iv_dose_obeys_the_protocol_on_the_plans_weight(dose, weight, rule):
+    iv_protocol = get_protocol("iv_ketamine")
+    if rule is None:
+        check_dose(iv_protocol, D(dose), D(weight))
+        return
+    with pytest.raises(DoseRefused) as refusal:
+        check_dose(iv_protocol, D(dose), D(weight))
+    assert refusal.value.rule == rule
+
+
+def test_the_calculator_and_the_bedside_refuse_the_same_mg_per_kg():
+    """One rule: 1.01 mg/kg is refused by the calculator and, as mg, at the bedside."""
+    iv_protocol = get_protocol("iv_ketamine")
+    with pytest.raises(DoseRefused) as planned:
+        calculate_dose(
+            iv_protocol,
+            mg_per_kg=D("1.01"),
+            weight_kg=D("100"),
+            weight_measured_on=date.today(),
+            today=date.today(),
+            vial_mg_per_ml=D("10"),
+            infusion_minutes=40,
+        )
+    with pytest.raises(DoseRefused) as bedside:
+        check_dose(iv_protocol, D("101"), D("100"))
+    assert planned.value.rule == bedside.value.rule == "anaesthetic_range"
 
 
 def test_every_protocol_has_version_source_and_limits():

@@ -32,14 +32,14 @@ def as_nurse(nurse, clinic):
     return actor(nurse, clinic, Role.NURSE)
 
 
-def consent(who, patient, kind):
+def consent(who, patient, kind, decision="granted"):
     patient_actions.record_consent(
         who,
         patient,
         {
             "kind": kind,
             "version": "2026-1",
-            "decision": "granted",
+            "decision": decision,
             "signed_at": timezone.now(),
             "signed_by": patient.full_name,
         },
@@ -111,6 +111,8 @@ def make_session(prescriber, nurse, clinic, patient, request=None, drug="racemic
     )
     kind = "treatment_ketamine" if drug == "racemic_ketamine" else "treatment_esketamine"
     consent(as_nurse(nurse, clinic), patient, kind)
+    if drug == "esketamine":
+        consent(as_nurse(nurse, clinic), patient, "rems_enrollment")
     return actions.open_session(as_nurse(nurse, clinic), plan.sessions.first().pk, "Chair 3")
 
 

@@ -159,7 +159,7 @@ def test_the_whole_iv_session(session, nurse, prescriber, clinic, stock):
     assert "Dose 30.0 mg" in done.note and "adverse event: Nausea (mild)" in done.note
     assert "Labetalol" in done.note
     with (
-        pytest.raises(DatabaseError, match="discharged session cannot be changed"),
+        pytest.raises(DatabaseError, match="discharged or transferred session cannot be changed"),
         transaction.atomic(),
     ):
         TreatmentSession.objects.filter(pk=session.pk).update(note="rewritten")

@@ -30,6 +30,7 @@ STEP_URLS = [
     "session-pump",
     "session-adverse-event",
     "session-discharge",
+    "session-transfer",
 ]
 DISCHARGE = {"dissociation_resolved": "on", "responsible_adult_present": "on", "password": PASSWORD}
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from ketacare.accounts.permissions import Role
 from ketacare.audit.models import AuditEvent
 from ketacare.planning import actions as planning
 from ketacare.treatments import actions
+from ketacare.treatments.actions import SessionError
 from ketacare.treatments.models import RemsSubmission, TreatmentSession
 from ketacare.treatments.rems import monitoring_form
 from ketacare.treatments.rems_actions import RemsError, record_rems_submission
@@ -57,6 +58,7 @@ def plan(prescriber, nurse, clinic, patient):
     )
     plan = planning.sign_plan(who, planning.draft_plan(who, evaluation.pk, request).pk, PASSWORD)
     consent(as_nurse(nurse, clinic), patient, "treatment_esketamine")
+    consent(as_nurse(nurse, clinic), patient, "rems_enrollment")
     return plan
 
 
@@ -65,7 +67,16 @@ def open_session(plan, nurse, clinic, number=1):
     return actions.open_session(as_nurse(nurse, clinic), planned.pk, "Chair 3")
 
 
-def walk(session, nurse, clinic, stock, first_device, monitoring=MONITORING, discharge_after=125):
+def walk(
+    session,
+    nurse,
+    clinic,
+    stock,
+    first_device,
+    monitoring=MONITORING,
+    discharge_after=125,
+    transfer_to="",
+):
     """Check-in, pre-dose vitals, two devices, the monitoring observations, discharge — on the
     day of ``first_device``, which the session is moved to (check-in needs its own day)."""
     day = timezone.localtime(first_device - timedelta(minutes=5)).date()
@@ -82,6 +93,15 @@ def walk(session, nurse, clinic, stock, first_device, monitoring=MONITORING, dis
         with at(first_device + timedelta(minutes=minutes)):
             actions.record_observation(who, session.pk, values)
     with at(first_device + timedelta(minutes=discharge_after)):
+        if transfer_to:
+            return actions.transfer(
+                who,
+                session.pk,
+                destination=transfer_to,
+                reason="Chest pain.",
+                decided_by_id=nurse.pk,
+                password=PASSWORD,
+            )
         return actions.discharge(
             who,
             session.pk,
@@ -127,7 +147,9 @@ def exports():
 # --- the form's content -----------------------------------------------------------------------
 
 
-def test_the_form_holds_what_was_recorded(discharged, first_device, prescriber, clinic):
+def test_the_form_holds_what_was_recorded(discharged, first_device, nurse, clinic):
+    clinic.address, clinic.phone = "1 River Road\nSpringfield, IL 62701", "+1 217 555 0100"
+    clinic.save()
     form = monitoring_form(discharged)
     assert (form.patient_name, form.date_of_birth, form.sex) == (
         "Ada Lovelace",
@@ -141,14 +163,19 @@ def test_the_form_holds_what_was_recorded(discharged, first_device, prescriber, 
         "Monoamine oxidase inhibitors (MAOIs)": False,
         "Opioids": False,
     }
-    assert form.provider == prescriber.get_full_name()
-    assert form.setting == clinic.name
+    # The nurse who monitored and discharged, not the prescriber who signed the plan.
+    assert form.provider == nurse.get_full_name()
+    assert form.setting == (
+        "Riverside Ketamine Clinic, 1 River Road Springfield, IL 62701, tel. +1 217 555 0100"
+    )
     assert form.treatment_date == timezone.localtime(first_device).date()
     assert form.deadline == form.treatment_date + timedelta(days=7)
     assert form.first_treatment is True
     assert form.dose == "56 mg"
     assert form.lot_number == "L-esk"
-    assert form.total_minutes == form.ready_minutes == 125
+    assert form.total_minutes == 125
+    # Ready at the end of the 120 minutes: the 42-minute reading met every other criterion.
+    assert form.ready_minutes == 120
     assert form.vitals_ok_before_dosing is True
     assert form.vitals_ok_before_completion is True
     assert (form.bp_before_dosing.systolic, form.bp_before_dosing.diastolic) == (132, 84)
@@ -166,15 +193,29 @@ def test_no_reading_near_40_minutes_is_not_recorded_and_a_later_session_is_not_t
     plan, discharged, nurse, clinic, stock, first_device
 ):
     later = open_session(plan, nurse, clinic, number=2)
-    # Readings at 25 and 55 minutes: both more than 10 minutes from 40.
-    readings = {25: MONITORING[20], 55: MONITORING[42], 121: MONITORING[121]}
-    walk(later, nurse, clinic, stock, first_device + timedelta(minutes=150), readings)
+    # Readings at 25 and 55 minutes: both more than 10 minutes from 40. Discharge refuses
+    # that; a transfer to emergency care does not wait, and still has its form.
+    readings = {25: MONITORING[20], 55: MONITORING[42]}
+    walk(
+        later,
+        nurse,
+        clinic,
+        stock,
+        first_device + timedelta(minutes=150),
+        readings,
+        discharge_after=60,
+        transfer_to="Springfield General emergency department",
+    )
     form = monitoring_form(later)
     assert form.bp_at_40_minutes is None
     assert form.first_treatment is False
-    lines = {line.label: line.value for s in form.sections() for line in s.lines}
-    assert lines["Blood pressure at 40 minutes"] == "Not recorded"
-    assert lines["First treatment"] == "No"
+    assert form.total_minutes == 60 and form.ready_minutes is None
+    lines = {line.label: line for s in form.sections() for line in s.lines}
+    assert lines["Blood pressure at 40 minutes"].value == "Not recorded"
+    assert lines["First treatment"].value == "No"
+    ready = lines["Minutes until the patient would have been ready to leave"]
+    assert ready.value == "Not recorded"
+    assert "Transferred to Springfield General emergency department" in ready.note
 
 
 def test_an_overridden_gate_a_desaturation_and_a_severe_event_are_on_the_form(
@@ -213,14 +254,74 @@ def test_an_overridden_gate_a_desaturation_and_a_severe_event_are_on_the_form(
     assert form.respiratory_depression is True
     assert "desaturation alert" in form.respiratory_findings
     assert "respiratory rate 8/min" in form.respiratory_findings[0]
-    assert form.serious_adverse_events == (
-        f"Desaturation at {timezone.localtime(first_device + timedelta(minutes=30)):%H:%M}: "
-        "SpO2 88 %",
-    )
+    # Severe in intensity is not serious in the regulatory sense.
+    assert form.serious_adverse_events == ()
     assert form.dissociation is None  # no CADSS was recorded
     lines = {line.label: line.value for s in form.sections() for line in s.lines}
     assert lines["Dissociation"] == "Not recorded"
-    assert lines["Serious adverse events"] == "Yes"
+    assert lines["Serious adverse events"] == "No"
+
+
+def test_a_serious_adverse_event_is_one_that_meets_a_regulatory_criterion(
+    plan, nurse, clinic, stock, first_device
+):
+    session = open_session(plan, nurse, clinic)
+    who = as_nurse(nurse, clinic)
+    monitoring = {42: MONITORING[42]}
+    walk(
+        session,
+        nurse,
+        clinic,
+        stock,
+        first_device,
+        monitoring,
+        discharge_after=50,
+        transfer_to="Emergency department",
+    )
+    with pytest.raises(SessionError, match="it is transferred to emergency care"):
+        actions.record_adverse_event(who, session.pk, "nausea", "mild")
+    # Locked like a discharged session, in the database itself.
+    with (
+        pytest.raises(DatabaseError, match="transferred session cannot be changed"),
+        transaction.atomic(),
+    ):
+        TreatmentSession.objects.filter(pk=session.pk).update(chair="Chair 9")
+    second = open_session(plan, nurse, clinic, number=2)
+    later = first_device + timedelta(minutes=200)
+    TreatmentSession.objects.filter(pk=second.pk).update(date=timezone.localtime(later).date())
+    with at(later - timedelta(minutes=5)):
+        actions.check_in(who, second.pk, READY)
+        actions.record_observation(who, second.pk, PRE_DOSE)
+    with at(later):
+        actions.start_dose(who, second.pk, supply(stock, "esketamine", units="2"))
+        with pytest.raises(SessionError, match="Unknown seriousness criterion 'bad_day'"):
+            actions.record_adverse_event(
+                who, second.pk, "hypertension", "mild", serious_criteria=("bad_day",)
+            )
+        actions.record_adverse_event(
+            who,
+            second.pk,
+            "hypertension",
+            "mild",
+            "Headache, 196/118",
+            "Sent to the emergency department",
+            serious_criteria=("hospitalisation", "important_medical_event"),
+        )
+        done = actions.transfer(
+            who,
+            second.pk,
+            destination="Springfield General emergency department",
+            reason="Hypertensive urgency with headache.",
+            decided_by_id=nurse.pk,
+            password=PASSWORD,
+        )
+    form = monitoring_form(done)
+    assert form.serious_adverse_events == (
+        f"Hypertension at {timezone.localtime(later):%H:%M} (inpatient hospitalisation or its "
+        "prolongation, important medical event (may need intervention to prevent one of the "
+        "above)): Headache, 196/118",
+    )
+    assert "SERIOUS: hospitalisation, important_medical_event" in done.note
 
 
 def test_the_page_shows_the_form_and_says_where_ready_to_leave_comes_from(
@@ -231,7 +332,7 @@ def test_the_page_shows_the_form_and_says_where_ready_to_leave_comes_from(
     page = response.content.decode()
     for text in ("56 mg", "L-esk", "132/84 mmHg", "146/90 mmHg", "Benzodiazepines", "125"):
         assert text in page
-    assert "first moment every discharge criterion was met" in page
+    assert "first moment every discharge criterion about the patient" in page
     assert "Not submitted" in page
     assert AuditEvent.objects.filter(action="view", object_type="treatmentsession").exists()
 

@@ -73,7 +73,7 @@ from ketacare.clinical.protocols import calculate_dose
 from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.clinical.protocols.schedule import ScheduleError, induction_schedule, reschedule
 from ketacare.clinical.safety import safety_signals
-from ketacare.clinical.session import VitalSigns, alerts, pre_dose_gate
+from ketacare.clinical.session import Reading, VitalSigns, alerts, pre_dose_gate
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.actions import Counted, Signature
 from ketacare.inventory.chain import entry_digest
@@ -1920,8 +1920,13 @@ class _BulkOps:
         vitals = _vitals(values)
         now = self.clock.at
         pre_dose = session.state == TreatmentSession.State.CHECKED_IN
-        route = get_protocol(session.plan.protocol_id).eligibility_route
-        fired = pre_dose_gate(route, vitals) if pre_dose else []
+        protocol = get_protocol(session.plan.protocol_id)
+        route = protocol.eligibility_route
+        observations = self._related(session, "observations")
+        gate: dict[str, Any] = {}
+        if pre_dose:
+            readings = treatments.pre_dose_readings(observations)
+            state, gate = treatments.pre_dose_verdict(protocol, readings, Reading(now, vitals))
         phase = Observation.Phase.PRE_DOSE if pre_dose else Observation.Phase.MONITORING
         cadss = values.get("cadss")
         row = {
@@ -1929,21 +1934,16 @@ class _BulkOps:
             "phase": phase,
             "taken_at": now,
             "cadss": None if cadss in (None, "") else int(cadss),
+            "gate": gate,
             "recorded_by_id": actor.user.pk,
             "recorded_at": now,
             **{name: vitals.value(name) for name in VITAL_FIELDS},
         }
         pk = self.w.insert(Observation, **row)
-        self._related(session, "observations").append(Observation(pk=pk, **row))
+        observations.append(Observation(pk=pk, **row))
         created = []
         if pre_dose:
-            self._save(
-                session,
-                gate_fired=[f.as_dict() for f in fired],
-                gate_checked_at=now,
-                gate_override_by_id=None,
-                gate_override_reason="",
-            )
+            self._save(session, **treatments.gate_fields(state, now))
         else:
             for hit in alerts(route, vitals):
                 alert = {
@@ -1959,19 +1959,26 @@ class _BulkOps:
                 created.append(alert_id)
                 self.session_alerts[alert_id] = SessionAlert(pk=alert_id, **alert)
                 self._related(session, "alerts").append(self.session_alerts[alert_id])
+            self._note_readiness(session, now)
         self._session_audit(
-            actor,
-            session,
-            "observation",
-            values={name: vitals.value(name) for name in VITAL_FIELDS},
-            gate=[f.check.id for f in fired],
+            actor, session, "observation", **treatments.observation_audit(vitals, gate)
         )
         return created
+
+    def _note_readiness(self, session: TreatmentSession, now: datetime) -> None:
+        ready_at = treatments.ready_at_after(session, now)
+        if ready_at != session.ready_at:
+            self._save(session, ready_at=ready_at)
 
     def override_gate(self, actor: Actor, session_id: int, reason: str) -> None:
         assert actor.user is not None
         session = self.sessions[session_id]
-        self._save(session, gate_override_by_id=actor.user.pk, gate_override_reason=reason.strip())
+        self._save(
+            session,
+            gate_override_by_id=actor.user.pk,
+            gate_override_reason=reason.strip(),
+            gate_override_at=self.clock.at,
+        )
         self._session_audit(
             actor,
             session,
@@ -1988,6 +1995,7 @@ class _BulkOps:
         protocol = get_protocol(session.plan.protocol_id)
         planned = Decimal(session.plan.dose_order["dose_mg"])
         given = planned if dose in (None, "") else Decimal(str(dose))
+        treatments.check_bedside_dose(session, protocol, given)
         lot = self.lots[supply.lot_id]
         amount = Decimal(str(supply.units))
         entry_id, entry = self.ledger(
@@ -2093,8 +2101,11 @@ class _BulkOps:
             "recorded_at": now,
         }
         pk = self.w.insert(AdverseEvent, **row)
-        self._related(session, "adverse_events").append(AdverseEvent(pk=pk, **row))
-        self._session_audit(actor, session, "adverse_event", kind=kind, severity=severity)
+        event = AdverseEvent(pk=pk, **row)
+        self._related(session, "adverse_events").append(event)
+        self._session_audit(
+            actor, session, "adverse_event", **treatments.adverse_event_audit(event)
+        )
 
     def acknowledge_alert(self, actor: Actor, alert_id: int, note: str) -> None:
         assert actor.user is not None
@@ -2110,6 +2121,8 @@ class _BulkOps:
             acknowledgement_note=alert.acknowledgement_note,
         )
         session = self.sessions[alert.session_id]
+        if session.state == TreatmentSession.State.MONITORING:
+            self._note_readiness(session, alert.acknowledged_at)
         self.audit(
             actor,
             Action.UPDATE,
@@ -2155,6 +2168,7 @@ class _BulkOps:
         for name, value in values.items():
             setattr(session, name, value)
         session.discharged_by = self.users[actor.user.pk]
+        values["ready_at"] = session.ready_at = treatments.ready_at_discharge(session)
         note = session_note(session)
         self._save(session, **values, note=note)
         self._session_audit(actor, session, "discharge", note=note)
@@ -2537,6 +2551,9 @@ class _Course:
         self.endpoint_end: datetime | None = None
         self.relapse_at: datetime | None = None
         self.relapse_reported: datetime | None = None  # the first score that shows it
+        # The last systolic pressure recorded while monitoring: discharge waits for one no
+        # higher than it (esketamine).
+        self.last_systolic = 0
 
     # --- questionnaires ---------------------------------------------------------------------
 
@@ -2802,6 +2819,8 @@ class _Course:
             else ConsentRecord.Kind.TREATMENT_KETAMINE
         )
         self.ops.consent(nurse, self.patient, kind)
+        if protocol.drug == "esketamine":
+            self.ops.consent(nurse, self.patient, ConsentRecord.Kind.REMS_ENROLLMENT)
         dates = {number: day for _, number, day in plan.sessions}
         route = protocol.route
         dose = Decimal(plan.dose_order["dose_mg"])
@@ -3031,8 +3050,8 @@ class _Course:
                 "moaas": 5 if final or dissociation < 0.3 else rng.choice((3, 4, 4, 4, 5)),
                 "cadss": 0 if final else _clip(18 * dissociation + rng.gauss(0, 3), 0, 40),
             }
-            if final:  # what allows discharge: back within the limits
-                values["systolic"] = min(values["systolic"], 158)
+            if final:  # what allows discharge: back within the limits, and no longer rising
+                values["systolic"] = min(values["systolic"], 158, self.last_systolic)
                 values["diastolic"] = min(values["diastolic"], 98)
                 values["heart_rate"] = min(values["heart_rate"], 105)
             return _pulse_pressure(values)
@@ -3098,6 +3117,7 @@ class _Course:
     ) -> None:
         """Vital signs; an alert they raise is acknowledged at once by the prescriber, who is
         on site while patients are dosed."""
+        self.last_systolic = values["systolic"]
         for alert in self.ops.observe(nurse, session, values):
             self.ops.acknowledge_alert(
                 prescriber,
@@ -3118,6 +3138,7 @@ class _Course:
         acknowledgement, a recheck ten minutes later."""
         ops = self.ops
         raised = ops.observe(nurse, session, values)
+        self.last_systolic = values["systolic"]
         if during:
             yield timezone.now() + timedelta(minutes=1)
             ops.pump(nurse, session, DoseStep.Kind.PAUSE, note="Blood pressure alert")
@@ -3147,6 +3168,7 @@ class _Course:
             }
         )
         ops.observe(nurse, session, calmer)
+        self.last_systolic = calmer["systolic"]
         if during:
             yield timezone.now() + timedelta(minutes=1)
             ops.pump(nurse, session, DoseStep.Kind.RESUME)

@@ -15,14 +15,18 @@ from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
+from ketacare.clinical.protocols.dose import DoseRefused, check_dose
 from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes
 from ketacare.clinical.session import (
+    BloodPressureAt,
+    GateState,
+    Reading,
     VitalSigns,
     alerts,
     discharge_problems,
+    gate_state,
     plausibility_problems,
-    pre_dose_gate,
 )
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.models import LedgerEntry
@@ -143,15 +147,43 @@ class Checklist:
     questionnaires_done: bool
 
 
+def _latest_consent(patient: Any, kind: str) -> ConsentRecord | None:
+    return (
+        ConsentRecord.objects.filter(patient=patient, kind=kind)
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+
+
+def route_check_in(protocol: Protocol) -> dict[str, Any]:
+    """The check-in requirements of the protocol's route alone (esketamine: REMS enrolment and
+    transport home), from ``session_thresholds.toml``."""
+    by_route = load("session_thresholds").get("check_in_by_route", {})
+    return dict(by_route.get(protocol.eligibility_route, {}))
+
+
 def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[str]:
     """Every reason the patient cannot be checked in, from the protocol and the record."""
     protocol = protocol_of(session)
+    route_rules = route_check_in(protocol)
     patient = session.patient
     problems = []
     if not checklist.fasting_as_instructed:
         problems.append(f"not fasted as instructed ({protocol.pre_dose_instructions[0]})")
     if protocol.monitoring.get("responsible_adult_at_discharge") and not checklist.escort_arranged:
         problems.append("no responsible adult arranged to take the patient home")
+    elif route_rules.get("transport_home_required") and not checklist.escort_arranged:
+        problems.append(
+            "no transport home arranged: the patient must not drive today "
+            f"({route_rules['transport_source']})"
+        )
+    if route_rules.get("rems_enrollment_required"):
+        enrolment = _latest_consent(patient, ConsentRecord.Kind.REMS_ENROLLMENT)
+        if enrolment is None or enrolment.decision != ConsentRecord.Decision.GRANTED:
+            problems.append(
+                "the patient is not enrolled in the esketamine REMS; enrol them before the dose "
+                f"({route_rules['rems_source']})"
+            )
     if checklist.pregnancy_test == "positive":
         problems.append("positive pregnancy test: the prescriber must review before treatment")
     if checklist.pregnancy_test not in ("not_applicable", "negative", "positive"):
@@ -164,11 +196,7 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
     status = route_status(session.plan.evaluation, protocol.eligibility_route)
     if not status.usable:
         problems.append(f"a new contraindication since the plan: {status.refusal()}")
-    consent = (
-        ConsentRecord.objects.filter(patient=patient, kind=CONSENT_FOR_DRUG[protocol.drug])
-        .order_by("-signed_at", "-id")
-        .first()
-    )
+    consent = _latest_consent(patient, CONSENT_FOR_DRUG[protocol.drug])
     if consent is None or consent.decision != ConsentRecord.Decision.GRANTED:
         problems.append(f"no current consent to {protocol.drug.replace('_', ' ')} treatment")
     if protocol.weight_based:
@@ -252,25 +280,27 @@ def record_observation(
         raise SessionError("An observation cannot be recorded ahead of time.")
     pre_dose = session.state == State.CHECKED_IN
     protocol = protocol_of(session)
-    fired = []
+    gate: dict[str, Any] = {}
     if pre_dose:
-        try:
-            fired = pre_dose_gate(protocol.eligibility_route, vitals)
-        except ValueError as error:
-            raise SessionError(f"Pre-dose vitals: {error}.") from None
+        readings = _pre_dose_readings(session)
+        if readings and taken_at < readings[-1].at:
+            raise SessionError(
+                "Pre-dose readings are recorded in the order taken: this one is earlier than "
+                f"the last ({timezone.localtime(readings[-1].at):%H:%M})."
+            )
+        state, gate = pre_dose_verdict(protocol, readings, Reading(taken_at, vitals))
     observation = Observation.objects.create(
         session=session,
         phase=Observation.Phase.PRE_DOSE if pre_dose else Observation.Phase.MONITORING,
         taken_at=taken_at,
         cadss=int(cadss) if cadss not in (None, "") else None,
+        gate=gate,
         recorded_by=actor.user,
         **{name: vitals.value(name) for name in VITAL_FIELDS},
     )
     if pre_dose:
-        # New pre-dose vitals are a new gate: an earlier override does not carry over.
-        session.gate_fired = [f.as_dict() for f in fired]
-        session.gate_checked_at = now
-        session.gate_override_by, session.gate_override_reason = None, ""
+        for name, value in gate_fields(state, now).items():
+            setattr(session, name, value)
         session.save()
     else:
         for hit in alerts(protocol.eligibility_route, vitals):
@@ -282,14 +312,63 @@ def record_observation(
                 source=hit.check.source,
                 values=hit.values,
             )
-    _audit(
-        actor,
-        session,
-        "observation",
-        values={name: vitals.value(name) for name in VITAL_FIELDS},
-        gate=[f.check.id for f in fired],
-    )
+        _note_readiness(session, now)
+    _audit(actor, session, "observation", **observation_audit(vitals, gate))
     return observation
+
+
+def observation_audit(vitals: VitalSigns, gate: dict[str, Any]) -> dict[str, Any]:
+    """What the audit event of an observation records."""
+    return {
+        "values": {name: vitals.value(name) for name in VITAL_FIELDS},
+        "gate": [f["id"] for f in gate.get("fired", [])],
+        "gate_counted": gate.get("counted"),
+    }
+
+
+def pre_dose_verdict(
+    protocol: Protocol, readings: list[Reading], reading: Reading
+) -> tuple[GateState, dict[str, Any]]:
+    """The gate after ``reading`` joins the earlier ``readings``, and the reading's own verdict
+    as the observation stores it (``clinical.session.gate_state`` decides)."""
+    try:
+        state = gate_state(protocol.eligibility_route, [*readings, reading])
+    except ValueError as error:
+        raise SessionError(f"Pre-dose vitals: {error}.") from None
+    verdict = state.readings[-1]
+    return state, {
+        "fired": [f.as_dict() for f in verdict.fired + verdict.severe],
+        "counted": verdict.counted,
+        "note": verdict.note,
+    }
+
+
+def pre_dose_readings(observations: Any) -> list[Reading]:
+    """The pre-dose readings among ``observations``, in the order taken."""
+    return [
+        Reading(o.taken_at, VitalSigns(**{name: getattr(o, name) for name in VITAL_FIELDS}))
+        for o in sorted(observations, key=lambda o: (o.taken_at, o.pk))
+        if o.phase == Observation.Phase.PRE_DOSE
+    ]
+
+
+def _pre_dose_readings(session: TreatmentSession) -> list[Reading]:
+    return pre_dose_readings(session.observations.filter(phase=Observation.Phase.PRE_DOSE))
+
+
+def gate_fields(state: GateState, now: datetime) -> dict[str, Any]:
+    """The session's gate fields after a new pre-dose reading. A new reading is a new gate:
+    an earlier override does not carry over."""
+    return {
+        "gate_fired": [f.as_dict() for f in state.holding],
+        "gate_checked_at": now,
+        "gate_stopped_at": state.stopped_at,
+        "gate_severe": state.severe,
+        "gate_cleared_at": state.cleared_at,
+        "gate_override_by_id": None,
+        "gate_override_reason": "",
+        "gate_override_at": None,
+    }
 
 
 def _prescriber(actor: Actor, what: str) -> None:
@@ -309,11 +388,14 @@ def override_gate(actor: Actor, session_id: int, reason: str, password: str) -> 
     _confirm_password(actor, password)
     session = _session(actor, session_id)
     _require(session, State.CHECKED_IN)
-    if not session.gate_fired:
-        raise SessionError("The pre-dose gate has not stopped this session: nothing to override.")
+    state = gate_state(protocol_of(session).eligibility_route, _pre_dose_readings(session))
+    refusal = state.refusal_to_override
+    if refusal is not None:
+        raise SessionError(refusal)
     if not reason.strip():
         raise SessionError("Write the benefit/risk reason for dosing despite the gate.")
     session.gate_override_by, session.gate_override_reason = actor.user, reason.strip()
+    session.gate_override_at = timezone.now()
     session.save()
     _audit(
         actor,
@@ -367,12 +449,13 @@ def start_dose(
         raise SessionError(f"The dose must be a number of mg, got {dose_mg!r}.") from None
     if not dose.is_finite() or dose <= 0:
         raise SessionError(f"The dose must be more than 0 mg, got {dose_mg}.")
+    protocol = protocol_of(session)
     if dose != planned:
         _prescriber(actor, f"change the dose from the plan's {planned} mg")
         if not change_reason.strip():
             raise SessionError("Write why the dose differs from the plan.")
         session.dose_changed_by, session.dose_change_reason = actor.user, change_reason.strip()
-    protocol = protocol_of(session)
+    check_bedside_dose(session, protocol, dose)
     try:
         entry = inventory.dispense(
             actor,
@@ -404,6 +487,17 @@ def start_dose(
     session.save()
     _audit(actor, session, "dose_started", dose_mg=str(dose), dispense=entry.pk)
     return session
+
+
+def check_bedside_dose(session: TreatmentSession, protocol: Protocol, dose: Decimal) -> None:
+    """The dose about to be given obeys the protocol's hard limits on the plan's dosing weight:
+    the dose calculator's own rule (``check_dose``), so the bedside goes no further than a
+    plan may."""
+    weight = session.plan.dose_order.get("weight_used_kg")
+    try:
+        check_dose(protocol, dose, Decimal(weight) if weight is not None else None)
+    except DoseRefused as refusal:
+        raise SessionError(f"Dose refused: {refusal}") from None
 
 
 def _devices_needed(session: TreatmentSession) -> int:
@@ -501,9 +595,16 @@ def record_adverse_event(
     description: str = "",
     intervention: str = "",
     occurred_at: datetime | None = None,
+    serious_criteria: tuple[str, ...] = (),
 ) -> AdverseEvent:
+    """An adverse event. Seriousness (``serious_criteria``: death, hospitalisation, ...) is
+    recorded apart from its intensity (``severity``)."""
     session = _session(actor, session_id)
     _require(session, State.CHECKED_IN, State.DOSING, State.MONITORING)
+    known = serious_criteria_labels()
+    unknown = [c for c in serious_criteria if c not in known]
+    if unknown:
+        raise SessionError(f"Unknown seriousness criterion {unknown[0]!r}.")
     if kind not in AdverseEvent.Kind.values:
         raise SessionError(f"Unknown adverse event {kind!r}.")
     if severity not in AdverseEvent.Severity.values:
@@ -517,10 +618,21 @@ def record_adverse_event(
         occurred_at=occurred_at or timezone.now(),
         description=description.strip(),
         intervention=intervention.strip(),
+        serious_criteria=[c for c in known if c in serious_criteria],
         recorded_by=actor.user,
     )
-    _audit(actor, session, "adverse_event", kind=kind, severity=severity)
+    _audit(actor, session, "adverse_event", **adverse_event_audit(event))
     return event
+
+
+def adverse_event_audit(event: AdverseEvent) -> dict[str, Any]:
+    """What the audit event of an adverse event records."""
+    return {"kind": event.kind, "severity": event.severity, "serious": event.serious_criteria}
+
+
+def serious_criteria_labels() -> dict[str, str]:
+    """The regulatory seriousness criteria (ICH E2A), by id, in the data file's order."""
+    return dict(load("adverse_events")["serious_criteria"])
 
 
 @transaction.atomic
@@ -541,6 +653,9 @@ def acknowledge_alert(actor: Actor, alert_id: int, note: str) -> SessionAlert:
     alert.acknowledged_by, alert.acknowledged_at = actor.user, timezone.now()
     alert.acknowledgement_note = note.strip()
     alert.save()
+    if alert.session.state == State.MONITORING:
+        session = _session(actor, alert.session_id)
+        _note_readiness(session, alert.acknowledged_at)
     record(
         actor,
         Action.UPDATE,
@@ -562,17 +677,42 @@ def _wasted_mg(entry: LedgerEntry) -> Decimal:
 
 
 def discharge_blockers(
-    session: TreatmentSession, dissociation_resolved: bool, responsible_adult_present: bool
+    session: TreatmentSession,
+    dissociation_resolved: bool,
+    responsible_adult_present: bool,
+    at: datetime | None = None,
 ) -> list[str]:
-    """Every criterion not yet met, from the protocol, the observations and the ledger."""
+    """Every criterion not yet met at ``at`` (now), from the protocol, the observations and the
+    ledger."""
+    problems = _patient_blockers(
+        session, dissociation_resolved, responsible_adult_present, at or timezone.now()
+    )
+    entry = session.dispense
+    if entry is not None and session.state == State.MONITORING:
+        left = entry.quantity_mg - (session.dose_mg or 0) - _wasted_mg(entry)
+        if left > 0:
+            problems.append(f"{left} mg left from the dispense is not yet wasted with a witness")
+    return problems
+
+
+def _patient_blockers(
+    session: TreatmentSession,
+    dissociation_resolved: bool,
+    responsible_adult_present: bool,
+    now: datetime,
+) -> list[str]:
+    """The discharge criteria about the patient (not the drug left to waste)."""
     if session.state != State.MONITORING or session.dose_started_at is None:
         return [f"the session is {session.get_state_display().lower()}, not in monitoring"]
     protocol = protocol_of(session)
-    now = timezone.now()
-    minutes = (now - session.dose_started_at).total_seconds() / 60
+    started = session.dose_started_at
+    minutes = (now - started).total_seconds() / 60
     # .all() and Python, not filtered queries, so a page that prefetched them asks nothing.
-    monitoring = [o for o in session.observations.all() if o.phase == Observation.Phase.MONITORING]
-    last = max(monitoring, key=lambda o: (o.taken_at, o.pk), default=None)
+    monitoring = sorted(
+        (o for o in session.observations.all() if o.phase == Observation.Phase.MONITORING),
+        key=lambda o: (o.taken_at, o.pk),
+    )
+    last = monitoring[-1] if monitoring else None
     vitals = VitalSigns(**{name: getattr(last, name) for name in VITAL_FIELDS}) if last else None
     problems = discharge_problems(
         minutes_since_dose=minutes,
@@ -581,6 +721,12 @@ def discharge_blockers(
         dissociation_resolved=dissociation_resolved,
         responsible_adult_needed=bool(protocol.monitoring.get("responsible_adult_at_discharge")),
         responsible_adult_present=responsible_adult_present,
+        route=protocol.eligibility_route,
+        blood_pressures=[
+            BloodPressureAt((o.taken_at - started).total_seconds() / 60, o.systolic, o.diastolic)
+            for o in monitoring
+            if o.systolic is not None and o.diastolic is not None
+        ],
     )
     # The observation after an infusion counts from its real end: a paused or slowed infusion
     # ends later than planned.
@@ -595,12 +741,49 @@ def discharge_blockers(
     open_alerts = sum(1 for alert in session.alerts.all() if alert.acknowledged_at is None)
     if open_alerts:
         problems.append(f"{open_alerts} alert(s) wait for a prescriber's acknowledgement")
-    entry = session.dispense
-    if entry is not None:
-        left = entry.quantity_mg - (session.dose_mg or 0) - _wasted_mg(entry)
-        if left > 0:
-            problems.append(f"{left} mg left from the dispense is not yet wasted with a witness")
     return problems
+
+
+def ready_at_discharge(session: TreatmentSession) -> datetime:
+    """At the latest, a patient discharged now was ready now."""
+    assert session.discharged_at is not None
+    if session.ready_at is None or session.ready_at > session.discharged_at:
+        return session.discharged_at
+    return session.ready_at
+
+
+def _earliest_by_time(session: TreatmentSession) -> datetime:
+    """When the protocol's minimum observation times are over (from the dose and from the end
+    of an infusion)."""
+    protocol = protocol_of(session)
+    assert session.dose_started_at is not None
+    minimum = observation_minutes(protocol, session.plan.infusion_minutes or 0)
+    earliest = session.dose_started_at + timedelta(minutes=minimum)
+    after_end = protocol.monitoring.get("min_observation_minutes_after_dose")
+    if after_end is not None and session.dose_ended_at is not None:
+        earliest = max(earliest, session.dose_ended_at + timedelta(minutes=int(after_end)))
+    return earliest
+
+
+def ready_at_after(session: TreatmentSession, now: datetime) -> datetime | None:
+    """``ready_at`` after what was recorded at ``now``: the first moment from which the patient
+    met every discharge criterion about them, kept as it happens. What was recorded now holds
+    from ``now`` on, or from when the minimum observation time is over if that is later; a
+    criterion failing again clears it. What the nurse attests at discharge (dissociation,
+    escort) is not known before it, and is not counted."""
+    if session.state != State.MONITORING or session.dose_started_at is None:
+        return session.ready_at
+    moment = max(now, _earliest_by_time(session))
+    if _patient_blockers(session, True, True, moment):
+        return None
+    return session.ready_at or moment
+
+
+def _note_readiness(session: TreatmentSession, now: datetime) -> None:
+    ready_at = ready_at_after(session, now)
+    if ready_at != session.ready_at:
+        session.ready_at = ready_at
+        session.save(update_fields=["ready_at", "updated_at"])
 
 
 @transaction.atomic
@@ -619,8 +802,62 @@ def discharge(
     session.dissociation_resolved = dissociation_resolved
     session.responsible_adult_present = responsible_adult_present
     session.discharged_at, session.discharged_by = timezone.now(), actor.user
+    session.ready_at = ready_at_discharge(session)
     _advance(session, State.DISCHARGED)
     session.note = session_note(session)
     session.save()
     _audit(actor, session, "discharge", note=session.note)
+    return session
+
+
+@transaction.atomic
+def transfer(
+    actor: Actor,
+    session_id: int,
+    *,
+    destination: str,
+    reason: str,
+    decided_by_id: int | None,
+    password: str,
+) -> TreatmentSession:
+    """A dosed patient leaves for emergency care instead of home: when, where, why and who
+    decided. It ends the session like a discharge (note locked, REMS form due) and is never
+    blocked by discharge criteria — an emergency does not wait for them."""
+    _confirm_password(actor, password)
+    session = _session(actor, session_id)
+    _require(session, State.DOSING, State.MONITORING)
+    problems = []
+    if not destination.strip():
+        problems.append("name where the patient is going (e.g. the emergency department)")
+    if not reason.strip():
+        problems.append("write why the patient is transferred")
+    decider = None
+    if decided_by_id is None:
+        problems.append("name who decided the transfer")
+    else:
+        decider = actor.clinic.staff.filter(
+            pk=decided_by_id, memberships__clinic=actor.clinic, memberships__active=True
+        ).first()
+        if decider is None:
+            problems.append("who decided must be a staff member of this clinic")
+    _refuse(problems)
+    now = timezone.now()
+    if session.dose_ended_at is None:
+        session.dose_ended_at = now  # the infusion or the devices stop with the transfer
+    session.transferred_at, session.transferred_by = now, actor.user
+    session.transfer_decided_by = decider
+    session.transfer_destination = destination.strip()[:200]
+    session.transfer_reason = reason.strip()
+    _advance(session, State.TRANSFERRED)
+    session.note = session_note(session)
+    session.save()
+    _audit(
+        actor,
+        session,
+        "transfer",
+        destination=session.transfer_destination,
+        reason=session.transfer_reason,
+        decided_by=decided_by_id,
+        note=session.note,
+    )
     return session

@@ -8,7 +8,7 @@ from django import forms
 
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.inventory.models import StockBalance
-from ketacare.treatments.actions import Checklist, Supply
+from ketacare.treatments.actions import Checklist, Supply, route_check_in, serious_criteria_labels
 from ketacare.treatments.models import AdverseEvent, DoseStep, Observation
 
 PASSWORD_WIDGET = forms.PasswordInput(attrs={"autocomplete": "current-password"})
@@ -43,7 +43,16 @@ class CheckInForm(forms.Form):
     def __init__(self, *args: Any, protocol: Protocol, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["fasting_as_instructed"].help_text = protocol.pre_dose_instructions[0]
-        if not protocol.monitoring.get("responsible_adult_at_discharge"):
+        if protocol.monitoring.get("responsible_adult_at_discharge"):
+            return
+        rules = route_check_in(protocol)
+        if rules.get("transport_home_required"):
+            # The same box: how the patient gets home safely, as this route requires it.
+            self.fields[
+                "escort_arranged"
+            ].label = "Transport home arranged: the patient will not drive today"
+            self.fields["escort_arranged"].help_text = rules["transport_source"]
+        else:
             self.fields["escort_arranged"].help_text = "Not required by this protocol."
 
     def checklist(self) -> Checklist:
@@ -192,6 +201,29 @@ class AdverseEventForm(forms.Form):
     )
     description = forms.CharField(label="Description", required=False, max_length=300)
     intervention = forms.CharField(label="Intervention", required=False, max_length=300)
+    serious_criteria = forms.MultipleChoiceField(
+        label="Serious (regulatory meaning, not intensity): tick every criterion met",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=list(serious_criteria_labels().items()),
+        help_text="ICH E2A / 21 CFR 312.32: none ticked means not serious, however severe.",
+    )
+
+
+class TransferForm(forms.Form):
+    destination = forms.CharField(
+        label="Transferred to", max_length=200, initial="Emergency department"
+    )
+    reason = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    decided_by = forms.TypedChoiceField(label="Who decided", coerce=int)
+    password = _password()
+
+    def __init__(self, *args: Any, staff: list[Any], decided_by: int | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["decided_by"].choices = [("", "—")] + [
+            (user.pk, user.get_full_name() or user.get_username()) for user in staff
+        ]
+        self.fields["decided_by"].initial = decided_by
 
 
 class AcknowledgeForm(forms.Form):

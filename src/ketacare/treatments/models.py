@@ -2,6 +2,8 @@
 events and dose steps. Observations, dose steps and adverse events are append-only; a
 session moves forward only (``STATE_ORDER``) and is locked once discharged."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -19,6 +21,7 @@ class TreatmentSession(models.Model):
         DOSING = "dosing", "Dosing"
         MONITORING = "monitoring", "Monitoring"
         DISCHARGED = "discharged", "Discharged"
+        TRANSFERRED = "transferred", "Transferred to emergency care"
         CANCELLED = "cancelled", "Cancelled"
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
@@ -41,6 +44,12 @@ class TreatmentSession(models.Model):
         STAFF, on_delete=models.PROTECT, null=True, related_name="+"
     )
     gate_override_reason = models.TextField(blank=True)
+    gate_override_at = models.DateTimeField(null=True)
+    # How the gate went (clinical.session.gate): when it first stopped dosing, whether a severe
+    # reading left it to a prescriber, and when a repeat reading after rest reopened it.
+    gate_stopped_at = models.DateTimeField(null=True)
+    gate_severe = models.BooleanField(default=False)
+    gate_cleared_at = models.DateTimeField(null=True)
     dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True)
     dose_change_reason = models.TextField(blank=True)
     dose_changed_by = models.ForeignKey(
@@ -55,12 +64,32 @@ class TreatmentSession(models.Model):
     responsible_adult_present = models.BooleanField(default=False)
     discharged_at = models.DateTimeField(null=True)
     discharged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
+    # The first moment from which every discharge criterion about the patient held (time,
+    # vital signs, alerts), kept as it happens for the REMS form; cleared if one fails again.
+    ready_at = models.DateTimeField(null=True)
+    # A dosed patient sent to emergency care instead of home.
+    transferred_at = models.DateTimeField(null=True)
+    transferred_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
+    transfer_decided_by = models.ForeignKey(
+        STAFF, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    transfer_destination = models.CharField(max_length=200, blank=True)
+    transfer_reason = models.TextField(blank=True)
     note = models.TextField(blank=True)
     cancel_reason = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "date", "state"])]
+
+    @property
+    def ended(self) -> bool:
+        """Discharged or transferred: monitoring is over and the note is locked."""
+        return self.state in ENDED
+
+    @property
+    def ended_at(self) -> datetime | None:
+        return self.discharged_at or self.transferred_at
 
     @property
     def gate_open(self) -> bool:
@@ -76,7 +105,9 @@ STATE_ORDER = [
     TreatmentSession.State.DOSING,
     TreatmentSession.State.MONITORING,
     TreatmentSession.State.DISCHARGED,
+    TreatmentSession.State.TRANSFERRED,
 ]
+ENDED = (TreatmentSession.State.DISCHARGED, TreatmentSession.State.TRANSFERRED)
 
 
 class Observation(models.Model):
@@ -98,6 +129,9 @@ class Observation(models.Model):
     respiratory_rate = models.PositiveSmallIntegerField(null=True)
     moaas = models.PositiveSmallIntegerField(null=True)
     cadss = models.PositiveSmallIntegerField(null=True)
+    # A pre-dose reading's verdict at the gate as it was recorded: the checks it fired, whether
+    # it counted (a passing repeat too soon after a stop does not) and why.
+    gate = models.JSONField(default=dict)
     recorded_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -167,11 +201,17 @@ class AdverseEvent(models.Model):
     )
     kind = models.CharField(max_length=15, choices=Kind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
+    # Seriousness in the regulatory sense (clinical/data/adverse_events.toml), not intensity.
+    serious_criteria = models.JSONField(default=list)
     occurred_at = models.DateTimeField()
     description = models.CharField(max_length=300, blank=True)
     intervention = models.CharField(max_length=300, blank=True)
     recorded_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def serious(self) -> bool:
+        return bool(self.serious_criteria)
 
 
 class RemsSubmission(models.Model):

@@ -38,15 +38,7 @@ def session_note(session: TreatmentSession) -> str:
     events: list[tuple[datetime, str]] = []
     if session.checked_in_at:
         events.append((session.checked_in_at, f"checked in by {_who(session.checked_in_by)}"))
-    if session.gate_fired and session.gate_checked_at:
-        checks = ", ".join(f["id"] for f in session.gate_fired)
-        events.append(
-            (
-                session.gate_checked_at,
-                f"pre-dose gate stopped dosing ({checks}); dosed on the decision of "
-                f"{_who(session.gate_override_by)}: {session.gate_override_reason}",
-            )
-        )
+    events += _gate_events(session)
     for step in session.steps.all():
         rate = f" {step.rate_ml_per_h} mL/h" if step.rate_ml_per_h else ""
         events.append((step.at, f"{step.get_kind_display()}{rate} ({_who(step.recorded_by)})"))
@@ -56,12 +48,14 @@ def session_note(session: TreatmentSession) -> str:
             for name in SCORES
             if getattr(obs, name) is not None
         )
-        events.append((obs.taken_at, f"{obs.get_phase_display()}: {values}"))
+        gate = f" — gate: {obs.gate['note']}" if obs.gate.get("note") else ""
+        events.append((obs.taken_at, f"{obs.get_phase_display()}: {values}{gate}"))
     for event in session.adverse_events.all():
         events.append(
             (
                 event.occurred_at,
-                f"adverse event: {event.get_kind_display()} ({event.severity}); "
+                f"adverse event: {event.get_kind_display()} ({event.severity}"
+                f"{', SERIOUS: ' + ', '.join(event.serious_criteria) if event.serious else ''}); "
                 f"{event.intervention or 'no intervention'}",
             )
         )
@@ -75,7 +69,41 @@ def session_note(session: TreatmentSession) -> str:
                     f"{alert.acknowledgement_note}",
                 )
             )
+    if session.ready_at:
+        events.append((session.ready_at, "every discharge criterion about the patient met"))
     if session.discharged_at:
         events.append((session.discharged_at, f"discharged by {_who(session.discharged_by)}"))
+    if session.transferred_at:
+        events.append(
+            (
+                session.transferred_at,
+                f"transferred to {session.transfer_destination} on the decision of "
+                f"{_who(session.transfer_decided_by)} (recorded by "
+                f"{_who(session.transferred_by)}): {session.transfer_reason}",
+            )
+        )
     events.sort(key=lambda item: item[0])
     return "\n".join(header + [f"{_clock(at)} {text}" for at, text in events])
+
+
+def _gate_events(session: TreatmentSession) -> list[tuple[datetime, str]]:
+    """How the pre-dose gate went: when it stopped dosing and on what, and how it opened."""
+    if session.gate_stopped_at is None:
+        return []
+    events = []
+    stopping = [o for o in session.observations.all() if o.gate.get("fired")]
+    checks = sorted({f["id"] for o in stopping for f in o.gate["fired"]})
+    events.append((session.gate_stopped_at, f"pre-dose gate stopped dosing ({', '.join(checks)})"))
+    if session.gate_cleared_at is not None and not session.gate_fired:
+        events.append(
+            (session.gate_cleared_at, "pre-dose gate reopened by a repeat reading after rest")
+        )
+    if session.gate_override_by_id is not None and session.gate_override_at:
+        events.append(
+            (
+                session.gate_override_at,
+                f"dosed despite the gate on the decision of {_who(session.gate_override_by)}: "
+                f"{session.gate_override_reason}",
+            )
+        )
+    return events

@@ -13,10 +13,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ketacare.accounts.models import Clinic, User
+from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.clinical.session import VitalSigns, discharge_problems
 from ketacare.planning.actions import effective_answers
 from ketacare.treatments.models import (
+    ENDED,
     AdverseEvent,
     DoseStep,
     Observation,
@@ -27,8 +29,12 @@ from ketacare.treatments.models import (
 # "The Patient Monitoring Form submitted within 7 days of every dose" [confirmed, REMS].
 DEADLINE_DAYS = 7
 # The label measures blood pressure "about 40 min after" dosing; the nearest reading within
-# ten minutes of that counts as the 40-minute one.
-BP_AT_MINUTES, BP_WINDOW_MINUTES = 40, 10
+# the window counts as the 40-minute one — the same reading discharge asks for.
+_BP_RULE = load("session_thresholds")["discharge_by_route"]["intranasal_esketamine"]
+BP_AT_MINUTES, BP_WINDOW_MINUTES = (
+    int(_BP_RULE["bp_at_minutes"]),
+    int(_BP_RULE["bp_window_minutes"]),
+)
 # MOAA/S 5 responds readily to the name spoken in a normal tone; below 5 is sedation.
 AWAKE_MOAAS = 5
 # Respiratory depression: a rate below 10/min (the bradypnoea alert's threshold) or either
@@ -42,13 +48,25 @@ CONCOMITANT = (
     ("medications.maois", "Monoamine oxidase inhibitors (MAOIs)"),
     ("medications.opioids", "Opioids"),
 )
-LABEL_DOSES = (Decimal(56), Decimal(84))
 ESKETAMINE_PROTOCOLS = tuple(p for p in PROTOCOL_IDS if get_protocol(p).drug == "esketamine")
+# The doses the form names (56 mg, 84 mg); any other is "other".
+LABEL_DOSES = tuple(
+    sorted(
+        {
+            Decimal(str(d))
+            for p in ESKETAMINE_PROTOCOLS
+            for d in get_protocol(p).raw["allowed_doses_mg"]
+        }
+    )
+)
 NOT_RECORDED = "Not recorded"
 READY_NOTE = (
-    "ketacare does not store the first moment every discharge criterion was met; this is the "
-    "time from the first device to discharge, so the patient may have been ready earlier."
+    "From the first device to the first moment every discharge criterion about the patient "
+    "was met (observation time, vital signs, blood pressure at about 40 minutes and no longer "
+    "rising, no open alert), as recorded during the session."
 )
+SERIOUS: dict[str, str] = dict(load("adverse_events")["serious_criteria"])
+PROVIDER_NOTE = "The staff member who monitored the session and signed its end."
 
 
 def staff_name(user: User | None) -> str:
@@ -118,7 +136,8 @@ class RemsForm:
     dose_mg: Decimal | None
     lot_number: str
     first_device_at: datetime | None
-    discharged_at: datetime | None
+    ended_at: datetime | None
+    transfer: str
     total_minutes: int | None
     ready_minutes: int | None
     vitals_ok_before_dosing: bool | None
@@ -172,7 +191,7 @@ class RemsForm:
             Section(
                 "Treatment",
                 (
-                    Line("Provider", self.provider, "The prescriber who signed the plan."),
+                    Line("Provider", self.provider, PROVIDER_NOTE),
                     Line("Setting", self.setting),
                     Line("Treatment date", f"{self.treatment_date:%Y-%m-%d}"),
                     Line(
@@ -195,7 +214,9 @@ class RemsForm:
                     Line(
                         "Minutes until the patient would have been ready to leave",
                         self._count(self.ready_minutes),
-                        READY_NOTE,
+                        self.transfer
+                        if self.ready_minutes is None and self.transfer
+                        else READY_NOTE,
                     ),
                     Line(
                         "Vital signs acceptable before dosing",
@@ -258,18 +279,18 @@ class RemsForm:
         return NOT_RECORDED if reading is None else str(reading)
 
     def _span(self) -> str:
-        if self.first_device_at is None or self.discharged_at is None:
+        if self.first_device_at is None or self.ended_at is None:
             return ""
-        return (
-            f"First device {_clock(self.first_device_at)}, discharged {_clock(self.discharged_at)}."
-        )
+        ended = "transferred" if self.transfer else "discharged"
+        return f"First device {_clock(self.first_device_at)}, {ended} {_clock(self.ended_at)}."
 
 
 def rems_sessions(clinic: Clinic) -> QuerySet[TreatmentSession]:
-    """The clinic's sessions that need a form: every discharged esketamine session."""
+    """The clinic's sessions that need a form: every esketamine session discharged or
+    transferred to emergency care."""
     return TreatmentSession.objects.filter(
         clinic=clinic,
-        state=TreatmentSession.State.DISCHARGED,
+        state__in=ENDED,
         plan__protocol_id__in=ESKETAMINE_PROTOCOLS,
     )
 
@@ -278,8 +299,11 @@ def no_form_reason(session: TreatmentSession) -> str:
     """Why this session has no Patient Monitoring Form; empty when it has one."""
     if session.plan.protocol_id not in ESKETAMINE_PROTOCOLS:
         return "Only esketamine sessions have a REMS Patient Monitoring Form."
-    if session.state != TreatmentSession.State.DISCHARGED:
-        return "The REMS Patient Monitoring Form is ready once the patient is discharged."
+    if session.state not in ENDED:
+        return (
+            "The REMS Patient Monitoring Form is ready once the patient is discharged "
+            "(or transferred to emergency care)."
+        )
     return ""
 
 
@@ -426,7 +450,9 @@ def monitoring_form(session: TreatmentSession) -> RemsForm:
             "clinic",
             "patient",
             "plan__evaluation",
-            "plan__signed_by",
+            "discharged_by",
+            "transferred_by",
+            "transfer_decided_by",
             "gate_override_by",
             "dispense__lot",
         )
@@ -451,10 +477,13 @@ def monitoring_form(session: TreatmentSession) -> RemsForm:
     moaas = [o.moaas for o in monitoring if o.moaas is not None]
     cadss = [o.cadss for o in monitoring if o.cadss is not None]
     respiratory, findings = _respiratory(monitoring, alert_ids, events)
-    total = (
-        _minutes(first_device_at, session.discharged_at)
-        if first_device_at and session.discharged_at
-        else None
+    ended_at = session.ended_at
+    total = _minutes(first_device_at, ended_at) if first_device_at and ended_at else None
+    transfer = (
+        f"Transferred to {session.transfer_destination} at {_clock(session.transferred_at)}: "
+        f"{session.transfer_reason} (decided by {staff_name(session.transfer_decided_by)})."
+        if session.transferred_at
+        else ""
     )
     return RemsForm(
         session_id=session.pk,
@@ -464,16 +493,29 @@ def monitoring_form(session: TreatmentSession) -> RemsForm:
         sex=session.patient.get_sex_at_birth_display(),
         concomitant=_concomitant(effective_answers(evaluation)),
         evaluation_signed_at=evaluation.signed_at,
-        provider=staff_name(session.plan.signed_by),
-        setting=session.clinic.name,
+        provider=staff_name(session.discharged_by or session.transferred_by),
+        setting=", ".join(
+            part
+            for part in (
+                session.clinic.name,
+                " ".join(session.clinic.address.split()),
+                session.clinic.phone and f"tel. {session.clinic.phone}",
+            )
+            if part
+        ),
         treatment_date=treatment_date(session),
         first_treatment=_is_first_treatment(session),
         dose_mg=session.dose_mg,
         lot_number=session.dispense.lot.lot_number if session.dispense else "",
         first_device_at=first_device_at,
-        discharged_at=session.discharged_at,
+        ended_at=ended_at,
+        transfer=transfer,
         total_minutes=total,
-        ready_minutes=total,
+        ready_minutes=(
+            _minutes(first_device_at, session.ready_at)
+            if first_device_at and session.ready_at
+            else None
+        ),
         vitals_ok_before_dosing=vitals_ok,
         gate_note=gate_note,
         vitals_ok_before_completion=None if last is None else not completion_problems,
@@ -489,10 +531,12 @@ def monitoring_form(session: TreatmentSession) -> RemsForm:
         respiratory_findings=findings,
         pulse_oximetry=any(o.spo2 is not None for o in monitoring),
         serious_adverse_events=tuple(
-            f"{e.get_kind_display()} at {_clock(e.occurred_at)}"
+            f"{e.get_kind_display()} at {_clock(e.occurred_at)} ("
+            + ", ".join(SERIOUS.get(c, c).lower() for c in e.serious_criteria)
+            + ")"
             + (f": {e.description}" if e.description else "")
             for e in events
-            if e.severity == AdverseEvent.Severity.SEVERE
+            if e.serious
         ),
         deadline=deadline(session),
     )

@@ -26,6 +26,7 @@ urlpatterns = [
         name="session-adverse-event",
     ),
     path("sessions/<int:session_id>/discharge/", views.discharge, name="session-discharge"),
+    path("sessions/<int:session_id>/transfer/", views.transfer, name="session-transfer"),
     path(
         "session-alerts/<int:session_alert_id>/acknowledge/",
         views.alert_acknowledge,

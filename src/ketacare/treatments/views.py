@@ -23,6 +23,7 @@ from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes, planned_vital_signs
+from ketacare.clinical.session import rest_minutes
 from ketacare.inventory.models import LedgerEntry
 from ketacare.planning.models import PlannedSession, TreatmentPlan
 from ketacare.treatments import actions
@@ -37,6 +38,7 @@ from ketacare.treatments.forms import (
     OpenSessionForm,
     PumpForm,
     StartDoseForm,
+    TransferForm,
     supply_rows,
 )
 from ketacare.treatments.models import (
@@ -235,6 +237,8 @@ def _session(request: HttpRequest, session_id: int) -> TreatmentSession:
         "gate_override_by",
         "dose_changed_by",
         "discharged_by",
+        "transferred_by",
+        "transfer_decided_by",
     )
     return get_object_or_404(queryset, pk=session_id, clinic=request.actor.clinic)
 
@@ -280,7 +284,21 @@ def _forms(
         forms["pump"] = PumpForm(auto_id="pump_%s")
     if can_run and state == State.MONITORING:
         forms["discharge"] = DischargeForm(protocol=protocol, auto_id="discharge_%s")
+    if can_run and state in (State.DOSING, State.MONITORING):
+        forms["transfer"] = _transfer_form(request)
     return forms
+
+
+def _transfer_form(request: HttpRequest, data: Any = None) -> TransferForm:
+    staff = list(
+        request.actor.clinic.staff.filter(memberships__active=True)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+    user = request.actor.user
+    return TransferForm(
+        data, staff=staff, decided_by=user.pk if user else None, auto_id="transfer_%s"
+    )
 
 
 def _devices(session: TreatmentSession, protocol: Protocol, steps: list[DoseStep]) -> dict:
@@ -365,6 +383,8 @@ def _page(
         "paused": bool(pump_steps) and pump_steps[-1].kind == DoseStep.Kind.PAUSE,
         "rate": rate_steps[-1].rate_ml_per_h if rate_steps else None,
         "can_change_dose": can_prescribe,
+        "pre_dose": [o for o in observations if o.phase == Observation.Phase.PRE_DOSE],
+        "rest_minutes": rest_minutes(),
     }
     return render(request, "treatments/session.html", context)
 
@@ -418,12 +438,18 @@ def check_in(request: HttpRequest, session_id: int) -> HttpResponse:
 
 def _observation_saved(observation: Observation) -> str | tuple[int, str]:
     if observation.phase == Observation.Phase.PRE_DOSE:
+        reading = observation.gate.get("note", "")
         if observation.session.gate_fired:
+            who = (
+                "a prescriber decides, after a repeat reading"
+                if observation.session.gate_severe
+                else "a repeat reading after rest, or a prescriber, decides"
+            )
             return (
                 messages.WARNING,
-                "Pre-dose vital signs saved. The gate stops dosing: a prescriber decides.",
+                f"Pre-dose vital signs saved ({reading}). The gate stops dosing: {who}.",
             )
-        return "Pre-dose vital signs saved. The gate is open."
+        return f"Pre-dose vital signs saved ({reading}). The gate is open."
     raised = SessionAlert.objects.filter(observation=observation).count()
     if raised:
         return messages.WARNING, f"Observation saved. {raised} alert(s) raised for a prescriber."
@@ -533,10 +559,34 @@ def adverse_event_new(request: HttpRequest, session_id: int) -> HttpResponse:
             form.cleaned_data["severity"],
             form.cleaned_data["description"],
             form.cleaned_data["intervention"],
+            serious_criteria=tuple(form.cleaned_data["serious_criteria"]),
         ),
         lambda event: (
             f"Adverse event recorded: {event.get_kind_display()} "
-            f"({event.get_severity_display().lower()})."
+            f"({event.get_severity_display().lower()}"
+            f"{', serious' if event.serious else ''})."
+        ),
+    )
+
+
+@requires("treatments.run")
+def transfer(request: HttpRequest, session_id: int) -> HttpResponse:
+    return _step(
+        request,
+        session_id,
+        "transfer",
+        lambda s, data: _transfer_form(request, data),
+        lambda s, form: actions.transfer(
+            request.actor,
+            s.pk,
+            destination=form.cleaned_data["destination"],
+            reason=form.cleaned_data["reason"],
+            decided_by_id=form.cleaned_data["decided_by"],
+            password=form.cleaned_data["password"],
+        ),
+        lambda s: (
+            messages.WARNING,
+            f"Transferred to {s.transfer_destination}. The session note is signed and locked.",
         ),
     )
 

@@ -99,19 +99,23 @@ class _Day:
             )
             plan = planning.draft_plan(self.prescriber, evaluation.pk, request)
             plan = planning.sign_plan(self.prescriber, plan.pk, self.password)
-            patient_actions.record_consent(
-                self.nurse,
-                patient,
-                {
-                    "kind": ConsentRecord.Kind.TREATMENT_ESKETAMINE
-                    if esketamine
-                    else ConsentRecord.Kind.TREATMENT_KETAMINE,
-                    "version": "2026-1",
-                    "decision": "granted",
-                    "signed_at": timezone.now(),
-                    "signed_by": patient.full_name,
-                },
+            kinds = (
+                [ConsentRecord.Kind.TREATMENT_ESKETAMINE, ConsentRecord.Kind.REMS_ENROLLMENT]
+                if esketamine
+                else [ConsentRecord.Kind.TREATMENT_KETAMINE]
             )
+            for kind in kinds:
+                patient_actions.record_consent(
+                    self.nurse,
+                    patient,
+                    {
+                        "kind": kind,
+                        "version": "2026-1",
+                        "decision": "granted",
+                        "signed_at": timezone.now(),
+                        "signed_by": patient.full_name,
+                    },
+                )
             chair = f"Chair {TreatmentSession.objects.filter(clinic=self.clinic).count() + 1}"
             return actions.open_session(self.nurse, plan.sessions.get(number=1).pk, chair)
 

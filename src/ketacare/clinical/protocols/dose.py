@@ -98,29 +98,11 @@ def calculate_dose(
     infusion_minutes: int | None = None,
 ) -> DoseOrder:
     """The order for one administration under ``protocol``, or DoseRefused."""
-    limits = protocol.limits
     if not protocol.weight_based:
         return _fixed_dose(protocol, fixed_mg)
     if mg_per_kg is None or weight_kg is None or weight_measured_on is None or today is None:
         raise DoseRefused("missing_input", "A mg/kg dose, a weight and its date are required.")
-    if mg_per_kg <= 0:
-        raise DoseRefused("dose_not_positive", "The dose must be above 0 mg/kg.")
-    anaesthetic = Decimal(str(limits["anaesthetic_from_mg_per_kg"]))
-    in_anaesthetic_range = (
-        mg_per_kg >= anaesthetic if limits.get("anaesthetic_inclusive") else mg_per_kg > anaesthetic
-    )
-    maximum = Decimal(str(protocol.raw["max_mg_per_kg"]))
-    if in_anaesthetic_range:
-        raise DoseRefused(
-            "anaesthetic_range",
-            f"{mg_per_kg} mg/kg {protocol.route.upper()} is in the anaesthetic range "
-            f"({limits['anaesthetic_source']}).",
-        )
-    if mg_per_kg > maximum:
-        raise DoseRefused(
-            "above_protocol_max_mg_per_kg",
-            f"{mg_per_kg} mg/kg is above this protocol's maximum of {maximum} mg/kg.",
-        )
+    check_mg_per_kg(protocol, mg_per_kg)
     weight, basis = _weight(
         weight_kg, weight_measured_on, today, height_cm, sex, use_adjusted_weight
     )
@@ -147,13 +129,7 @@ def calculate_dose(
             f"mg/mL), {loss:.1f} % less than prescribed (the clinic allows {max_loss} %). "
             "Choose a more dilute vial.",
         )
-    maximum_mg = Decimal(str(limits["max_absolute_mg"]))
-    if dose > maximum_mg:
-        raise DoseRefused(
-            "above_absolute_max_mg",
-            f"{dose} mg is above this protocol's absolute maximum of {maximum_mg} mg "
-            f"({limits['max_absolute_source']}).",
-        )
+    _check_absolute_max(protocol, dose)
     rate = None
     if protocol.route == "iv":
         allowed = protocol.raw.get("infusion_minutes", [])
@@ -178,16 +154,10 @@ def calculate_dose(
 
 
 def _fixed_dose(protocol: Protocol, fixed_mg: Decimal | None) -> DoseOrder:
-    raw, limits = protocol.raw, protocol.limits
-    allowed = [Decimal(str(d)) for d in raw["allowed_doses_mg"]]
-    if fixed_mg is None or fixed_mg not in allowed:
-        raise DoseRefused(
-            "dose_not_in_label",
-            f"{protocol.name}: the dose must be one of {', '.join(f'{d} mg' for d in allowed)}.",
-        )
-    if fixed_mg > Decimal(str(limits["max_absolute_mg"])):
-        raise DoseRefused("above_absolute_max_mg", f"{fixed_mg} mg is above the maximum.")
-    per_device = Decimal(str(raw["mg_per_device"]))
+    if fixed_mg is None:
+        raise DoseRefused("missing_input", f"{protocol.name}: choose a dose.")
+    _check_fixed(protocol, fixed_mg)
+    per_device = Decimal(str(protocol.raw["mg_per_device"]))
     return DoseOrder(
         protocol.id,
         protocol.version,
@@ -196,3 +166,74 @@ def _fixed_dose(protocol: Protocol, fixed_mg: Decimal | None) -> DoseOrder:
         "fixed dose (not weight-based)",
         devices=int(fixed_mg / per_device),
     )
+
+
+def check_dose(protocol: Protocol, dose_mg: Decimal, weight_kg: Decimal | None) -> None:
+    """The hard limits on a dose in mg under ``protocol``; DoseRefused names the one broken.
+
+    The same limits as :func:`calculate_dose` applies to a prescription, so a dose changed at
+    the bedside can go no further than a planned one: a fixed-dose protocol's allowed doses in
+    whole devices; a weight-based protocol's mg/kg ceiling on ``weight_kg`` (the plan's dosing
+    weight), never the anaesthetic range, and its absolute cap."""
+    if not dose_mg.is_finite() or dose_mg <= 0:
+        raise DoseRefused("dose_not_positive", f"The dose must be above 0 mg, got {dose_mg}.")
+    if not protocol.weight_based:
+        _check_fixed(protocol, dose_mg)
+        return
+    if weight_kg is None or weight_kg <= 0:
+        raise DoseRefused("missing_input", "A weight-based dose needs the plan's dosing weight.")
+    check_mg_per_kg(protocol, dose_mg / weight_kg, f"{dose_mg} mg for {weight_kg} kg")
+    _check_absolute_max(protocol, dose_mg)
+
+
+def check_mg_per_kg(protocol: Protocol, mg_per_kg: Decimal, what: str = "") -> None:
+    """A weight-based dose is above 0, outside the anaesthetic range and within the protocol's
+    mg/kg maximum. ``what`` names the dose in mg when the mg/kg was derived from it."""
+    limits = protocol.limits
+    shown = f"{what} ({mg_per_kg:.3f} mg/kg)" if what else f"{mg_per_kg} mg/kg"
+    if mg_per_kg <= 0:
+        raise DoseRefused("dose_not_positive", "The dose must be above 0 mg/kg.")
+    anaesthetic = Decimal(str(limits["anaesthetic_from_mg_per_kg"]))
+    in_anaesthetic_range = (
+        mg_per_kg >= anaesthetic if limits.get("anaesthetic_inclusive") else mg_per_kg > anaesthetic
+    )
+    if in_anaesthetic_range:
+        raise DoseRefused(
+            "anaesthetic_range",
+            f"{shown} {protocol.route.upper()} is in the anaesthetic range "
+            f"({limits['anaesthetic_source']}).",
+        )
+    maximum = Decimal(str(protocol.raw["max_mg_per_kg"]))
+    if mg_per_kg > maximum:
+        raise DoseRefused(
+            "above_protocol_max_mg_per_kg",
+            f"{shown} is above this protocol's maximum of {maximum} mg/kg.",
+        )
+
+
+def _check_absolute_max(protocol: Protocol, dose_mg: Decimal) -> None:
+    limits = protocol.limits
+    maximum_mg = Decimal(str(limits["max_absolute_mg"]))
+    if dose_mg > maximum_mg:
+        raise DoseRefused(
+            "above_absolute_max_mg",
+            f"{dose_mg} mg is above this protocol's absolute maximum of {maximum_mg} mg "
+            f"({limits['max_absolute_source']}).",
+        )
+
+
+def _check_fixed(protocol: Protocol, dose_mg: Decimal) -> None:
+    raw = protocol.raw
+    per_device = Decimal(str(raw["mg_per_device"]))
+    if dose_mg % per_device != 0:
+        raise DoseRefused(
+            "whole_devices",
+            f"{dose_mg} mg is not a whole number of {per_device} mg devices.",
+        )
+    allowed = [Decimal(str(d)) for d in raw["allowed_doses_mg"]]
+    if dose_mg not in allowed:
+        raise DoseRefused(
+            "dose_not_in_label",
+            f"{protocol.name}: the dose must be one of {', '.join(f'{d} mg' for d in allowed)}.",
+        )
+    _check_absolute_max(protocol, dose_mg)

@@ -2,6 +2,7 @@
 while monitoring, and discharge criteria — from ``data/session_thresholds.toml``."""
 
 from ketacare.clinical.session.checks import (
+    BloodPressureAt,
     Check,
     Fired,
     VitalSigns,
@@ -10,13 +11,19 @@ from ketacare.clinical.session.checks import (
     plausibility_problems,
     pre_dose_gate,
 )
+from ketacare.clinical.session.gate import GateState, Reading, gate_state, rest_minutes
 
 __all__ = [
+    "BloodPressureAt",
     "Check",
     "Fired",
+    "GateState",
+    "Reading",
     "VitalSigns",
     "alerts",
     "discharge_problems",
+    "gate_state",
     "plausibility_problems",
     "pre_dose_gate",
+    "rest_minutes",
 ]

@@ -2,7 +2,7 @@
 rule and source; none decides alone (a prescriber may override the gate with a reason)."""
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
@@ -60,6 +60,15 @@ class Fired:
         }
 
 
+@dataclass(frozen=True)
+class BloodPressureAt:
+    """A blood pressure and the minutes since the dose started when it was taken."""
+
+    minutes: float
+    systolic: int
+    diastolic: int
+
+
 def _thresholds() -> dict[str, Any]:
     return load("session_thresholds")
 
@@ -88,7 +97,8 @@ def _checks(section: str) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def _fire(section: str, route: str, vitals: VitalSigns) -> list[Fired]:
+def fire(section: str, route: str, vitals: VitalSigns) -> list[Fired]:
+    """The checks of ``section`` of the thresholds file that these vitals fire for ``route``."""
     fired = []
     for check in _checks(section):
         if route not in check.routes:
@@ -132,12 +142,12 @@ def pre_dose_gate(route: str, vitals: VitalSigns) -> list[Fired]:
     ]
     if missing:
         raise ValueError(f"pre-dose vitals need {', '.join(missing)}")
-    return _fire("pre_dose", route, vitals)
+    return fire("pre_dose", route, vitals)
 
 
 def alerts(route: str, vitals: VitalSigns) -> list[Fired]:
     """The alerts these observations raise while the patient is monitored."""
-    return _fire("alerts", route, vitals)
+    return fire("alerts", route, vitals)
 
 
 def discharge_problems(
@@ -148,8 +158,13 @@ def discharge_problems(
     dissociation_resolved: bool,
     responsible_adult_needed: bool,
     responsible_adult_present: bool,
+    route: str | None = None,
+    blood_pressures: Sequence[BloodPressureAt] = (),
 ) -> list[str]:
-    """The discharge criteria not yet met; empty means the patient may go."""
+    """The discharge criteria not yet met; empty means the patient may go.
+
+    With ``route``, that route's own criteria too, judged on ``blood_pressures`` (every
+    reading since the dose, in time order)."""
     limits = _thresholds()["discharge"]
     problems = []
     if minutes_since_dose < minimum_minutes:
@@ -174,4 +189,31 @@ def discharge_problems(
         problems.append("dissociation not recorded as resolved")
     if responsible_adult_needed and not responsible_adult_present:
         problems.append("no responsible adult to take the patient home")
+    if route is not None:
+        problems += route_discharge_problems(route, blood_pressures)
+    return problems
+
+
+def route_discharge_problems(route: str, blood_pressures: Sequence[BloodPressureAt]) -> list[str]:
+    """The discharge criteria of ``route`` alone (esketamine: a blood pressure about 40
+    minutes after the dose, and one no higher than the reading before it)."""
+    rules = _thresholds().get("discharge_by_route", {}).get(route)
+    if not rules:
+        return []
+    problems = []
+    at, window = int(rules["bp_at_minutes"]), int(rules["bp_window_minutes"])
+    if not any(abs(bp.minutes - at) <= window for bp in blood_pressures):
+        problems.append(
+            f"no blood pressure about {at} minutes after the dose ({at - window}–{at + window} min)"
+        )
+    if rules.get("bp_not_rising"):
+        if len(blood_pressures) < 2:
+            problems.append("a second blood pressure is needed to show it is not rising")
+        else:
+            before, last = blood_pressures[-2], blood_pressures[-1]
+            if last.systolic > before.systolic:
+                problems.append(
+                    f"blood pressure still rising ({before.systolic}/{before.diastolic} → "
+                    f"{last.systolic}/{last.diastolic}): discharge when it is decreasing"
+                )
     return problems
