@@ -5,10 +5,12 @@ from datetime import datetime, timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from ketacare.accounts.access import SYSTEM
+from ketacare.accounts.actions import create_staff
 from ketacare.accounts.permissions import Role
 from ketacare.measures import actions, links
 from ketacare.measures.models import PatientLink
-from tests.conftest import actor
+from tests.conftest import PASSWORD, actor
 
 # PHQ-9: total 8 (mild), item 9 ("better off dead ...") answered 0.
 PHQ9_NO_RISK = [1, 1, 1, 1, 1, 1, 1, 1, 0]
@@ -45,3 +47,17 @@ def link_path(link: PatientLink) -> str:
 
 def token_of(link: PatientLink) -> str:
     return links.token_for(link.public_id)
+
+
+def another_prescriber(clinic, username: str, email: str = ""):
+    """One more prescriber at ``clinic`` besides the fixture's."""
+    return create_staff(
+        SYSTEM,
+        clinic=clinic,
+        username=username,
+        password=PASSWORD,
+        role=Role.PRESCRIBER,
+        first_name="Other",
+        last_name="Prescriber",
+        email=email,
+    )

@@ -1,26 +1,12 @@
 from django.urls import reverse
 
-from ketacare.accounts.access import SYSTEM
-from ketacare.accounts.actions import create_staff
 from ketacare.audit.models import AuditEvent
 from ketacare.measures.models import SafetyAlert
-from tests.conftest import PASSWORD
+from tests.measures.helpers import another_prescriber
 
 
 def ack_url(alert):
     return reverse("alert-acknowledge", args=[alert.pk])
-
-
-def another_prescriber(clinic, username):
-    return create_staff(
-        SYSTEM,
-        clinic=clinic,
-        username=username,
-        password=PASSWORD,
-        role="prescriber",
-        first_name="Other",
-        last_name="Prescriber",
-    )
 
 
 def test_prescriber_acknowledges_with_a_note(as_user, prescriber, patient, alert):

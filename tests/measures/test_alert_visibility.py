@@ -86,3 +86,38 @@ def test_another_clinic_sees_neither_the_alert_nor_its_count(as_user, outsider, 
     assert "Ada Lovelace" not in html
     assert "No open safety alerts" in html
     assert "Safety alerts (" not in client.get(reverse("patient-list")).content.decode()
+
+
+@pytest.fixture
+def madrs_alert(nurse, clinic, patient):
+    response = actions.record_staff_response(
+        actor(nurse, clinic), patient, "madrs", [1] * 9 + [5], timezone.now()
+    )
+    return response.alerts.get()
+
+
+FINDING = "MADRS item 10 (suicidal thoughts) = 5 on "
+
+
+@pytest.mark.parametrize("page", [chart_url, measures_url])
+def test_the_patients_pages_say_which_item_raised_the_alert(
+    as_user, nurse, patient, madrs_alert, page
+):
+    html = as_user(nurse).get(page(patient)).content.decode()
+    assert FINDING + timezone.localdate().isoformat() in html
+    assert "MADRS item 10 (suicidal thoughts) at 4 or above" in html
+
+
+def test_the_dashboard_says_which_item_raised_each_alert(as_user, prescriber, madrs_alert, alert):
+    html = as_user(prescriber).get(reverse("alert-dashboard")).content.decode()
+    assert FINDING in html
+    assert "PHQ-9 item 9 (thoughts of death or self-harm) = 1 on " in html
+    assert f'id="alert-{madrs_alert.pk}"' in html  # the notification email links here
+
+
+def test_acknowledged_alerts_keep_saying_what_raised_them(as_user, prescriber, madrs_alert):
+    client = as_user(prescriber)
+    client.post(reverse("alert-acknowledge", args=[madrs_alert.pk]), {"note": "Seen today."})
+    html = client.get(reverse("alert-dashboard")).content.decode()
+    assert "Recently acknowledged" in html
+    assert FINDING in html

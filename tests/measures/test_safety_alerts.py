@@ -6,13 +6,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ketacare.audit.models import AuditEvent
+from ketacare.clinical.instruments import get
 from ketacare.measures import actions
 from ketacare.measures.models import SafetyAlert
 from tests.conftest import actor
 from tests.measures.helpers import PHQ9_NO_RISK, staff_form_data
 
 SAFETY = tomllib.loads(files("ketacare.clinical").joinpath("data/safety.toml").read_text("utf-8"))
-RULES = {(a["instrument"], a["flag"]): a["rule"] for a in SAFETY["alerts"]}
+RULES = {(a.get("instrument"), a["flag"]): a.get("rule") for a in SAFETY["alerts"]}
+CSSRS_SOURCES = {a["flag"]: a["source"] for a in SAFETY["alerts"] if "source" in a}
 
 
 def enter(nurse, clinic, patient, instrument_id, answers):
@@ -28,9 +30,11 @@ def test_phq9_item9_above_zero_opens_one_alert(nurse, clinic, patient, item9):
     assert alert.patient == patient
     assert alert.response == response
     assert alert.flag == "suicidal_ideation"
-    assert alert.rule == RULES[("phq9", "suicidal_ideation")]
-    assert alert.rule.startswith("PHQ-9 item 9")
-    assert alert.source == SAFETY["source"]
+    assert alert.rule == "PHQ-9 item 9 (thoughts of death or self-harm) at 1 or above"
+    assert alert.source == next(f for f in get("phq9").flags if f.id == "suicidal_ideation").source
+    assert alert.finding == (
+        f"PHQ-9 item 9 (thoughts of death or self-harm) = {item9} on {timezone.localdate()}"
+    )
     assert alert.is_open
     assert alert.acknowledged_by is None
     assert alert.acknowledgement_note == ""
@@ -49,6 +53,7 @@ def test_phq9_item9_zero_raises_no_alert_even_when_severe(nurse, clinic, patient
         ([1, 1, 0, 0, 0, 1, 0], "risk_moderate"),  # behaviour, more than 3 months ago
         ([1, 1, 1, 1, 0, 0, 0], "risk_high"),  # Q4: some intent
         ([1, 1, 1, 1, 1, 0, 0], "risk_high"),  # Q5: plan and intent
+        ([0, 1, 0, 0, 1, 0, 0], "risk_high"),  # Q5 without Q3
         ([0, 0, 0, 0, 0, 1, 1], "risk_high"),  # behaviour within 3 months
     ],
 )
@@ -57,8 +62,10 @@ def test_cssrs_moderate_or_high_risk_opens_one_alert(nurse, clinic, patient, ans
     alert = SafetyAlert.objects.get()
     assert alert.flag == flag
     assert alert.rule == RULES[("cssrs_screen", flag)]
-    assert alert.source == SAFETY["source"]
+    assert alert.source == CSSRS_SOURCES[flag]
     assert alert.is_open
+    labels = [item.label for item, a in zip(get("cssrs_screen").items, answers, strict=True) if a]
+    assert alert.signal.finding == f"C-SSRS screen: yes to {', '.join(labels)}"
 
 
 @pytest.mark.parametrize("answers", [[1, 0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0, 0], [0] * 7])
@@ -69,9 +76,16 @@ def test_cssrs_low_or_no_risk_raises_no_alert(nurse, clinic, patient, answers):
 
 @pytest.mark.parametrize(
     ("instrument_id", "answers"),
-    [("gad7", [3] * 7), ("madrs", [6] * 10), ("dast10", [1, 1, 0, 1, 1, 1, 1, 1, 1, 1])],
+    [
+        ("gad7", [3] * 7),
+        ("madrs", [6] * 9 + [3]),  # severe, item 10 below its threshold
+        ("qids_sr16", [3] * 11 + [0] + [3] * 4),  # very severe, item 12 "none"
+        ("dast10", [1, 1, 0, 1, 1, 1, 1, 1, 1, 1]),
+    ],
 )
-def test_other_instruments_never_raise_alerts(nurse, clinic, patient, instrument_id, answers):
+def test_other_answers_raise_no_alert_however_severe(
+    nurse, clinic, patient, instrument_id, answers
+):
     enter(nurse, clinic, patient, instrument_id, answers)
     assert SafetyAlert.objects.count() == 0
 

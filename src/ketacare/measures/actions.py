@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from ketacare.accounts.access import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.clinical.instruments import Instrument, get, score
 from ketacare.clinical.safety import safety_signals
-from ketacare.measures import links
+from ketacare.measures import links, notify
 from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.patients.models import Patient
@@ -94,6 +95,8 @@ def _save_response(
             clinic=patient.clinic,
             changes=field_changes({}, {"flag": signal.flag}),
         )
+        # Told at once, but only once the alert is really there.
+        transaction.on_commit(partial(notify.alert_opened, alert.pk), robust=True)
     return response
 
 

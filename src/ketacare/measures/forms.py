@@ -11,7 +11,10 @@ SEX_CHOICES = [("female", "Female"), ("male", "Male")]
 def answers_form_class(
     instrument: Instrument, *, for_patient: bool, ask_sex: bool
 ) -> type[forms.Form]:
-    """A form with one required choice per item of ``instrument`` (in item order)."""
+    """A form with one choice per item of ``instrument`` (in item order). Every item is required
+    except those the instrument's skip logic may leave unasked (C-SSRS Q3-5 after a no to Q2):
+    the form refuses them blank when they had to be asked, and the page hides them while the
+    answer they follow is no (``measures/skip_logic.js``; without it they stay on show)."""
     fields: dict[str, forms.Field] = {}
     for item in instrument.items:
         choices = [
@@ -20,11 +23,27 @@ def answers_form_class(
         ]
         if not for_patient and instrument.item_text_licensed:
             choices = [(value, f"{value} — {label}") for value, label in choices]
+        after = instrument.requires.get(item.number)
+        attrs: dict[str, str] = {}
+        help_text = ""
+        if after is not None:
+            parent = instrument.items[after - 1]
+            attrs = {"data-asked-after": f"item_{after}", "data-skip-when": str(parent.min_value)}
+            help_text = (
+                f"Asked only after a yes to {parent.label}; leave it unanswered when "
+                f"{parent.label} is no."
+            )
+            if not for_patient:
+                choices = [("", "— not asked —"), *choices]
+        widget = forms.RadioSelect if for_patient else forms.Select
         fields[f"item_{item.number}"] = forms.TypedChoiceField(
             label=f"{item.number}. {item.label}",
             choices=choices,
             coerce=int,
-            widget=forms.RadioSelect if for_patient else forms.Select,
+            empty_value=None,
+            required=after is None,
+            help_text=help_text,
+            widget=widget(attrs=attrs),
             error_messages={"required": "Please choose an answer for this question."},
         )
     if ask_sex:
@@ -48,13 +67,28 @@ class AnswersForm(forms.Form):
     instrument: Instrument
 
     def answers(self) -> list[int]:
-        return [v for k, v in self.cleaned_data.items() if k.startswith("item_")]
+        """One answer per item, in item order (a question not asked counts as no)."""
+        return [self.cleaned_data[f"item_{item.number}"] for item in self.instrument.items]
 
     def clean(self):
         cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        items = self.instrument.items
+        for number, after in self.instrument.requires.items():
+            item, parent = items[number - 1], items[after - 1]
+            if cleaned.get(f"item_{number}") is not None:
+                continue
+            if cleaned[f"item_{after}"] == parent.min_value:
+                cleaned[f"item_{number}"] = item.min_value  # not asked: counts as no
+            else:
+                self.add_error(
+                    f"item_{number}",
+                    f"{parent.label} was answered yes, so this question must be answered too.",
+                )
         if not self.errors:
-            # The instrument's own rules across items (e.g. C-SSRS Q7 needs Q6) as a message
-            # on the form rather than an error page. Sex is checked by its own field.
+            # The instrument's own rules across items (e.g. C-SSRS Q3 only after a yes to Q2)
+            # as a message on the form rather than an error page. Sex is checked by its field.
             try:
                 validate(self.instrument, self.answers(), cleaned.get("sex") or "female")
             except AnswerError as error:

@@ -2,8 +2,10 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from ketacare.clinical.instruments import INSTRUMENT_IDS
+from ketacare.clinical.safety import Signal, recorded_signal
 from ketacare.patients.models import Patient
 
 INSTRUMENT_CHOICES = [(i, i) for i in INSTRUMENT_IDS]
@@ -85,8 +87,9 @@ class QuestionnaireResponse(models.Model):
 
 
 class SafetyAlert(models.Model):
-    """A safety signal from a response (e.g. PHQ-9 item 9 > 0). Open until a prescriber
-    acknowledges it with a note."""
+    """A safety signal from a response (e.g. PHQ-9 item 9 > 0, QIDS-SR16 item 12 >= 1). Open
+    until a prescriber acknowledges it with a note. Which instrument and item raised it is in
+    its ``rule`` and, with the answer given, in ``signal`` (read from its response)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="safety_alerts")
     # The patient's clinic, kept on the alert: every page of staff who handle alerts counts the
@@ -114,3 +117,17 @@ class SafetyAlert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+    @property
+    def signal(self) -> Signal:
+        """The rule as recorded, and the instrument, item and answer that met it."""
+        response = self.response
+        return recorded_signal(
+            response.instrument_id, self.flag, self.rule, self.source, response.answers
+        )
+
+    @property
+    def finding(self) -> str:
+        """E.g. "QIDS-SR16 item 12 (thoughts of death or suicide) = 2 on 2026-12-05"."""
+        day = timezone.localdate(self.response.completed_at)
+        return f"{self.signal.finding} on {day.isoformat()}"

@@ -80,8 +80,12 @@ def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpRes
         else:
             total = "" if response.total is None else f" total {response.total}"
             messages.success(request, f"{instrument.short_name} saved:{total} {response.severity}.")
-            if response.alerts.exists():
-                messages.error(request, "Safety alert raised: see the alert on this page.")
+            raised = [alert.finding for alert in response.alerts.select_related("response")]
+            if raised:
+                messages.error(
+                    request,
+                    f"Safety alert raised: {'; '.join(raised)}. See the alert on this page.",
+                )
             return redirect("patient-measures", pk=patient.pk)
     return render(
         request,

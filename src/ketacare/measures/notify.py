@@ -1,0 +1,99 @@
+"""Telling a prescriber at once that a safety alert opened, by email through Django's mail.
+
+Who is told: the clinic's on-call prescriber (``Clinic.on_call_prescriber``) when one is set,
+still an active prescriber of the clinic and with an email address; otherwise every active
+prescriber of the clinic with an email address, so that an alert never waits unseen because
+nobody was put on call or the one on call cannot be reached. Staff accounts carry no phone
+number, so no text message can go to them.
+
+The message carries what a clinic notification may: the clinic, the patient's MRN and a link to
+the alert. No name, no instrument, no answers: it may show on a lock screen. Whether it was sent,
+to whom and why them, is audited.
+"""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from ketacare.accounts.access import Actor
+from ketacare.accounts.models import Clinic, User
+from ketacare.accounts.permissions import Role
+from ketacare.audit.record import Action, record
+from ketacare.measures.models import SafetyAlert
+
+ON_CALL = "on_call_prescriber"
+ALL_PRESCRIBERS = "all_active_prescribers"
+
+
+def alert_recipients(clinic: Clinic) -> tuple[list[User], str]:
+    """Whom to tell about a new alert at ``clinic``, and on what basis (see the module)."""
+    prescribers = (
+        User.objects.filter(
+            is_active=True,
+            memberships__clinic=clinic,
+            memberships__role=Role.PRESCRIBER,
+            memberships__active=True,
+        )
+        .exclude(email="")
+        .order_by("username")
+    )
+    on_call = next((u for u in prescribers if u.pk == clinic.on_call_prescriber_id), None)
+    if on_call is not None:
+        return [on_call], ON_CALL
+    return list(prescribers), ALL_PRESCRIBERS
+
+
+def alert_url(alert: SafetyAlert) -> str:
+    path = reverse("alert-dashboard")
+    return f"{settings.KETACARE_BASE_URL.rstrip('/')}{path}#alert-{alert.pk}"
+
+
+def alert_message(alert: SafetyAlert, basis: str) -> tuple[str, str]:
+    """Subject and body of the notification: MRN and a link, nothing of the answers."""
+    clinic = alert.clinic.name
+    opened = timezone.localtime(alert.created_at)
+    why = (
+        "You are the clinic's on-call prescriber."
+        if basis == ON_CALL
+        else "No on-call prescriber could be reached, so every prescriber of the clinic is told."
+    )
+    body = (
+        f"A safety alert opened at {clinic} at {opened:%Y-%m-%d %H:%M} for the patient with "
+        f"MRN {alert.patient.mrn}.\n\n"
+        f"Review and acknowledge it in ketacare: {alert_url(alert)}\n\n"
+        f"{why} The answers are not in this message; sign in to see them."
+    )
+    return f"Safety alert at {clinic}: MRN {alert.patient.mrn}", body
+
+
+def alert_opened(alert_id: int) -> None:
+    """Email the prescribers who must know about this alert, and audit it. Runs after the
+    alert's transaction has committed: a message never announces an alert that rolled back."""
+    alert = SafetyAlert.objects.select_related("patient", "clinic").get(pk=alert_id)
+    recipients, basis = alert_recipients(alert.clinic)
+    subject, body = alert_message(alert, basis)
+    sent, failed = [], {}
+    for user in recipients:
+        try:
+            send_mail(subject, body, None, [user.email], fail_silently=False)
+        except OSError as error:  # SMTP and connection errors: the others are still told
+            failed[user.username] = str(error)
+        else:
+            sent.append(user.username)
+    changes: dict[str, object] = {"channel": "email", "basis": basis, "sent_to": sent}
+    if failed:
+        changes["failed"] = failed
+    if not recipients:
+        changes["not_sent"] = "no active prescriber of the clinic has an email address"
+    with transaction.atomic():
+        record(
+            Actor(user=None, role="system", clinic=alert.clinic),
+            Action.CREATE,
+            obj=alert,
+            object_type="safety_alert_notification",
+            patient=alert.patient,
+            clinic=alert.clinic,
+            changes=changes,
+        )
