@@ -13,6 +13,7 @@ urlpatterns = [
     path("account/clinic/", accounts.switch_clinic, name="switch-clinic"),
     path("staff/", accounts.staff_list, name="staff-list"),
     path("staff/new/", accounts.staff_new, name="staff-new"),
+    path("clinic/", accounts.clinic_settings, name="clinic-settings"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("patients/", include("ketacare.patients.urls")),
     path("", include("ketacare.measures.urls")),

@@ -245,7 +245,19 @@ def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(db):
     seed_demo(patient_count=24)
     sessions = TreatmentSession.objects.filter(clinic__name=DEMO_CLINIC)
     states = set(sessions.values_list("state", flat=True))
-    assert states == {"scheduled", "checked_in", "dosing", "monitoring", "discharged", "cancelled"}
+    assert states == {
+        "scheduled",
+        "checked_in",
+        "dosing",
+        "monitoring",
+        "discharged",
+        "transferred",
+        "cancelled",
+    }
+    cleared = sessions.get(state="dosing", gate_cleared_at__isnull=False)
+    assert cleared.gate_stopped_at < cleared.gate_cleared_at and cleared.gate_fired == []
+    transferred = sessions.get(state="transferred")
+    assert transferred.adverse_events.get().serious_criteria == ["hospitalisation"]
     monitoring = sessions.filter(state="monitoring")
     ready = [s for s in monitoring if not discharge_blockers(s, True, True)]
     assert ready and len(ready) < monitoring.count()  # one ready, one still being watched
@@ -254,6 +266,7 @@ def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(db):
     client.post(reverse("login"), {"username": "nurse", "password": DEMO_PASSWORD})
     html = client.get(reverse("chair-board")).content.decode()
     assert "Ready for discharge" in html and "Cancelled" in html
+    assert "cleared by repeat reading" in html and "Transferred to emergency care" in html
     assert TreatmentSession.objects.filter(clinic__name=DEMO_CLINIC).count() == len(sessions)
 
 

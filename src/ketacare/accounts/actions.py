@@ -108,3 +108,42 @@ def confirm_totp_device(actor: Actor, device: TOTPDevice) -> None:
         object_type="totp_device",
         changes=field_changes({"confirmed": False}, {"confirmed": True}),
     )
+
+
+@transaction.atomic
+def update_clinic_details(
+    actor: Actor,
+    clinic: Clinic,
+    *,
+    address: str,
+    phone: str,
+    on_call_prescriber_id: int | None,
+) -> Clinic:
+    """The clinic's address and phone, and who is on call for safety alerts: an active
+    prescriber of this clinic, or nobody (then every active prescriber is told)."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    on_call = None
+    if on_call_prescriber_id is not None:
+        on_call = User.objects.filter(
+            pk=on_call_prescriber_id,
+            memberships__clinic=clinic,
+            memberships__role=Role.PRESCRIBER,
+            memberships__active=True,
+        ).first()
+        if on_call is None:
+            raise ValidationError("The on-call prescriber must be an active prescriber here.")
+    before = {
+        "address": clinic.address,
+        "phone": clinic.phone,
+        "on_call_prescriber": clinic.on_call_prescriber_id,
+    }
+    clinic.address, clinic.phone = address.strip(), phone.strip()
+    clinic.on_call_prescriber = on_call
+    clinic.save(update_fields=["address", "phone", "on_call_prescriber"])
+    after = {
+        "address": clinic.address,
+        "phone": clinic.phone,
+        "on_call_prescriber": clinic.on_call_prescriber_id,
+    }
+    record(actor, Action.UPDATE, obj=clinic, clinic=clinic, changes=field_changes(before, after))
+    return clinic

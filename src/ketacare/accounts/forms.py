@@ -52,3 +52,42 @@ class TokenForm(forms.Form):
         error_messages={"invalid": "Enter the 6 digits shown in your authenticator app."},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class ClinicDetailsForm(forms.Form):
+    address = forms.CharField(
+        label="Address",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Printed on the esketamine REMS Patient Monitoring Form.",
+    )
+    phone = forms.RegexField(
+        label="Phone",
+        required=False,
+        max_length=40,
+        regex=r"^[0-9+() .-]*$",
+        error_messages={"invalid": "Use digits, spaces and + ( ) . - only."},
+    )
+    on_call_prescriber = forms.TypedChoiceField(
+        label="On-call prescriber for safety alerts",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="Told at once by email and text when a patient's safety alert opens; with "
+        "nobody on call, every active prescriber of the clinic is told.",
+    )
+
+    def __init__(self, *args: object, prescribers: list[User], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["on_call_prescriber"].choices = [("", "Nobody: every prescriber")] + [
+            (user.pk, user.get_full_name() or user.get_username()) for user in prescribers
+        ]
+
+    def cleaned_data_for_action(self) -> dict[str, object]:
+        data = self.cleaned_data
+        return {
+            "address": data["address"],
+            "phone": data["phone"],
+            "on_call_prescriber_id": data["on_call_prescriber"],
+        }

@@ -83,6 +83,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({A}),
     "staff.view": frozenset({A}),
     "staff.manage": frozenset({A}),
+    # The clinic's own details: address and phone (on the REMS form) and the on-call prescriber
+    # told at once of a patient's safety alert.
+    "clinic.manage": frozenset({A}),
     "registry.export": frozenset({P, A, R}),
     "account.use": frozenset({P, N, C, A, R}),
 }

@@ -3,6 +3,7 @@ from base64 import b32encode
 import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,9 +19,9 @@ from ketacare.accounts.access import (
     public,
     requires,
 )
-from ketacare.accounts.forms import StaffForm, TokenForm
-from ketacare.accounts.models import Membership
-from ketacare.accounts.permissions import allowed
+from ketacare.accounts.forms import ClinicDetailsForm, StaffForm, TokenForm
+from ketacare.accounts.models import Membership, User
+from ketacare.accounts.permissions import Role, allowed
 
 login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))
 logout = public(auth_views.LogoutView.as_view())
@@ -115,3 +116,31 @@ def staff_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Added {data['first_name']} {data['last_name']}.")
         return redirect("staff-list")
     return render(request, "accounts/staff_form.html", {"form": form})
+
+
+@requires("clinic.manage")
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    """The clinic's address, phone and on-call prescriber."""
+    clinic = request.actor.clinic
+    prescribers = list(
+        User.objects.filter(
+            memberships__clinic=clinic,
+            memberships__role=Role.PRESCRIBER,
+            memberships__active=True,
+        ).order_by("last_name", "first_name", "username")
+    )
+    initial = {
+        "address": clinic.address,
+        "phone": clinic.phone,
+        "on_call_prescriber": clinic.on_call_prescriber_id,
+    }
+    form = ClinicDetailsForm(request.POST or None, initial=initial, prescribers=prescribers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_clinic_details(request.actor, clinic, **form.cleaned_data_for_action())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Clinic details saved.")
+            return redirect("clinic-settings")
+    return render(request, "accounts/clinic_settings.html", {"form": form, "clinic": clinic})

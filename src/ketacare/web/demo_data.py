@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketacare.accounts.access import SYSTEM, Actor
-from ketacare.accounts.actions import create_clinic, create_staff
+from ketacare.accounts.actions import create_clinic, create_staff, update_clinic_details
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 from ketacare.clinical.datafiles import load
@@ -122,6 +122,8 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         for username, first, last, role in DEMO_STAFF:
             ensure_staff(clinic, username, first, last, role)
             accounts.append((username, role.label, clinic.name))
+        if not clinic.address:
+            _seed_clinic_details(clinic)
         username, first, last, role = OTHER_STAFF
         ensure_staff(other, username, first, last, role)
         accounts.append((username, role.label, other.name))
@@ -142,6 +144,21 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts
+
+
+def _seed_clinic_details(clinic: Clinic) -> None:
+    """Address and phone for the REMS form; the demo prescriber on call for safety alerts."""
+    admin = User.objects.get(memberships__clinic=clinic, memberships__role=Role.CLINIC_ADMIN)
+    prescriber = User.objects.filter(
+        memberships__clinic=clinic, memberships__role=Role.PRESCRIBER
+    ).first()
+    update_clinic_details(
+        Actor(user=admin, role=Role.CLINIC_ADMIN.value, clinic=clinic, ip="127.0.0.1"),
+        clinic,
+        address="1200 River Road, Suite 4\nSpringfield, IL 62701",
+        phone="+1 217 555 0142",
+        on_call_prescriber_id=prescriber.pk if prescriber else None,
+    )
 
 
 def ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Role) -> None:

@@ -217,6 +217,50 @@ def _discharged(day: _Day, patient: Patient) -> None:
         )
 
 
+def _gate_cleared_by_repeat(day: _Day, patient: Patient) -> None:
+    """The gate stopped a hurried 154/96; seven minutes' rest later 132/84 reopened it."""
+    session = day.plan_today(patient, esketamine=False)
+    with _clock(45):
+        actions.check_in(day.nurse, session.pk, READY)
+    day.observe(session, 40, systolic=154, diastolic=96)
+    day.observe(session, 33, systolic=132, diastolic=84)
+    with _clock(30):
+        actions.start_dose(day.nurse, session.pk, day.supply("racemic_ketamine", "20"))
+    day.observe(session, 20, systolic=136, diastolic=86, moaas=4, cadss=10)
+
+
+def _transferred(day: _Day, patient: Patient) -> None:
+    """Esketamine; at 40 minutes 198/118 with a headache: the prescriber sent her to the
+    emergency department (a serious adverse event: hospitalisation). Her REMS form is due."""
+    session = day.plan_today(patient, esketamine=True)
+    day.dose(session, 100)
+    day.observe(session, 60, systolic=198, diastolic=118, heart_rate=104, moaas=5, cadss=6)
+    with _clock(58):
+        actions.record_adverse_event(
+            day.nurse,
+            session.pk,
+            "hypertension",
+            "severe",
+            "Severe headache with 198/118",
+            "Prescriber assessed; ambulance called",
+            serious_criteria=("hospitalisation",),
+        )
+        alert = session.alerts.get()
+        actions.acknowledge_alert(
+            day.prescriber, alert.pk, "Hypertensive urgency with headache: emergency department."
+        )
+    with _clock(45):
+        assert day.prescriber.user is not None
+        actions.transfer(
+            day.nurse,
+            session.pk,
+            destination="Springfield General Hospital, emergency department (ambulance)",
+            reason="Blood pressure 198/118 with a severe headache 40 minutes after the dose.",
+            decided_by_id=day.prescriber.user.pk,
+            password=day.password,
+        )
+
+
 def _cancelled(day: _Day, patient: Patient) -> None:
     session = day.plan_today(patient, esketamine=False)
     with _clock(30):
@@ -230,6 +274,8 @@ STATES: list[Callable[[_Day, Patient], None]] = [
     _monitoring_with_alert,
     _ready_for_discharge,
     _discharged,
+    _gate_cleared_by_repeat,
+    _transferred,
     _cancelled,
 ]
 

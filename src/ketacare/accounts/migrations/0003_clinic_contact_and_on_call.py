@@ -6,25 +6,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_clinic_treatment_days'),
+        ("accounts", "0002_clinic_treatment_days"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='address',
+            model_name="clinic",
+            name="address",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='on_call_prescriber',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='on_call_for', to=settings.AUTH_USER_MODEL),
+            model_name="clinic",
+            name="on_call_prescriber",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="on_call_for",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='phone',
+            model_name="clinic",
+            name="phone",
             field=models.CharField(blank=True, max_length=40),
         ),
     ]
