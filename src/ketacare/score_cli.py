@@ -40,8 +40,11 @@ def main(argv: list[str]) -> int:
         return USAGE_ERROR
     # The alerts the clinic would open for these answers, decided as for a saved response.
     alerts = safety_signals(result)
+    triage = instrument.triage.get(result.severity or "")
     if args.json:
         printed = result.as_dict()
+        if triage:
+            printed["triage"] = triage
         printed["alerts"] = [
             {"flag": a.flag, "finding": a.finding, "rule": a.rule, "source": a.source}
             for a in alerts
@@ -54,6 +57,8 @@ def main(argv: list[str]) -> int:
     print(f"; flags: {', '.join(result.flags)}" if result.flags else "")
     for name, value in result.subscales.items():
         print(f"  {name}: {value}")
+    if triage:
+        print(f"Triage: {triage} (source: {instrument.triage_source})")
     for alert in alerts:
         print(f"SAFETY ALERT: {alert.finding} — rule: {alert.rule} (source: {alert.source})")
     return 0

@@ -247,3 +247,29 @@ def test_cssrs_q3_to_q5_after_a_no_to_q2_are_refused(item, tmp_path):
     given[item - 1] = 1
     result = ketacare_score("cssrs_screen", answers(given), cwd=tmp_path)
     assert_usage_error(result, f"item {item}", "only after a yes to item 2")
+
+
+@pytest.mark.parametrize(
+    ("given", "triage"),
+    [
+        ([0] * 7, None),
+        ([1, 1, 0, 0, 0, 0, 0], "give crisis resources"),
+        ([1, 1, 1, 0, 0, 0, 0], "Behavioural-health referral"),
+        ([1, 1, 0, 0, 1, 0, 0], "Immediate safety precautions"),
+    ],
+)
+def test_cssrs_json_says_what_columbia_triage_asks(given, triage, tmp_path):
+    printed = json.loads(
+        ketacare_score("cssrs_screen", answers(given), "--json", cwd=tmp_path).stdout
+    )
+    if triage is None:
+        assert "triage" not in printed
+    else:
+        assert triage in printed["triage"]
+
+
+def test_plain_output_gives_the_triage_with_its_source(tmp_path):
+    result = ketacare_score("cssrs_screen", answers([1, 0, 0, 0, 0, 0, 0]), cwd=tmp_path)
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Triage:")]
+    assert "988" in line
+    assert "Columbia" in line

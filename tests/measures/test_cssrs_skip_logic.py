@@ -108,3 +108,18 @@ def test_the_action_refuses_it_too_whatever_calls_it(nurse, clinic, patient):
             actor(nurse, clinic), patient, "cssrs_screen", [1, 0, 1, 0, 0, 0, 0], timezone.now()
         )
     assert not QuestionnaireResponse.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "triage"),
+    [
+        ([1, 0, None, None, None, 0, None], "Lower risk: give crisis resources (call or text 988"),
+        ([1, 1, 1, 0, 0, 0, None], "Behavioural-health referral"),
+        ([1, 1, 0, 1, 0, 0, None], "Immediate safety precautions and evaluation"),
+    ],
+)
+def test_the_saved_message_gives_the_columbia_triage(as_user, nurse, patient, answers, triage):
+    client = as_user(nurse)
+    post(client, patient, answers)
+    html = client.get(reverse("patient-measures", args=[patient.pk])).content.decode()
+    assert f"Triage: {triage}" in html

@@ -79,7 +79,12 @@ def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpRes
             form.add_error(None, str(error))
         else:
             total = "" if response.total is None else f" total {response.total}"
-            messages.success(request, f"{instrument.short_name} saved:{total} {response.severity}.")
+            triage = instrument.triage.get(response.severity)
+            messages.success(
+                request,
+                f"{instrument.short_name} saved:{total} {response.severity}."
+                + (f" Triage: {triage}." if triage else ""),
+            )
             raised = [alert.finding for alert in response.alerts.select_related("response")]
             if raised:
                 messages.error(

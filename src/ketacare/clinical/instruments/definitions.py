@@ -107,6 +107,9 @@ class Instrument:
     needs_sex: bool = False
     risk_levels: tuple[str, ...] = ()
     item_risk: tuple[str, ...] = ()
+    triage: dict[str, str] = field(default_factory=dict)
+    """Risk level -> what it asks of the clinic (the C-SSRS screener's Columbia triage)."""
+    triage_source: str | None = None
     requires: dict[int, int] = field(default_factory=dict)
     """Skip logic: item number -> the earlier item that must be answered above its lowest value
     for it to be asked. An item not asked counts as its lowest value (no)."""
@@ -208,6 +211,8 @@ def parse(raw: dict[str, Any]) -> Instrument:
         needs_sex=raw.get("needs_sex", False),
         risk_levels=tuple(raw.get("risk_levels", ())),
         item_risk=tuple(raw.get("item_risk", ())),
+        triage=dict(raw.get("triage", {})),
+        triage_source=raw.get("triage_source"),
         requires={int(k): v for k, v in raw.get("requires", {}).items()},
         outcomes=Outcomes(
             source=outcomes["source"],
@@ -241,6 +246,10 @@ def _check(instrument: Instrument) -> None:
             )
     if instrument.scoring == "highest_risk" and len(instrument.item_risk) != len(instrument.items):
         raise DefinitionError(f"{instrument.id}: item_risk must name a level for every item")
+    if instrument.triage and (
+        not set(instrument.triage) <= set(instrument.risk_levels) or not instrument.triage_source
+    ):
+        raise DefinitionError(f"{instrument.id}: triage must name risk levels and its source")
     for flag in instrument.flags:
         # A flag on one item reads its score, which alerts show as the answer: reversing it
         # would make the two differ.
