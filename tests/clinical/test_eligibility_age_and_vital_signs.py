@@ -79,10 +79,10 @@ def test_the_issue_s_230_130_with_heart_rate_150_needs_clearance_on_every_route(
 @pytest.mark.parametrize(
     ("systolic", "diastolic", "severe"),
     [
-        (179, 90, False),
-        (180, 90, True),
-        (160, 109, False),
-        (160, 110, True),
+        (180, 90, False),
+        (181, 90, True),
+        (160, 110, False),
+        (160, 111, True),
     ],
 )
 def test_severe_blood_pressure_tier_at_its_boundary(systolic, diastolic, severe):
@@ -98,7 +98,7 @@ def test_a_clinic_may_move_the_severe_blood_pressure_tier():
     rules = load_rules(
         {"severe_hypertension_at_evaluation": {"thresholds": {"vitals.systolic": 170}}}
     )
-    verdicts = judge(changed({"vitals.systolic": 170}), rules)
+    verdicts = judge(changed({"vitals.systolic": 171}), rules)
     assert {v.verdict for v in verdicts.values()} == {"needs_clearance"}
 
 

@@ -261,6 +261,11 @@ SPLIT_CASES = [
     ),
     (
         {"vitals.systolic": 180},
+        ({"esketamine_baseline_blood_pressure_raised"}, "caution"),
+        ({"ketamine_baseline_blood_pressure_raised"}, "caution"),
+    ),
+    (
+        {"vitals.systolic": 181},
         (
             {"esketamine_baseline_blood_pressure_raised", "severe_hypertension_at_evaluation"},
             "needs_clearance",

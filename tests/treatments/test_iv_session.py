@@ -33,7 +33,18 @@ def test_check_in_lists_every_unmet_item(session, nurse, clinic):
 
 
 def test_an_open_safety_alert_blocks_check_in(session, nurse, clinic, alert):
-    with pytest.raises(SessionError, match="open safety alert"):
+    with pytest.raises(SessionError, match=r"open safety alert .*: PHQ-9 item 9"):
+        actions.check_in(as_nurse(nurse, clinic), session.pk, READY)
+
+
+def test_the_check_in_refusal_names_the_alert_that_is_open(session, nurse, clinic, patient):
+    from ketacare.measures import actions as measure_actions
+
+    answers = [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]  # item 12 = 1
+    measure_actions.record_staff_response(
+        actor(nurse, clinic), patient, "qids_sr16", answers, timezone.now()
+    )
+    with pytest.raises(SessionError, match=r"QIDS-SR16 item 12"):
         actions.check_in(as_nurse(nurse, clinic), session.pk, READY)
 
 

@@ -11,7 +11,7 @@ fixed number of queries however many patients there are, for the cohort statisti
     eligible (bool: some route not blocked, or a blocked one overridden), started (bool: a
     dose given), protocol_id / route (str or None: of the first dosed session's plan, else the
     latest signed plan), induction_planned (int: sessions of that plan's induction),
-    induction_done (int: its discharged sessions), completed_induction (bool),
+    induction_done (int: its sessions discharged or transferred), completed_induction (bool),
     first_dose_at / last_induction_dose_at (timestamps or NaT).
 
 ``sessions`` — one row per treatment session that was dosed:
@@ -41,7 +41,7 @@ from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.models import Patient
 from ketacare.planning.models import EligibilityOverride, Evaluation, TreatmentPlan
 from ketacare.registry.columns import Kind, read, read_sql
-from ketacare.treatments.models import AdverseEvent, SessionAlert, TreatmentSession
+from ketacare.treatments.models import ENDED, AdverseEvent, SessionAlert, TreatmentSession
 
 # The last five-digit number of an address (a house number like "12345 Main St" comes first),
 # with an optional ZIP+4 suffix, over every line; RE2 syntax, run by Arrow over the whole
@@ -219,7 +219,8 @@ def load(cohort: Cohort) -> Dataset:
         sessions[in_induction].groupby("plan_id")["dose_started_at"].max().rename("last")
     )
     done = dict(
-        TreatmentSession.objects.filter(clinic_id=clinic, state=TreatmentSession.State.DISCHARGED)
+        # A transfer to emergency care ends a dosed session too: the dose was given.
+        TreatmentSession.objects.filter(clinic_id=clinic, state__in=ENDED)
         .values("plan_id")
         .annotate(done=Count("id"))
         .values_list("plan_id", "done")

@@ -177,7 +177,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
             "That protocol's route: iv_ketamine, im_ketamine or intranasal_esketamine.",
         ),
         Column("induction_planned", "int64", "Induction sessions in that plan."),
-        Column("induction_done", "int64", "Induction sessions of that plan discharged."),
+        Column(
+            "induction_done", "int64", "Induction sessions of that plan discharged or transferred."
+        ),
         Column("completed_induction", "bool", "Whether every planned induction session was done."),
         Column("first_dose_at", "timestamp[us, tz=UTC]", _shifted("Start of the first dose")),
         Column(
@@ -198,7 +200,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("route", "string", "iv_ketamine, im_ketamine or intranasal_esketamine."),
         Column("number", "int64", "The session's number in its plan."),
         Column("date", "date32", _shifted("Day of the session")),
-        Column("state", "string", "dosing, monitoring or discharged (at export)."),
+        Column("state", "string", "dosing, monitoring, discharged or transferred (at export)."),
         Column("dose_mg", "float64", "Dose given, mg."),
         Column("dose_started_at", "timestamp[us, tz=UTC]", _shifted("Start of the dose")),
         Column("gate_overridden", "bool", "A prescriber overrode the pre-dose vital-sign gate."),

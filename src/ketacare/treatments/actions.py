@@ -30,7 +30,7 @@ from ketacare.clinical.session import (
 )
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.models import LedgerEntry
-from ketacare.measures.models import SafetyAlert
+from ketacare.measures.queries import open_alert_summary
 from ketacare.patients.models import BodyMeasurement, ConsentRecord
 from ketacare.planning.actions import route_status
 from ketacare.planning.models import PlannedSession
@@ -190,9 +190,9 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
         problems.append("record the pregnancy test (negative, positive or not applicable)")
     if not checklist.questionnaires_done:
         problems.append("today's questionnaires are not done")
-    open_alerts = SafetyAlert.objects.filter(patient=patient, acknowledged_at__isnull=True)
-    if open_alerts.exists():
-        problems.append("an open safety alert (PHQ-9 item 9) waits for a prescriber to review it")
+    open_alerts = open_alert_summary(patient)
+    if open_alerts:
+        problems.append(f"an open safety alert waits for a prescriber to review it: {open_alerts}")
     status = route_status(session.plan.evaluation, protocol.eligibility_route)
     if not status.usable:
         problems.append(f"a new contraindication since the plan: {status.refusal()}")
