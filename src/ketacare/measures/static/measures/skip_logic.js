@@ -1,5 +1,5 @@
 // Skip logic on questionnaire forms: a question asked only after a yes to an earlier one (the
-// C-SSRS screener's Q3-5 after Q2) is hidden, and its answer cleared, while that answer is no.
+// C-SSRS screener's Q3-5 after Q2) is hidden, and its answer cleared, until that one is yes.
 // Without this script the questions stay on show, and the server refuses a yes to a question
 // that should not have been asked.
 (function () {
@@ -11,7 +11,7 @@
     var after = form.elements[input.getAttribute("data-asked-after")];
     var skipWhen = input.getAttribute("data-skip-when");
     function update() {
-      var skipped = Boolean(after) && after.value === skipWhen;
+      var skipped = Boolean(after) && (after.value === "" || after.value === skipWhen);
       // CSSOM, not a style attribute: the content security policy allows only our own sheets.
       block.style.display = skipped ? "none" : "";
       if (skipped) {
