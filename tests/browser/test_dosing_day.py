@@ -119,6 +119,8 @@ def on_the_board(prescriber, nurse, clinic, patient, request, consent_kind, chai
     who = as_prescriber(prescriber, clinic)
     plan = planning.sign_plan(who, planning.draft_plan(who, evaluation.pk, request).pk, PASSWORD)
     consent(as_nurse(nurse, clinic), patient, consent_kind)
+    if consent_kind == "treatment_esketamine":
+        consent(as_nurse(nurse, clinic), patient, "rems_enrollment")
     return actions.open_session(as_nurse(nurse, clinic), plan.sessions.first().pk, chair)
 
 
@@ -228,11 +230,13 @@ def state(page: Page) -> Locator:
     return page.locator(".toolbar .state")
 
 
-def check_in(page: Page, pregnancy_test: str, escort: bool) -> None:
+def check_in(page: Page, pregnancy_test: str, escort: bool = False, transport: bool = False):
     form = page.locator("#check-in")
     form.get_by_label("Fasted as instructed").check()
     if escort:
         form.get_by_label("A responsible adult will take the patient home").check()
+    if transport:
+        form.get_by_label("Transport home arranged: the patient will not drive today").check()
     form.get_by_label("Pregnancy test").select_option(label=pregnancy_test)
     form.get_by_label("Today's questionnaires done").check()
     form.get_by_role("button", name="Check in").click()
@@ -347,10 +351,14 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     clock.shift(timedelta(minutes=3))
     record_vitals(page, systolic=152, diastolic=94, heart_rate=84, spo2=98, respiratory_rate=14)
     expect(status(page)).to_have_text(
-        "Pre-dose vital signs saved. The gate stops dosing: a prescriber decides."
+        "Pre-dose vital signs saved (stops dosing). The gate stops dosing: a repeat reading "
+        "after rest, or a prescriber, decides."
     )
     gate_card = page.locator("#gate")
-    expect(gate_card.locator(".alert-safety")).to_have_text("The gate stops dosing.")
+    expect(gate_card.locator(".alert-safety")).to_have_text(
+        "The gate stops dosing. A repeat reading after at least 5 minutes' rest that passes "
+        "reopens it."
+    )
     fired = gate_card.locator("ul.fired li")
     expect(fired).to_have_count(1)
     expect(fired).to_contain_text(gate["message"])
@@ -380,7 +388,7 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     sign_in(doctor, prescriber)
     doctor.get_by_role("navigation").get_by_role("link", name="Chair board").click()
     iv_row = doctor.locator("#chair-board tr", has_text="Okafor, Chidi")
-    expect(iv_row.locator(".tag")).to_have_text("gate stopped: prescriber")
+    expect(iv_row.locator(".tag")).to_have_text("gate stopped: repeat reading or prescriber")
     iv_row.get_by_role("link", name="Okafor, Chidi").click()
     override = doctor.locator("#gate form")
     override.get_by_label("Benefit/risk reason for dosing despite the gate").fill(OVERRIDE_REASON)
@@ -438,7 +446,7 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
 
     page.get_by_text("Record an adverse event").click()
     event_form = page.locator("#adverse-event form")
-    event_form.get_by_label("Event").select_option(label="Nausea")
+    event_form.get_by_label("Adverse event").select_option(label="Nausea")
     event_form.get_by_label("Severity").select_option(label="Mild")
     event_form.get_by_label("Description").fill("Nauseous ten minutes into the infusion")
     event_form.get_by_label("Intervention").fill(AE_INTERVENTION)
@@ -518,9 +526,9 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     # The locked note: the dose and lot, the override, the adverse event, the alert.
     note = page.locator("#note pre.session-note")
     expect(note).to_contain_text(re.compile(rf"Dose {mg(dose_mg)}, lot {IV_LOT}\."))
+    expect(note).to_contain_text(f"pre-dose gate stopped dosing ({GATE_CHECK})")
     expect(note).to_contain_text(
-        f"pre-dose gate stopped dosing ({GATE_CHECK}); dosed on the decision of "
-        f"Prescriber Tester: {OVERRIDE_REASON}"
+        f"dosed despite the gate on the decision of Prescriber Tester: {OVERRIDE_REASON}"
     )
     expect(note).to_contain_text(f"adverse event: Nausea (mild); {AE_INTERVENTION}")
     expect(note).to_contain_text("alert severe_hypertension: Blood pressure above 180/110 mmHg.")
@@ -553,11 +561,11 @@ def test_a_whole_esketamine_session_and_its_rems_form(page: Page, console, day: 
     expect(page.get_by_role("heading", level=1)).to_have_text("Maren Lindqvist")
     expect(fact(page, "Planned dose")).to_contain_text("56 mg")
     expect(fact(page, "Planned dose")).to_contain_text("2 devices")
-    check_in(page, pregnancy_test="Negative", escort=False)
+    check_in(page, pregnancy_test="Negative", transport=True)
 
     clock.shift(timedelta(minutes=3))
     record_vitals(page, systolic=124, diastolic=78, heart_rate=72, spo2=98, respiratory_rate=14)
-    expect(status(page)).to_have_text("Pre-dose vital signs saved. The gate is open.")
+    expect(status(page)).to_have_text("Pre-dose vital signs saved (passes). The gate is open.")
     expect(page.locator("#gate .ok")).to_contain_text("Passed at")
 
     clock.shift(timedelta(minutes=2))
@@ -662,11 +670,103 @@ def test_a_whole_esketamine_session_and_its_rems_form(page: Page, console, day: 
     minutes = fact(page, "Total minutes from first device to end of monitoring")
     expect(minutes.locator("strong")).to_have_text("125")
     expect(minutes).to_contain_text("First device 09:05, discharged 11:10.")
+    # Ready at 2 hours, when the reading before discharge met the last criterion.
     expect(
         fact(page, "Minutes until the patient would have been ready to leave").locator("strong")
-    ).to_have_text("125")
+    ).to_have_text("120")
+    expect(fact(page, "Provider").locator("strong")).to_have_text("Nurse Tester")
     expect(fact(page, "Sedation")).to_contain_text("Lowest MOAA/S 4.")
     expect(fact(page, "Dissociation")).to_contain_text("Highest CADSS 6.")
     expect(fact(page, "Pulse oximetry used").locator("strong")).to_have_text("Yes")
     expect(fact(page, "Serious adverse events").locator("strong")).to_have_text("No")
+    assert console.messages == []
+
+
+def test_a_gate_cleared_by_a_repeat_reading_and_a_transfer_to_the_emergency_department(
+    page: Page, console, day: Day, nurse, prescriber, clock
+):
+    """IV ketamine. The pre-dose BP of 152/94 stops the gate; a repeat of 130/84 three minutes
+    later is recorded but does not count; after six minutes' rest 128/82 reopens the gate, and
+    the board says how it was cleared. Twelve minutes into the infusion the patient has chest
+    pain with 210/122: the nurse records a serious adverse event and transfers her to the
+    emergency department on the prescriber's decision. The locked note holds every reading
+    and the gate's verdict on each, the transfer, and the serious event."""
+    session = day.iv
+    sign_in(page, nurse)
+    open_from_board(page, "Okafor, Chidi")
+    check_in(page, pregnancy_test="Not applicable", escort=True)
+
+    clock.shift(timedelta(minutes=2))
+    record_vitals(page, systolic=152, diastolic=94, heart_rate=84, spo2=98, respiratory_rate=14)
+    expect(status(page)).to_contain_text("The gate stops dosing")
+    clock.shift(timedelta(minutes=3))
+    record_vitals(page, systolic=130, diastolic=84, heart_rate=80, spo2=98, respiratory_rate=14)
+    expect(status(page)).to_contain_text(
+        "taken 3 min after the reading that stopped dosing: a repeat reading counts after 5 min"
+    )
+    expect(page.get_by_role("button", name="Dispense and start")).to_have_count(0)
+    clock.shift(timedelta(minutes=3))
+    record_vitals(page, systolic=128, diastolic=82, heart_rate=78, spo2=98, respiratory_rate=14)
+    expect(status(page)).to_have_text(
+        "Pre-dose vital signs saved (repeat reading after 6 min rest: passes). The gate is open."
+    )
+    expect(page.locator("#gate .ok")).to_have_text(
+        "Stopped dosing at 09:02; reopened by a repeat reading after rest at 09:08."
+    )
+    expect(page.locator("#gate")).to_contain_text("(not counted)")
+    page.locator(".toolbar").get_by_role("link", name="Chair board").click()
+    row = page.locator("#chair-board tr", has_text="Okafor, Chidi")
+    expect(row.locator(".tag")).to_have_text("gate stopped 09:02: cleared by repeat reading 09:08")
+    row.get_by_role("link", name="Okafor, Chidi").click()
+
+    clock.shift(timedelta(minutes=1))
+    dose = page.locator("#dose")
+    choose_lot(dose.get_by_label("Lot and storage"), IV_LOT)
+    dose.get_by_label("Quantity dispensed (mL)").fill("20")
+    dose.get_by_role("button", name="Dispense and start").click()
+    expect(state(page)).to_have_text("Dosing")
+
+    clock.shift(timedelta(minutes=12))
+    page.reload()
+    record_vitals(
+        page, systolic=210, diastolic=122, heart_rate=112, spo2=96, respiratory_rate=18, moaas=5
+    )
+    page.get_by_text("Record an adverse event").click()
+    event_form = page.locator("#adverse-event form")
+    event_form.get_by_label("Adverse event").select_option(label="Hypertension")
+    event_form.get_by_label("Severity").select_option(label="Severe")
+    event_form.get_by_label("Description").fill("Chest pain with 210/122")
+    event_form.get_by_label("Intervention").fill("Infusion stopped; ambulance called")
+    event_form.get_by_label("Inpatient hospitalisation or its prolongation").check()
+    event_form.get_by_role("button", name="Record adverse event").click()
+    expect(status(page)).to_have_text("Adverse event recorded: Hypertension (severe, serious).")
+
+    clock.shift(timedelta(minutes=2))
+    page.get_by_text("Transfer to emergency care").click()
+    transfer = page.locator("#transfer form")
+    transfer.get_by_label("Transferred to").fill("Riverside General emergency department")
+    transfer.get_by_label("Why").fill("Chest pain with 210/122 twelve minutes into the infusion.")
+    transfer.get_by_label("Who decided").select_option(label="Prescriber Tester")
+    transfer.get_by_label("Your password").fill(PASSWORD)
+    transfer.get_by_role("button", name="Record the transfer").click()
+    expect(status(page)).to_have_text(
+        "Transferred to Riverside General emergency department. "
+        "The session note is signed and locked."
+    )
+    expect(state(page)).to_have_text("Transferred to emergency care")
+    note = page.locator("#note pre.session-note")
+    expect(note).to_contain_text("systolic 152, diastolic 94")
+    expect(note).to_contain_text("gate: stops dosing")
+    expect(note).to_contain_text("systolic 130, diastolic 84")
+    expect(note).to_contain_text("a repeat reading counts after 5 min rest")
+    expect(note).to_contain_text("gate: repeat reading after 6 min rest: passes")
+    expect(note).to_contain_text("pre-dose gate reopened by a repeat reading after rest")
+    expect(note).to_contain_text("SERIOUS: hospitalisation")
+    expect(note).to_contain_text(
+        "transferred to Riverside General emergency department on the decision of "
+        "Prescriber Tester (recorded by Nurse Tester)"
+    )
+    expect(page.get_by_role("main").locator("form")).to_have_count(0)
+    done = reload(session)
+    assert done.state == State.TRANSFERRED and done.transfer_decided_by == prescriber
     assert console.messages == []

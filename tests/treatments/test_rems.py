@@ -318,7 +318,7 @@ def test_a_serious_adverse_event_is_one_that_meets_a_regulatory_criterion(
     form = monitoring_form(done)
     assert form.serious_adverse_events == (
         f"Hypertension at {timezone.localtime(later):%H:%M} (inpatient hospitalisation or its "
-        "prolongation, important medical event (may need intervention to prevent one of the "
+        "prolongation, important medical event (may need treatment to prevent one of the "
         "above)): Headache, 196/118",
     )
     assert "SERIOUS: hospitalisation, important_medical_event" in done.note

@@ -195,7 +195,9 @@ class PumpForm(forms.Form):
 
 
 class AdverseEventForm(forms.Form):
-    kind = forms.ChoiceField(label="Event", choices=[("", "—"), *AdverseEvent.Kind.choices])
+    kind = forms.ChoiceField(
+        label="Adverse event", choices=[("", "—"), *AdverseEvent.Kind.choices]
+    )
     severity = forms.ChoiceField(
         label="Severity", choices=[("", "—"), *AdverseEvent.Severity.choices]
     )
