@@ -70,7 +70,11 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
     latest = measurements[0] if measurements else None
     record(request.actor, Action.VIEW, obj=patient, patient=patient)
     open_alerts = (
-        list(patient.safety_alerts.filter(acknowledged_at__isnull=True).order_by("-created_at"))
+        list(
+            patient.safety_alerts.filter(acknowledged_at__isnull=True)
+            .select_related("response")  # the alert box names the answer that raised it
+            .order_by("-created_at")
+        )
         if allowed(request.actor.role, "alert.view")
         else []
     )
