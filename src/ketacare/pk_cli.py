@@ -8,6 +8,7 @@ import json
 import sys
 
 from ketacare.clinical.pk import MODEL_IDS, get_model, profile
+from ketacare.clinical.pk.models import outside_population
 
 USAGE_ERROR = 2
 ROUTES = ("iv", "im", "intranasal", "oral", "sublingual")
@@ -27,6 +28,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--infusion-min", type=float, default=0.0, help="IV infusion length")
     parser.add_argument("--hours", type=float, default=6.0)
     parser.add_argument("--step-min", type=float, default=1.0)
+    parser.add_argument(
+        "--age-years", type=int, help="the patient's age: warns outside the model's population"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     problem = _check(args)
@@ -48,6 +52,9 @@ def main(argv: list[str]) -> int:
     except ValueError as error:
         print(f"ketacare pk: {error}", file=sys.stderr)
         return USAGE_ERROR
+    warnings = outside_population(model, args.age_years, args.weight_kg)
+    for warning in warnings:
+        print(f"ketacare pk: warning: {warning}", file=sys.stderr)
     if args.json:
         print(
             json.dumps(
@@ -60,6 +67,7 @@ def main(argv: list[str]) -> int:
                     "cmax_ng_ml": round(result.cmax_ng_ml, 4),
                     "tmax_min": result.tmax_min,
                     "source": model.source,
+                    "warnings": list(warnings),
                 }
             )
         )

@@ -357,3 +357,35 @@ def test_esketamine_has_no_racemic_reference():
     curve = planned_curve("esketamine", "intranasal", 56.0, 70.0, drug="esketamine", patients=200)
     assert curve.reference is None
     assert 20 <= curve.typical.tmax_min <= 60
+
+
+@pytest.mark.parametrize(("age", "warned"), [("17", False), ("18", True)])
+def test_pk_command_warns_outside_the_models_population(age, warned, tmp_path):
+    """Herd 2007 was fitted to children: an adult's curve comes with a warning."""
+    result = subprocess.run(
+        [
+            KETACARE,
+            "pk",
+            "--model",
+            "herd",
+            "--route",
+            "iv",
+            "--dose-mg-per-kg",
+            "0.5",
+            "--weight-kg",
+            "70",
+            "--infusion-min",
+            "40",
+            "--age-years",
+            age,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert bool(json.loads(result.stdout)["warnings"]) is warned
+    assert ("warning:" in result.stderr) is warned
