@@ -195,9 +195,7 @@ class PumpForm(forms.Form):
 
 
 class AdverseEventForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="Adverse event", choices=[("", "—"), *AdverseEvent.Kind.choices]
-    )
+    kind = forms.ChoiceField(label="Adverse event", choices=[("", "—"), *AdverseEvent.Kind.choices])
     severity = forms.ChoiceField(
         label="Severity", choices=[("", "—"), *AdverseEvent.Severity.choices]
     )
