@@ -86,3 +86,12 @@ def test_createstaff_command(db, capsys):
         )
     assert not User.objects.filter(username="x.y").exists()
     assert not Clinic.objects.filter(name="Other Site").exists()
+
+
+def test_a_staff_member_gets_a_mobile_for_urgent_texts(as_user, clinic_admin):
+    client = as_user(clinic_admin)
+    response = client.post(reverse("staff-new"), {**NEW, "mobile": "text me"})
+    assert "Use digits" in response.content.decode()
+    assert not User.objects.filter(username=NEW["username"]).exists()
+    client.post(reverse("staff-new"), {**NEW, "mobile": "+1 217 555 0123"})
+    assert User.objects.get(username=NEW["username"]).mobile == "+1 217 555 0123"

@@ -85,6 +85,7 @@ def test_the_notification_is_audited_against_the_alert(
         "channel": "email",
         "basis": "on_call_prescriber",
         "sent_to": [on_call.username],
+        "texted": [],
     }
 
 
@@ -196,3 +197,32 @@ def test_an_alert_from_the_staff_entry_page_reaches_the_on_call_prescriber(
         as_user(nurse).post(url, staff_form_data([0] * 9 + [4]))
     (message,) = mail.outbox
     assert message.to == [on_call.email]
+
+
+def test_an_on_call_prescriber_with_a_mobile_is_texted_too(
+    nurse, clinic, patient, on_call, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    on_call.mobile = "+1 217 555 0199"
+    on_call.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        enter(nurse, clinic, patient)
+    (line,) = (tmp_path / "outbox" / "sms.log").read_text().splitlines()
+    _, to, body = line.split("\t")
+    assert to == "+1 217 555 0199"
+    assert patient.mrn in body and "/alerts/#alert-" in body
+    for private in ("Ada", "Lovelace", "QIDS", "suicid"):
+        assert private not in body
+    assert notification_events().get().changes["texted"] == [on_call.username]
+
+
+def test_a_prescriber_with_only_a_mobile_is_reachable(
+    nurse, clinic, patient, prescriber, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    prescriber.email, prescriber.mobile = "", "+1 217 555 0100"
+    prescriber.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        enter(nurse, clinic, patient)
+    assert mail.outbox == []
+    assert "+1 217 555 0100" in (tmp_path / "outbox" / "sms.log").read_text()

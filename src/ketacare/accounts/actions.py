@@ -31,13 +31,20 @@ def create_staff(
     first_name: str = "",
     last_name: str = "",
     email: str = "",
+    mobile: str = "",
 ) -> User:
     """Create a staff account with a role at one clinic. An existing username is refused:
     it may belong to someone else, perhaps at another clinic."""
     role = Role(role)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError(f"The username {username!r} is taken.")
-    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    user = User(
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        mobile=mobile.strip(),
+    )
     validate_password(password, user)
     user.set_password(password)
     user.save()

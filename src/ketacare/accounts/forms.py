@@ -14,6 +14,14 @@ class StaffForm(forms.Form):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(required=False)
+    mobile = forms.RegexField(
+        label="Mobile",
+        required=False,
+        max_length=40,
+        regex=r"^\+?[0-9 ().-]*$",
+        error_messages={"invalid": "Use digits, spaces and + ( ) . - only."},
+        help_text="For urgent texts, such as a patient's safety alert.",
+    )
     role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role])
     password = forms.CharField(
         widget=forms.PasswordInput,

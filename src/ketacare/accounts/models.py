@@ -33,6 +33,8 @@ class User(AbstractUser):
     """A staff member. Patients have no account."""
 
     clinics = models.ManyToManyField(Clinic, through="Membership", related_name="staff")
+    # For urgent messages to staff (a patient's safety alert), by text.
+    mobile = models.CharField(max_length=40, blank=True)
 
 
 class Membership(models.Model):

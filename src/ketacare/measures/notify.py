@@ -1,10 +1,10 @@
-"""Telling a prescriber at once that a safety alert opened, by email through Django's mail.
+"""Telling a prescriber at once that a safety alert opened: by email through Django's mail, and
+by text through the SMS backend (``KETACARE_SMS_BACKEND``) to staff with a mobile number.
 
 Who is told: the clinic's on-call prescriber (``Clinic.on_call_prescriber``) when one is set,
-still an active prescriber of the clinic and with an email address; otherwise every active
-prescriber of the clinic with an email address, so that an alert never waits unseen because
-nobody was put on call or the one on call cannot be reached. Staff accounts carry no phone
-number, so no text message can go to them.
+still an active prescriber of the clinic and reachable (an email address or a mobile number);
+otherwise every reachable active prescriber of the clinic, so that an alert never waits unseen
+because nobody was put on call or the one on call cannot be reached.
 
 The message carries what a clinic notification may: the clinic, the patient's MRN and a link to
 the alert. No name, no instrument, no answers: it may show on a lock screen. Whether it was sent,
@@ -14,6 +14,7 @@ to whom and why them, is audited.
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 from ketacare.audit.record import Action, record
+from ketacare.measures.links import send_sms
 from ketacare.measures.models import SafetyAlert
 
 ON_CALL = "on_call_prescriber"
@@ -36,7 +38,7 @@ def alert_recipients(clinic: Clinic) -> tuple[list[User], str]:
             memberships__role=Role.PRESCRIBER,
             memberships__active=True,
         )
-        .exclude(email="")
+        .exclude(Q(email="") & Q(mobile=""))
         .order_by("username")
     )
     on_call = next((u for u in prescribers if u.pk == clinic.on_call_prescriber_id), None)
@@ -74,19 +76,28 @@ def alert_opened(alert_id: int) -> None:
     alert = SafetyAlert.objects.select_related("patient", "clinic").get(pk=alert_id)
     recipients, basis = alert_recipients(alert.clinic)
     subject, body = alert_message(alert, basis)
-    sent, failed = [], {}
+    text = f"{subject}. Review it in ketacare: {alert_url(alert)}"
+    sent, texted, failed = [], [], {}
     for user in recipients:
         try:
-            send_mail(subject, body, None, [user.email], fail_silently=False)
-        except OSError as error:  # SMTP and connection errors: the others are still told
+            if user.email:
+                send_mail(subject, body, None, [user.email], fail_silently=False)
+                sent.append(user.username)
+            if user.mobile:
+                send_sms(user.mobile, text)
+                texted.append(user.username)
+        except Exception as error:  # any mail or SMS provider error: the others are still told
             failed[user.username] = str(error)
-        else:
-            sent.append(user.username)
-    changes: dict[str, object] = {"channel": "email", "basis": basis, "sent_to": sent}
+    changes: dict[str, object] = {
+        "channel": "email",
+        "basis": basis,
+        "sent_to": sent,
+        "texted": texted,
+    }
     if failed:
         changes["failed"] = failed
     if not recipients:
-        changes["not_sent"] = "no active prescriber of the clinic has an email address"
+        changes["not_sent"] = "no active prescriber of the clinic has an email or a mobile"
     with transaction.atomic():
         record(
             Actor(user=None, role="system", clinic=alert.clinic),

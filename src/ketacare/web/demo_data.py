@@ -173,6 +173,8 @@ def ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Rol
             first_name=first,
             last_name=last,
             email=f"{username}@example.org",
+            # The prescriber is on call: safety alerts reach them by text too (outbox/sms.log).
+            mobile="+1 217 555 0199" if role == Role.PRESCRIBER else "",
         )
 
 
