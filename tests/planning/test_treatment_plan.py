@@ -98,6 +98,22 @@ def test_esketamine_is_planned_in_whole_devices(evaluation, prescriber, clinic):
     assert plan.sessions.count() == 8
 
 
+def test_the_esketamine_plan_page_shows_the_maintenance_phase(
+    evaluation, prescriber, clinic, as_user
+):
+    who = as_prescriber(prescriber, clinic)
+    draft = actions.draft_plan(
+        who, evaluation.pk, iv_request(protocol_id="esketamine_trd", dose=Decimal("56"))
+    )
+    html = as_user(prescriber).get(reverse("plan-detail", args=[draft.pk])).content.decode()
+    assert "weeks 5–8: weekly" in html and "from week 9: every 2 weeks or weekly" in html
+
+
+def test_an_iv_plan_page_claims_no_maintenance(plan, prescriber, as_user):
+    html = as_user(prescriber).get(reverse("plan-detail", args=[plan.pk])).content.decode()
+    assert "After induction" not in html
+
+
 def test_the_suicidal_ideation_schedule_needs_that_indication(evaluation, prescriber, clinic):
     with pytest.raises(PlanningError, match="is for mdd with suicidal ideation"):
         actions.draft_plan(

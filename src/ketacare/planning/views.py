@@ -14,6 +14,7 @@ from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import ROUTES, load_rules
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes, planned_vital_signs
+from ketacare.clinical.protocols.schedule import maintenance_phases
 from ketacare.patients.models import Patient
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanningError, PlanRequest
@@ -394,6 +395,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             # The route's standing now: an addendum may have excluded it since.
             "current": actions.route_status(plan.evaluation, protocol.eligibility_route),
             "bag_ml": load("dose_policy")["bag_volume_ml"],
+            "maintenance": maintenance_phases(protocol),
         },
     )
 
