@@ -5,6 +5,18 @@ from ketacare.accounts.models import User
 from ketacare.accounts.permissions import Role
 
 
+def _phone_field(label: str, help_text: str = "") -> forms.RegexField:
+    """An optional telephone number as people write them."""
+    return forms.RegexField(
+        label=label,
+        required=False,
+        max_length=40,
+        regex=r"^\+?[0-9 ().-]*$",
+        error_messages={"invalid": "Use digits, spaces and + ( ) . - only."},
+        help_text=help_text,
+    )
+
+
 class StaffForm(forms.Form):
     username = forms.RegexField(
         regex=r"^[\w.@+-]+$",
@@ -14,14 +26,7 @@ class StaffForm(forms.Form):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(required=False)
-    mobile = forms.RegexField(
-        label="Mobile",
-        required=False,
-        max_length=40,
-        regex=r"^\+?[0-9 ().-]*$",
-        error_messages={"invalid": "Use digits, spaces and + ( ) . - only."},
-        help_text="For urgent texts, such as a patient's safety alert.",
-    )
+    mobile = _phone_field("Mobile", "For urgent texts, such as a patient's safety alert.")
     role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role])
     password = forms.CharField(
         widget=forms.PasswordInput,
@@ -70,13 +75,7 @@ class ClinicDetailsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Printed on the esketamine REMS Patient Monitoring Form.",
     )
-    phone = forms.RegexField(
-        label="Phone",
-        required=False,
-        max_length=40,
-        regex=r"^[0-9+() .-]*$",
-        error_messages={"invalid": "Use digits, spaces and + ( ) . - only."},
-    )
+    phone = _phone_field("Phone")
     on_call_prescriber = forms.TypedChoiceField(
         label="On-call prescriber for safety alerts",
         required=False,
