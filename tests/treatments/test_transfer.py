@@ -107,3 +107,15 @@ def test_the_page_records_a_transfer_and_shows_it(dosing, nurse, prescriber):
     page = response.content.decode()
     assert "Transferred to Riverside General emergency department" in page
     assert TreatmentSession.objects.get(pk=dosing.pk).state == "transferred"
+
+
+def test_the_session_page_says_which_adverse_events_are_serious(dosing, nurse, clinic):
+    who = as_nurse(nurse, clinic)
+    actions.record_adverse_event(who, dosing.pk, "nausea", "severe")
+    actions.record_adverse_event(
+        who, dosing.pk, "hypertension", "mild", serious_criteria=("hospitalisation",)
+    )
+    page = client_for(nurse).get(reverse("session-detail", kwargs={"session_id": dosing.pk}))
+    html = page.content.decode()
+    assert "<td>Severe</td><td>No</td>" in html
+    assert '<strong class="bad">Yes</strong>: hospitalisation' in html
