@@ -677,15 +677,11 @@ def _wasted_mg(entry: LedgerEntry) -> Decimal:
 
 
 def discharge_blockers(
-    session: TreatmentSession,
-    dissociation_resolved: bool,
-    responsible_adult_present: bool,
-    at: datetime | None = None,
+    session: TreatmentSession, dissociation_resolved: bool, responsible_adult_present: bool
 ) -> list[str]:
-    """Every criterion not yet met at ``at`` (now), from the protocol, the observations and the
-    ledger."""
+    """Every criterion not yet met, from the protocol, the observations and the ledger."""
     problems = _patient_blockers(
-        session, dissociation_resolved, responsible_adult_present, at or timezone.now()
+        session, dissociation_resolved, responsible_adult_present, timezone.now()
     )
     entry = session.dispense
     if entry is not None and session.state == State.MONITORING:
