@@ -66,9 +66,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inventory.count": frozenset({A}),
     "inventory.setup": frozenset({A}),
     "inventory.override_expiry": frozenset({P}),
-    # The dosing day: everyone who schedules sees the board; nurses and prescribers run
-    # sessions; only a prescriber overrides the gate, changes a dose or acknowledges alerts.
-    "treatments.view": frozenset({P, N, C}),
+    # The dosing day: everyone who schedules sees the board, and clinic admins (it is their
+    # landing page: who is in which chair today); nurses and prescribers run sessions; only a
+    # prescriber overrides the gate, changes a dose or acknowledges alerts.
+    "treatments.view": frozenset({P, N, C, A}),
     "treatments.run": frozenset({P, N}),
     "treatments.prescribe": frozenset({P}),
     # The esketamine REMS Patient Monitoring Forms and their 7-day deadlines.
@@ -88,6 +89,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "clinic.manage": frozenset({A}),
     "registry.export": frozenset({P, A, R}),
     "account.use": frozenset({P, N, C, A, R}),
+}
+
+
+# Where each role starts ("/"): the page of its working day.
+LANDING: dict[Role, str] = {
+    Role.PRESCRIBER: "chair-board",
+    Role.NURSE: "chair-board",
+    Role.CLINIC_ADMIN: "chair-board",
+    Role.COORDINATOR: "patient-list",
+    Role.RESEARCHER: "registry-dashboard",
 }
 
 

@@ -21,7 +21,7 @@ from ketacare.accounts.access import (
 )
 from ketacare.accounts.forms import ClinicDetailsForm, StaffForm, TokenForm
 from ketacare.accounts.models import Membership, User
-from ketacare.accounts.permissions import Role, allowed
+from ketacare.accounts.permissions import LANDING, Role
 
 login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))
 logout = public(auth_views.LogoutView.as_view())
@@ -36,9 +36,8 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 
 @requires("account.use")
 def home(request: HttpRequest) -> HttpResponse:
-    if allowed(request.actor.role, "patient.view"):
-        return redirect("patient-list")
-    return render(request, "accounts/home.html")
+    """Each role's own start page."""
+    return redirect(LANDING[Role(request.actor.role)])
 
 
 @public
