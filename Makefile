@@ -24,8 +24,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# `make demo PORT=8001 DATA_DIR=./demo-data`: another port, or a data directory of its own.
+PORT ?= 8000
+DATA_DIR ?=
+
 demo: $(VENV)/.installed
-	$(BIN)/ketacare demo
+	$(BIN)/ketacare demo --port $(PORT)$(if $(DATA_DIR), --data-dir "$(DATA_DIR)")
 
 test: $(VENV)/.installed-dev
 	PATH="$(abspath $(BIN)):$$PATH" sh scripts/test.sh
