@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from ketacare.accounts.permissions import Role
+from ketacare.patients import actions as patient_actions
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanRequest
 from ketacare.web.demo_data import CLEAR_EVALUATION
@@ -40,14 +41,34 @@ def iv_request(**changes):
     return PlanRequest(**data)
 
 
+def give_consent(user, clinic, patient, kind="treatment_ketamine", decision="granted", at=None):
+    """The patient's consent (or its withdrawal) of ``kind``, recorded by ``user``."""
+    return patient_actions.record_consent(
+        actor(user, clinic),
+        patient,
+        {
+            "kind": kind,
+            "version": "2026-1",
+            "decision": decision,
+            "signed_at": at or timezone.now(),
+            "signed_by": patient.full_name,
+        },
+    )
+
+
 @pytest.fixture
 def evaluation(prescriber, clinic, patient):
+    """A signed evaluation of a patient who consented to ketamine and esketamine treatment."""
+    for kind in ("treatment_ketamine", "treatment_esketamine"):
+        give_consent(prescriber, clinic, patient, kind)
     return signed_evaluation(prescriber, clinic, patient)
 
 
 def signed_plan(prescriber, clinic, patient, evaluation=None):
-    """A signed IV ketamine plan starting tomorrow (on a new signed evaluation if none)."""
+    """A signed IV ketamine plan starting tomorrow (on a new signed evaluation if none), the
+    patient's consent to ketamine treatment recorded first."""
     evaluation = evaluation or signed_evaluation(prescriber, clinic, patient)
+    give_consent(prescriber, clinic, patient)
     who = as_prescriber(prescriber, clinic)
     draft = actions.draft_plan(who, evaluation.pk, iv_request())
     return actions.sign_plan(who, draft.pk, PASSWORD)

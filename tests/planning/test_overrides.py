@@ -10,7 +10,7 @@ from ketacare.planning import actions
 from ketacare.planning.actions import PlanningError
 from ketacare.planning.models import EligibilityOverride, TreatmentPlan
 from tests.conftest import PASSWORD
-from tests.planning.conftest import as_prescriber, iv_request, signed_evaluation
+from tests.planning.conftest import as_prescriber, give_consent, iv_request, signed_evaluation
 
 ANEURYSM = {"medical.aneurysmal_vascular_disease": True}
 REASON = "Vascular surgery cleared 2026-11-02: stable 3.1 cm AAA, BP controlled."
@@ -18,7 +18,8 @@ REASON = "Vascular surgery cleared 2026-11-02: stable 3.1 cm AAA, BP controlled.
 
 @pytest.fixture
 def aneurysm(prescriber, clinic, patient):
-    """IV ketamine needs clearance, esketamine is excluded."""
+    """IV ketamine needs clearance, esketamine is excluded (the patient has consented)."""
+    give_consent(prescriber, clinic, patient)
     return signed_evaluation(prescriber, clinic, patient, **ANEURYSM)
 
 

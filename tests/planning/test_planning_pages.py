@@ -7,13 +7,14 @@ from django.urls import reverse
 from ketacare.audit.models import AuditEvent
 from ketacare.planning import actions
 from tests.conftest import PASSWORD, make_patient
-from tests.planning.conftest import as_prescriber, iv_request, signed_evaluation
+from tests.planning.conftest import as_prescriber, give_consent, iv_request, signed_evaluation
 
 
 def _plans(prescriber, clinic, count):
     for i in range(count):
         patient = make_patient(prescriber, clinic, family_name=f"Patient{i}")
         evaluation = signed_evaluation(prescriber, clinic, patient)
+        give_consent(prescriber, clinic, patient)
         draft = actions.draft_plan(as_prescriber(prescriber, clinic), evaluation.pk, iv_request())
         actions.sign_plan(as_prescriber(prescriber, clinic), draft.pk, PASSWORD)
 

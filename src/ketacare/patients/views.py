@@ -10,7 +10,7 @@ from ketacare.audit.record import Action, record
 from ketacare.clinical.measurements import age_in_years, body_mass_index
 from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
-from ketacare.patients.models import Patient
+from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.patients.search import ORDER, search
 
 PAGE_SIZE = 25
@@ -139,10 +139,11 @@ def measurement_new(request: HttpRequest, pk: int) -> HttpResponse:
 @requires("patient.record_consent")
 def consent_new(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
-    form = ConsentForm(
-        request.POST or None,
-        initial={"signed_by": patient.full_name, "signed_at": timezone.localtime()},
-    )
+    initial = {"signed_by": patient.full_name, "signed_at": timezone.localtime()}
+    # Pages that find a consent missing link here with the kind they need (?kind=…).
+    if request.GET.get("kind") in ConsentRecord.Kind.values:
+        initial["kind"] = request.GET["kind"]
+    form = ConsentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         actions.record_consent(request.actor, patient, form.cleaned_data)
         messages.success(request, "Consent recorded.")

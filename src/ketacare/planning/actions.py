@@ -32,6 +32,7 @@ from ketacare.clinical.protocols import DoseOrder, DoseRefused, calculate_dose
 from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.clinical.protocols.schedule import ScheduleError, induction_schedule, reschedule
 from ketacare.measures.models import QuestionnaireResponse
+from ketacare.patients.consent import treatment_consent_problem
 from ketacare.patients.models import BodyMeasurement, Patient
 from ketacare.planning.answers import LABELS, apply_changes, entered_paths, nest
 from ketacare.planning.models import (
@@ -599,10 +600,21 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
     return plan
 
 
+def consent_problem(plan: TreatmentPlan) -> str | None:
+    """Why the patient has no current consent to treatment with the plan's drug, or None.
+
+    The one answer for the plan page, its signature and every other path that signs; the
+    dosing day asks the same question of ``patients.consent`` at check-in."""
+    return treatment_consent_problem(plan.patient, get_protocol(plan.protocol_id).drug)
+
+
 @transaction.atomic
-def sign_plan(actor: Actor, plan_id: int, password: str) -> TreatmentPlan:
+def sign_plan(actor: Actor, plan_id: int, password: str, consent_reason: str = "") -> TreatmentPlan:
     """Sign a draft plan: eligibility and dose are checked again (an addendum or a new weight
-    may have changed them), and its induction sessions are scheduled."""
+    may have changed them), and its induction sessions are scheduled.
+
+    The patient's treatment consent comes first; without a current one the prescriber may
+    still sign with a written ``consent_reason``, which the plan and its audit event keep."""
     _confirm_signature(actor, password)
     # The evaluation first, as addenda and drafts lock it: an addendum committing meanwhile
     # cannot leave this plan signed on verdicts it no longer has.
@@ -628,6 +640,13 @@ def sign_plan(actor: Actor, plan_id: int, password: str) -> TreatmentPlan:
     status = route_status(plan.evaluation, protocol.eligibility_route)
     if not status.usable:
         raise PlanningError(status.refusal())
+    missing_consent = consent_problem(plan)
+    consent_reason = consent_reason.strip() if missing_consent else ""
+    if missing_consent and not consent_reason:
+        raise PlanningError(
+            f"{missing_consent} Record the patient's consent before signing, or write why the "
+            "plan is signed without it."
+        )
     request = PlanRequest(
         plan.protocol_id,
         plan.prescribed_dose,
@@ -650,15 +669,13 @@ def sign_plan(actor: Actor, plan_id: int, password: str) -> TreatmentPlan:
     plan.eligibility, plan.override = status.verdict, status.override
     plan.state = TreatmentPlan.State.SIGNED
     plan.signed_by, plan.signed_at = actor.user, timezone.now()
+    plan.consent_reason = consent_reason
     plan.digest = plan_digest(plan)
     plan.save()
-    record(
-        actor,
-        Action.SIGN,
-        obj=plan,
-        patient=plan.patient,
-        changes={"digest": plan.digest, "sessions": plan.signed_schedule},
-    )
+    changes: dict[str, Any] = {"digest": plan.digest, "sessions": plan.signed_schedule}
+    if consent_reason:
+        changes["signed_without_consent"] = {"problem": missing_consent, "reason": consent_reason}
+    record(actor, Action.SIGN, obj=plan, patient=plan.patient, changes=changes)
     return plan
 
 

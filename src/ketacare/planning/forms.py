@@ -137,6 +137,24 @@ class PasswordConfirmForm(forms.Form):
     )
 
 
+class PlanSignForm(PasswordConfirmForm):
+    """The plan's signature; without a current treatment consent it asks why the plan is
+    signed all the same (``consent_missing``). The action decides whether a reason is needed."""
+
+    consent_reason = forms.CharField(
+        label="Reason for signing without a current treatment consent",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Shown on the plan and kept with its signature and in the audit log.",
+    )
+    field_order = ["consent_reason", "password"]
+
+    def __init__(self, *args: Any, consent_missing: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not consent_missing:
+            del self.fields["consent_reason"]
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label="Reason",

@@ -123,6 +123,8 @@ class TreatmentPlan(models.Model):
         EligibilityOverride, on_delete=models.PROTECT, null=True, related_name="+"
     )
     discard_reason = models.TextField(blank=True)
+    # Why the prescriber signed without a current treatment consent (empty: there was one).
+    consent_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     signed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")

@@ -33,8 +33,12 @@ def evaluation_digest(evaluation: Evaluation) -> str:
 
 
 def plan_digest(plan: TreatmentPlan) -> str:
+    # The consent reason is signed only where there is one, so that plans signed before it
+    # existed (and every plan signed with consent) keep the digest they were signed with.
+    consent = {"consent_reason": plan.consent_reason} if plan.consent_reason else {}
     return _digest(
         {
+            **consent,
             "patient": plan.patient_id,
             "evaluation": plan.evaluation_id,
             "protocol": [plan.protocol_id, plan.protocol_version],

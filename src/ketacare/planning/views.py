@@ -15,6 +15,7 @@ from ketacare.clinical.eligibility import ROUTES, load_rules
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes, planned_vital_signs
 from ketacare.clinical.protocols.schedule import maintenance_phases
+from ketacare.patients.consent import TREATMENT_CONSENT
 from ketacare.patients.models import Patient
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanningError, PlanRequest
@@ -25,6 +26,7 @@ from ketacare.planning.forms import (
     OverrideForm,
     PasswordConfirmForm,
     PlanForm,
+    PlanSignForm,
     ReasonForm,
     RescheduleForm,
     RulePolicyForm,
@@ -394,6 +396,10 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "intact": plan_intact(plan) if plan.is_signed else None,
             # The route's standing now: an addendum may have excluded it since.
             "current": actions.route_status(plan.evaluation, protocol.eligibility_route),
+            "consent_problem": actions.consent_problem(plan)
+            if plan.state != TreatmentPlan.State.DISCARDED
+            else None,
+            "consent_kind": TREATMENT_CONSENT[protocol.drug],
             "bag_ml": load("dose_policy")["bag_volume_ml"],
             "maintenance": maintenance_phases(protocol),
         },
@@ -410,11 +416,14 @@ def _proposed(plan: TreatmentPlan) -> list:
 @requires("planning.sign")
 def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
-    form = PasswordConfirmForm(request.POST or None)
+    consent_problem = actions.consent_problem(plan)
+    form = PlanSignForm(request.POST or None, consent_missing=consent_problem is not None)
     done, _ = _submitted(
         request,
         form,
-        lambda data: actions.sign_plan(request.actor, plan.pk, data["password"]),
+        lambda data: actions.sign_plan(
+            request.actor, plan.pk, data["password"], data.get("consent_reason", "")
+        ),
         "Plan signed; its induction sessions are scheduled.",
     )
     if done:
@@ -428,6 +437,8 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
             "title": "Sign the treatment plan",
             "explanation": "Signing fixes the protocol, dose and schedule, and schedules the "
             "induction sessions.",
+            "consent_problem": consent_problem,
+            "consent_kind": TREATMENT_CONSENT[get_protocol(plan.protocol_id).drug],
             "button": "Sign plan",
             "back_plan": plan,
         },

@@ -97,8 +97,7 @@ class _Day:
                     "iv_ketamine", Decimal("0.5"), timezone.localdate(), Decimal("10"), 40
                 )
             )
-            plan = planning.draft_plan(self.prescriber, evaluation.pk, request)
-            plan = planning.sign_plan(self.prescriber, plan.pk, self.password)
+            # Consent before the signature: a plan is signed on a current treatment consent.
             kinds = (
                 [ConsentRecord.Kind.TREATMENT_ESKETAMINE, ConsentRecord.Kind.REMS_ENROLLMENT]
                 if esketamine
@@ -116,6 +115,8 @@ class _Day:
                         "signed_by": patient.full_name,
                     },
                 )
+            plan = planning.draft_plan(self.prescriber, evaluation.pk, request)
+            plan = planning.sign_plan(self.prescriber, plan.pk, self.password)
             chair = f"Chair {TreatmentSession.objects.filter(clinic=self.clinic).count() + 1}"
             return actions.open_session(self.nurse, plan.sessions.get(number=1).pk, chair)
 
