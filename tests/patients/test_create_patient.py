@@ -34,8 +34,8 @@ def test_coordinator_registers_without_measurements(as_user, coordinator):
 
 def test_mrns_are_sequential_and_unique_per_clinic(as_user, coordinator):
     client = as_user(coordinator)
-    for _ in range(3):
-        client.post(reverse("patient-new"), VALID)
+    for given_name in ("Ada", "Mary", "Emmy"):
+        client.post(reverse("patient-new"), {**VALID, "given_name": given_name})
     mrns = list(Patient.objects.order_by("id").values_list("mrn", flat=True))
     assert len(set(mrns)) == 3
     assert [m[:7] for m in mrns] == ["0000001", "0000002", "0000003"]

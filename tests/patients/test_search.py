@@ -119,8 +119,15 @@ def test_list_and_search_query_counts_do_not_grow_with_patients(
     client = as_user(nurse)
     client.get(reverse("patient-list"))  # session warm-up
     for n in (3, 40):
-        while Patient.objects.count() < n:
-            make_patient(nurse, clinic, family_name="Smith", weight_kg=None, height_cm=None)
+        while (count := Patient.objects.count()) < n:
+            make_patient(
+                nurse,
+                clinic,
+                given_name=f"Ada{count}",
+                family_name="Smith",
+                weight_kg=None,
+                height_cm=None,
+            )
         with django_assert_max_num_queries(12):
             client.get(reverse("patient-list"))
         with django_assert_max_num_queries(16):

@@ -1,5 +1,6 @@
 """Every change to patient records. Each runs in one transaction with its audit event."""
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from ketacare.accounts.models import Clinic
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 from ketacare.patients.mrn import format_mrn
+from ketacare.patients.search import Duplicate, likely_duplicates
 
 
 def _next_mrn(clinic: Clinic) -> str:
@@ -21,20 +23,54 @@ def _next_mrn(clinic: Clinic) -> str:
     return format_mrn(sequence)
 
 
+class LikelyDuplicates(Exception):
+    """The clinic may already have this patient; nothing was written. ``duplicates`` lists
+    them, and registering anyway names their ids in ``confirmed_duplicates``."""
+
+    def __init__(self, duplicates: list[Duplicate]) -> None:
+        self.duplicates = duplicates
+        super().__init__(
+            "This patient may already be registered: "
+            + "; ".join(
+                f"{d.patient.full_name}, MRN {d.patient.mrn} ({', '.join(d.reasons)})"
+                for d in duplicates
+            )
+            + ". Open their chart, or confirm that this is a different person."
+        )
+
+
+def find_duplicates(clinic: Clinic, data: dict[str, Any]) -> list[Duplicate]:
+    """The clinic's patients who may be the one ``data`` describes (another clinic's never)."""
+    return likely_duplicates(
+        Patient.objects.filter(clinic=clinic),
+        data["given_name"],
+        data["family_name"],
+        data["date_of_birth"],
+        data.get("phone") or "",
+        data.get("email") or "",
+    )
+
+
 @transaction.atomic
-def create_patient(actor: Actor, data: dict[str, Any]) -> Patient:
-    """Register a patient in the actor's clinic, with a first weight/height if given."""
+def create_patient(
+    actor: Actor, data: dict[str, Any], confirmed_duplicates: Collection[int] = ()
+) -> Patient:
+    """Register a patient in the actor's clinic, with a first weight/height if given.
+
+    A likely duplicate (same name and birth date, phone or email) refuses the registration
+    with LikelyDuplicates unless each one found is in ``confirmed_duplicates``: the user saw
+    them and says this is someone else."""
     assert actor.clinic is not None
+    duplicates = find_duplicates(actor.clinic, data)
+    if any(d.patient.pk not in confirmed_duplicates for d in duplicates):
+        raise LikelyDuplicates(duplicates)
     fields = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
     patient = Patient(clinic=actor.clinic, mrn=_next_mrn(actor.clinic), **fields)
     patient.save()
-    record(
-        actor,
-        Action.CREATE,
-        obj=patient,
-        patient=patient,
-        changes=field_changes({}, {"mrn": patient.mrn, **fields}),
-    )
+    changes = field_changes({}, {"mrn": patient.mrn, **fields})
+    if duplicates:
+        changes["confirmed_not_a_duplicate_of"] = [d.patient.mrn for d in duplicates]
+    record(actor, Action.CREATE, obj=patient, patient=patient, changes=changes)
     if data.get("weight_kg") is not None:
         record_measurement(
             actor,

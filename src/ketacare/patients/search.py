@@ -13,7 +13,9 @@ index from "a" to fill a LIMIT.
 """
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
@@ -109,3 +111,67 @@ def search(patients: QuerySet, query: str, today: date) -> QuerySet:
         return patients.filter(rest).order_by(Lower("search_family"), Lower("search_given"), "id")
     first, *others = [patients.filter(rest & alt) for alt in per_token[branching]]
     return first.union(*others).order_by(*ORDER)
+
+
+# --- likely duplicates ------------------------------------------------------------------------
+
+# A phone number is compared on its last ten digits, the national number of the North American
+# numbering plan the clinics use, so "+1 555 010 0199" and "(555) 010-0199" are one number.
+NATIONAL_DIGITS = 10
+# Fewer digits than this is not a number that identifies anyone (an extension, a typo).
+MIN_PHONE_DIGITS = 7
+
+
+def phone_key(phone: str) -> str:
+    """The digits that identify a phone number ("" if too few to identify anyone)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())[-NATIONAL_DIGITS:]
+    return digits if len(digits) >= MIN_PHONE_DIGITS else ""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing patient who may be the one being registered, and why."""
+
+    patient: Any
+    reasons: tuple[str, ...]
+
+
+def likely_duplicates(
+    patients: QuerySet,
+    given_name: str,
+    family_name: str,
+    date_of_birth: date,
+    phone: str = "",
+    email: str = "",
+) -> list[Duplicate]:
+    """The patients of ``patients`` (one clinic's) who share the name and birth date (in either
+    name order, accents and case aside), the phone number or the email address.
+
+    The birth date has an index; the phone and email are compared across the clinic, which is
+    cheap enough for a registration. The query selects phones ending in the same two digits;
+    the comparison of whole numbers is made here."""
+    given, family = normalize_name(given_name), normalize_name(family_name)
+    same_name = Q(search_family=family, search_given=given) | Q(
+        search_family=given, search_given=family
+    )
+    wanted = Q(date_of_birth=date_of_birth) & same_name
+    key, address = phone_key(phone), email.strip()
+    if key:
+        wanted |= Q(phone__endswith=key[-2:])
+    if address:
+        wanted |= Q(email__iexact=address)
+    found = []
+    for patient in patients.filter(wanted).order_by(*ORDER):
+        reasons = []
+        if patient.date_of_birth == date_of_birth and {
+            patient.search_family,
+            patient.search_given,
+        } == {family, given}:
+            reasons.append("same name and date of birth")
+        if key and phone_key(patient.phone) == key:
+            reasons.append("same phone number")
+        if address and patient.email.casefold() == address.casefold():
+            reasons.append("same email address")
+        if reasons:
+            found.append(Duplicate(patient, tuple(reasons)))
+    return found

@@ -54,11 +54,24 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         with_measurement=allowed(request.actor.role, "patient.record_measurement"),
     )
+    duplicates: list = []
     if request.method == "POST" and form.is_valid():
-        patient = actions.create_patient(request.actor, form.cleaned_data)
-        messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
-        return redirect("patient-chart", pk=patient.pk)
-    return render(request, "patients/form.html", {"form": form, "title": "New patient"})
+        # "Create anyway" carries the ids of the likely duplicates the user was shown.
+        confirmed = {
+            int(pk) for pk in request.POST.get("create_anyway", "").split() if pk.isdigit()
+        }
+        try:
+            patient = actions.create_patient(request.actor, form.cleaned_data, confirmed)
+        except actions.LikelyDuplicates as found:
+            duplicates = found.duplicates
+        else:
+            messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
+            return redirect("patient-chart", pk=patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": "New patient", "duplicates": duplicates},
+    )
 
 
 @requires("patient.view")
