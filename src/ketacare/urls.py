@@ -13,6 +13,14 @@ urlpatterns = [
     path("account/clinic/", accounts.switch_clinic, name="switch-clinic"),
     path("staff/", accounts.staff_list, name="staff-list"),
     path("staff/new/", accounts.staff_new, name="staff-new"),
+    path("staff/<int:membership_id>/", accounts.staff_edit, name="staff-edit"),
+    path(
+        "staff/<int:membership_id>/deactivate/", accounts.staff_deactivate, name="staff-deactivate"
+    ),
+    path(
+        "staff/<int:membership_id>/reactivate/", accounts.staff_reactivate, name="staff-reactivate"
+    ),
+    path("staff/<int:membership_id>/unlock/", accounts.staff_unlock, name="staff-unlock"),
     path("clinic/", accounts.clinic_settings, name="clinic-settings"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("patients/", include("ketacare.patients.urls")),

@@ -46,6 +46,10 @@ def test_the_matrix_covers_patient_views():
         "audit-log",
         "staff-list",
         "staff-new",
+        "staff-edit",
+        "staff-deactivate",
+        "staff-reactivate",
+        "staff-unlock",
         "planning-worklist",
         "evaluation-detail",
         "evaluation-sign",
@@ -66,6 +70,7 @@ PATIENT_SCOPED = (
     "<int:count_id>",
     "<int:session_id>",
     "<int:session_alert_id>",
+    "<int:membership_id>",
 )
 
 
@@ -139,6 +144,7 @@ def objects(patient, alert, assignment, prescriber, clinic, clinic_admin, nurse)
         "plan_id": plan.pk,
         "step": "evaluated",
         "rule_id": "ketamine_baseline_blood_pressure_raised",
+        "membership_id": nurse.memberships.get().pk,
     }
 
 

@@ -1,8 +1,14 @@
 """Changes to staff accounts and their second factor, each with its audit event."""
 
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Lower
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketacare.accounts.access import Actor
@@ -154,3 +160,156 @@ def update_clinic_details(
     }
     record(actor, Action.UPDATE, obj=clinic, clinic=clinic, changes=field_changes(before, after))
     return clinic
+
+
+# --- staff administration: a clinic admin's changes to a membership of their own clinic ------
+
+
+class StaffError(ValidationError):
+    """A change to a staff member that is refused; nothing was changed."""
+
+
+def staff_membership(actor: Actor, membership_id: int, lock: bool = False) -> Membership:
+    """A membership of the actor's clinic (locked for a change). Another clinic's is not found
+    (``Membership.DoesNotExist``), never forbidden: an id reveals nothing."""
+    memberships = Membership.objects.select_related("user", "clinic")
+    if lock:
+        memberships = memberships.select_for_update()
+    return memberships.get(pk=membership_id, clinic=actor.clinic)
+
+
+def _release_on_call(actor: Actor, membership: Membership) -> None:
+    """Safety alerts must not go to someone who no longer prescribes here: a member who stops
+    being an active prescriber stops being the clinic's on-call prescriber."""
+    clinic = Clinic.objects.select_for_update().get(pk=membership.clinic_id)
+    if clinic.on_call_prescriber_id != membership.user_id:
+        return
+    clinic.on_call_prescriber = None
+    clinic.save(update_fields=["on_call_prescriber"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=clinic,
+        clinic=clinic,
+        changes=field_changes(
+            {"on_call_prescriber": membership.user_id}, {"on_call_prescriber": None}
+        ),
+    )
+
+
+@transaction.atomic
+def update_staff(
+    actor: Actor,
+    membership_id: int,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    mobile: str,
+    role: Role | str,
+) -> Membership:
+    """A staff member's name, email and mobile, and their role at this clinic. A clinic admin
+    keeps their own role: another admin changes it, so a clinic is never left without one."""
+    membership = staff_membership(actor, membership_id, lock=True)
+    role = Role(role)
+    if membership.user_id == actor.user.pk and role != membership.role:  # type: ignore[union-attr]
+        raise StaffError("You cannot change your own role. Ask another clinic admin.")
+    user = User.objects.select_for_update().get(pk=membership.user_id)
+    fields = ("first_name", "last_name", "email", "mobile")
+    before = {name: getattr(user, name) for name in fields}
+    after = {
+        "first_name": first_name.strip(),
+        "last_name": last_name.strip(),
+        "email": email.strip(),
+        "mobile": mobile.strip(),
+    }
+    if before != after:
+        for name, value in after.items():
+            setattr(user, name, value)
+        user.save(update_fields=list(fields))
+        record(
+            actor,
+            Action.UPDATE,
+            obj=user,
+            object_type="user",
+            clinic=membership.clinic,
+            changes=field_changes(before, after),
+        )
+    if role != membership.role:
+        old_role = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        record(
+            actor,
+            Action.UPDATE,
+            obj=membership,
+            clinic=membership.clinic,
+            changes=field_changes({"role": old_role}, {"role": role.value}),
+        )
+        if role != Role.PRESCRIBER:
+            _release_on_call(actor, membership)
+    return membership
+
+
+@transaction.atomic
+def set_staff_active(actor: Actor, membership_id: int, active: bool) -> Membership:
+    """Deactivate a membership (the person can no longer work at this clinic, from their next
+    request on; their other clinics are untouched) or reactivate it. A clinic admin cannot
+    deactivate themself."""
+    membership = staff_membership(actor, membership_id, lock=True)
+    if not active and membership.user_id == actor.user.pk:  # type: ignore[union-attr]
+        raise StaffError("You cannot deactivate your own account. Ask another clinic admin.")
+    if membership.active == active:
+        state = "active" if active else "deactivated"
+        raise StaffError(f"{_name(membership.user)} is already {state} here.")
+    membership.active = active
+    membership.save(update_fields=["active"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=membership,
+        clinic=membership.clinic,
+        changes=field_changes({"active": not active}, {"active": active}),
+    )
+    if not active:
+        _release_on_call(actor, membership)
+    return membership
+
+
+def locked_out(usernames: list[str]) -> set[str]:
+    """Which of these usernames (lower case) django-axes locks out now: at least
+    AXES_FAILURE_LIMIT failed sign-ins within the cool-off time."""
+    attempts = (
+        AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - get_cool_off())
+        .annotate(name=Lower("username"))
+        .filter(name__in=[username.lower() for username in usernames])
+        .values("name")
+        .annotate(failures=Sum("failures_since_start"))
+    )
+    return {a["name"] for a in attempts if a["failures"] >= settings.AXES_FAILURE_LIMIT}
+
+
+@transaction.atomic
+def unlock_staff(actor: Actor, membership_id: int) -> Membership:
+    """Lift a lock-out after failed sign-ins (django-axes counts them by username, as typed),
+    so that the staff member can sign in again before the cool-off time is over."""
+    membership = staff_membership(actor, membership_id, lock=True)
+    username = membership.user.username
+    if username.lower() not in locked_out([username]):
+        raise StaffError(f"{_name(membership.user)} is not locked out.")
+    attempts = AccessAttempt.objects.filter(username__iexact=username)
+    failures = attempts.aggregate(total=Sum("failures_since_start"))["total"]
+    attempts.delete()
+    record(
+        actor,
+        Action.UPDATE,
+        obj=membership.user,
+        object_type="user",
+        clinic=membership.clinic,
+        changes={"locked_out": {"old": True, "new": False}, "failed_attempts": failures},
+    )
+    return membership
+
+
+def _name(user: User) -> str:
+    return user.get_full_name() or user.get_username()

@@ -17,17 +17,26 @@ def _phone_field(label: str, help_text: str = "") -> forms.RegexField:
     )
 
 
-class StaffForm(forms.Form):
+class StaffDetailsForm(forms.Form):
+    """What a clinic admin may change about a staff member: name, contact, role here."""
+
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    mobile = _phone_field("Mobile", "For urgent texts, such as a patient's safety alert.")
+    role = forms.ChoiceField(
+        label="Role at this clinic", choices=[(r.value, r.label) for r in Role]
+    )
+
+
+class StaffForm(StaffDetailsForm):
+    field_order = ["username", "first_name", "last_name", "email", "mobile", "role", "password"]
+
     username = forms.RegexField(
         regex=r"^[\w.@+-]+$",
         max_length=150,
         error_messages={"invalid": "Use letters, digits and @ . + - _ only."},
     )
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
-    mobile = _phone_field("Mobile", "For urgent texts, such as a patient's safety alert.")
-    role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role])
     password = forms.CharField(
         widget=forms.PasswordInput,
         help_text="At least 12 characters; the staff member should change it at first sign-in.",

@@ -1,10 +1,11 @@
 from base64 import b32encode
+from collections.abc import Callable
 
 import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
@@ -19,7 +20,7 @@ from ketacare.accounts.access import (
     public,
     requires,
 )
-from ketacare.accounts.forms import ClinicDetailsForm, StaffForm, TokenForm
+from ketacare.accounts.forms import ClinicDetailsForm, StaffDetailsForm, StaffForm, TokenForm
 from ketacare.accounts.models import Membership, User
 from ketacare.accounts.permissions import LANDING, Role
 
@@ -97,12 +98,104 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
 
 @requires("staff.view")
 def staff_list(request: HttpRequest) -> HttpResponse:
-    memberships = (
+    memberships = list(
         Membership.objects.filter(clinic=request.actor.clinic)
         .select_related("user")
         .order_by("user__last_name", "user__first_name")
     )
-    return render(request, "accounts/staff_list.html", {"memberships": memberships})
+    locked = actions.locked_out([m.user.username for m in memberships])
+    rows = [(m, m.user.username.lower() in locked) for m in memberships]
+    return render(request, "accounts/staff_list.html", {"rows": rows})
+
+
+def _staff_membership(request: HttpRequest, membership_id: int) -> Membership:
+    try:
+        return actions.staff_membership(request.actor, membership_id)
+    except Membership.DoesNotExist:
+        raise Http404("No such staff member at this clinic.") from None
+
+
+@requires("staff.manage")
+def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """A staff member's details and role here, with deactivate, reactivate and unlock."""
+    membership = _staff_membership(request, membership_id)
+    user = membership.user
+    initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "mobile": user.mobile,
+        "role": membership.role,
+    }
+    form = StaffDetailsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_staff(request.actor, membership.pk, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Saved {form.cleaned_data['first_name']} {form.cleaned_data['last_name']}.",
+            )
+            return redirect("staff-list")
+    context = {
+        "form": form,
+        "member": membership,
+        "locked": user.username.lower() in actions.locked_out([user.username]),
+        "is_self": user.pk == request.user.pk,
+    }
+    return render(request, "accounts/staff_edit.html", context)
+
+
+def _staff_change(
+    request: HttpRequest,
+    membership_id: int,
+    change: Callable[[Membership], object],
+    done: str,
+) -> HttpResponse:
+    """A one-button change to a staff member (POST only), then back to their page with what
+    happened or why it was refused."""
+    membership = _staff_membership(request, membership_id)
+    if request.method == "POST":
+        try:
+            change(membership)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            name = membership.user.get_full_name() or membership.user.username
+            messages.success(request, done.format(name=name))
+    return redirect("staff-edit", membership_id=membership.pk)
+
+
+@requires("staff.manage")
+def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+    return _staff_change(
+        request,
+        membership_id,
+        lambda m: actions.set_staff_active(request.actor, m.pk, active=False),
+        "{name} can no longer sign in to work at this clinic.",
+    )
+
+
+@requires("staff.manage")
+def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+    return _staff_change(
+        request,
+        membership_id,
+        lambda m: actions.set_staff_active(request.actor, m.pk, active=True),
+        "{name} can work at this clinic again.",
+    )
+
+
+@requires("staff.manage")
+def staff_unlock(request: HttpRequest, membership_id: int) -> HttpResponse:
+    return _staff_change(
+        request,
+        membership_id,
+        lambda m: actions.unlock_staff(request.actor, m.pk),
+        "{name} can sign in again.",
+    )
 
 
 @requires("staff.manage")
