@@ -10,6 +10,8 @@ from ketacare.accounts.actions import create_staff
 from ketacare.accounts.permissions import Role
 from ketacare.measures import actions, links
 from ketacare.measures.models import PatientLink
+from ketacare.patients.actions import record_consent
+from ketacare.patients.models import ConsentRecord
 from tests.conftest import PASSWORD, actor
 
 # PHQ-9: total 8 (mild), item 9 ("better off dead ...") answered 0.
@@ -60,4 +62,19 @@ def another_prescriber(clinic, username: str, email: str = ""):
         first_name="Other",
         last_name="Prescriber",
         email=email,
+    )
+
+
+def contact_consent(user, patient, decision: str = "granted", signed_at: datetime | None = None):
+    """The patient's consent (or its withdrawal) to questionnaires by text/email link."""
+    return record_consent(
+        actor(user, patient.clinic),
+        patient,
+        {
+            "kind": ConsentRecord.Kind.MEASUREMENT_LINKS,
+            "decision": decision,
+            "version": "2026-01",
+            "signed_at": signed_at or timezone.now() - timedelta(minutes=5),
+            "signed_by": patient.full_name,
+        },
     )

@@ -202,4 +202,9 @@ def test_the_page_shows_what_the_registry_computes_for_the_patient(
 
     html = page(as_user(nurse), patient)
     assert f"Response</strong>: {'yes' if responded else 'no'}" in html
-    assert f"Relapse</strong>: {'yes' if relapsed else 'no'}" in html
+    if relapsed:  # a relapse is a warning, with its day
+        since = timezone.localtime(first_dose + 17 * DAY).date().isoformat()
+        warning = '<li class="relapse warning" role="status"><strong>Relapse</strong> since'
+        assert f"{warning} {since}" in html
+    else:
+        assert "Relapse</strong>: no" in html

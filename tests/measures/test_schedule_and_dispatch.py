@@ -13,6 +13,7 @@ from ketacare.measures.dispatch import dispatch
 from ketacare.measures.models import Assignment, PatientLink
 from ketacare.measures.schedule import next_due
 from tests.conftest import actor
+from tests.measures.helpers import contact_consent
 
 D = date(2026, 11, 2)
 
@@ -63,12 +64,13 @@ def test_due_questionnaires_are_texted_once_then_reminded_once(
     patient.save()
     actions.assign_instrument(actor(nurse, clinic), patient, "phq9", "weekly", D)
     with time_machine.travel("2026-11-02 15:00:00+00:00", tick=False) as clock:
-        assert dispatch().sent == [f"MRN {patient.mrn} phq9"]
+        contact_consent(nurse, patient)
+        assert dispatch().sent == [f"MRN {patient.mrn} PHQ-9"]
         assert dispatch().sent == []  # an open link exists: not sent again
         link = PatientLink.objects.get()
         assert link.channel == "sms"
         clock.shift(timedelta(hours=25))
-        assert dispatch().reminded == [f"MRN {patient.mrn} phq9"]
+        assert dispatch().reminded == [f"MRN {patient.mrn} PHQ-9"]
         assert dispatch().reminded == []  # one reminder only
     outbox = (tmp_path / "outbox" / "sms.log").read_text().splitlines()
     assert len(outbox) == 2
@@ -79,6 +81,7 @@ def test_due_questionnaires_are_texted_once_then_reminded_once(
 def test_answered_questionnaire_is_next_due_a_week_later(patient, nurse, clinic):
     patient.email = "ada@example.org"
     patient.save()
+    contact_consent(nurse, patient, signed_at=timezone.make_aware(timezone.datetime(2026, 11, 1)))
     actions.assign_instrument(actor(nurse, clinic), patient, "phq9", "weekly", D)
     actions.record_staff_response(
         actor(nurse, clinic),
@@ -90,23 +93,41 @@ def test_answered_questionnaire_is_next_due_a_week_later(patient, nurse, clinic)
     with time_machine.travel("2026-11-09 12:00:00+00:00", tick=False):
         assert dispatch().sent == []
     with time_machine.travel("2026-11-10 12:00:00+00:00", tick=False):
-        assert dispatch().sent == [f"MRN {patient.mrn} phq9"]
+        assert dispatch().sent == [f"MRN {patient.mrn} PHQ-9"]
     assert len(mail.outbox) == 1
 
 
 def test_unreachable_patient_is_reported_not_skipped_silently(patient, nurse, clinic, capsys):
+    contact_consent(nurse, patient)
     actions.assign_instrument(actor(nurse, clinic), patient, "phq9", "once", D)
     with time_machine.travel("2026-11-05 12:00:00+00:00", tick=False):
         call_command("send_questionnaires")
     captured = capsys.readouterr()
-    assert f"no phone or email on record: MRN {patient.mrn} phq9" in captured.err
-    assert "0 links, 0 reminders, 1 patients unreachable." in captured.out
+    assert (
+        f"Not sent (No phone number or email address is on record): MRN {patient.mrn} PHQ-9"
+        in captured.err
+    )
+    assert "0 links, 0 reminders, 1 not sent." in captured.out
     assert not PatientLink.objects.exists()
+    assert Assignment.objects.get().not_sent_reason == "no_phone_or_email"
+
+
+def test_clinician_rated_scales_are_left_for_staff_to_enter(patient, nurse, clinic, capsys):
+    # A scheduled MADRS is due for staff; the dispatch sends nothing and does not stop.
+    patient.email = "ada@example.org"
+    patient.save()
+    contact_consent(nurse, patient, signed_at=timezone.make_aware(timezone.datetime(2026, 11, 1)))
+    actions.assign_instrument(actor(nurse, clinic), patient, "madrs", "weekly", D)
+    actions.assign_instrument(actor(nurse, clinic), patient, "gad7", "weekly", D)
+    with time_machine.travel("2026-11-05 12:00:00+00:00", tick=False):
+        assert dispatch().sent == [f"MRN {patient.mrn} GAD-7"]
+    assert list(PatientLink.objects.values_list("instrument_id", flat=True)) == ["gad7"]
 
 
 def test_dry_run_sends_nothing(patient, nurse, clinic, capsys):
     patient.email = "ada@example.org"
     patient.save()
+    contact_consent(nurse, patient, signed_at=timezone.make_aware(timezone.datetime(2026, 11, 1)))
     actions.assign_instrument(actor(nurse, clinic), patient, "phq9", "once", D)
     with time_machine.travel("2026-11-05 12:00:00+00:00", tick=False):
         call_command("send_questionnaires", "--dry-run")

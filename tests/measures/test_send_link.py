@@ -12,6 +12,7 @@ from ketacare.clinical.instruments import INSTRUMENT_IDS, get
 from ketacare.measures import links
 from ketacare.measures.models import PatientLink
 from tests.conftest import make_patient
+from tests.measures.helpers import contact_consent
 
 SENT: list[tuple[str, str]] = []
 
@@ -37,7 +38,10 @@ def sms(settings):
 
 @pytest.fixture
 def reachable_patient(nurse, clinic):
-    return make_patient(nurse, clinic, email="ada@example.org", phone="+1 555 010 0199")
+    """A patient with a phone, an email and consent to be sent questionnaires that way."""
+    patient = make_patient(nurse, clinic, email="ada@example.org", phone="+1 555 010 0199")
+    contact_consent(nurse, patient)
+    return patient
 
 
 def send_url(patient):
@@ -152,14 +156,17 @@ def test_in_clinic_link_sends_nothing_and_shows_the_url(
 
 @pytest.mark.parametrize(
     ("channel", "message"),
-    [("email", "no email address on record"), ("sms", "no phone number on record")],
+    [("email", "no email address is on record"), ("sms", "no phone number is on record")],
 )
 def test_no_address_means_no_link(as_user, coordinator, patient, sms, channel, message):
-    # The conftest patient has neither email nor phone.
+    # The conftest patient has neither email nor phone; consent alone is not enough.
+    contact_consent(coordinator, patient)
     response = as_user(coordinator).post(
         send_url(patient), {"instrument_id": "phq9", "channel": channel}, follow=True
     )
-    assert message in response.content.decode()
+    html = response.content.decode()
+    assert f"No link was sent: {message}." in html
+    assert f'<a href="{reverse("patient-edit", args=[patient.pk])}">' in html
     assert PatientLink.objects.count() == 0
     assert mail.outbox == []
     assert sms == []

@@ -13,7 +13,7 @@ from ketacare.accounts.access import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.clinical.instruments import Instrument, get, score
 from ketacare.clinical.safety import safety_signals
-from ketacare.measures import links, notify
+from ketacare.measures import contact, links, notify
 from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.patients.models import Patient
@@ -132,13 +132,16 @@ def create_link(
 ) -> tuple[PatientLink, str]:
     """Make a single-use link for ``instrument_id`` and send it; returns the link and its URL.
 
-    If sending fails, the link is not kept (the caller sees the error)."""
+    Raises ContactRefused (nothing made) without a current consent to contact the patient by
+    text or email, or without the address. If sending fails, the link is not kept (the caller
+    sees the error)."""
     instrument = get(instrument_id)
     if not patient_can_answer(instrument):
         raise ValueError(
             f"{instrument.short_name} cannot be sent to patients: ketacare does not ship its "
             "wording. Enter it from the clinic's licensed form instead."
         )
+    contact.check(patient, channel)
     hours = settings.KETACARE_LINK_EXPIRY_HOURS
     link = PatientLink.objects.create(
         patient=patient,
@@ -299,22 +302,67 @@ def preferred_channel(patient: Patient) -> str | None:
 
 
 @transaction.atomic
-def send_reminder(actor: Actor, link: PatientLink) -> None:
-    """Send an unanswered link again, once."""
-    link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
-    if link.reminded_at or link.used_at or link.expires_at <= timezone.now():
+def send_due(actor: Actor, assignment: Assignment) -> contact.Refusal | None:
+    """Send the questionnaire ``assignment`` has due, by text if there is a phone number, else
+    by email; if it may not go (``contact.refusal``), record why on the assignment instead and
+    return the refusal. A new reason is audited once, not on every run of the dispatch."""
+    patient = assignment.patient
+    channel = preferred_channel(patient)
+    refused = contact.refusal_for(patient, channel)
+    if refused is None and channel is not None:
+        create_link(actor, patient, assignment.instrument_id, channel)
+    _note_not_sent(actor, assignment, refused.code if refused else "")
+    return refused
+
+
+def _note_not_sent(actor: Actor, assignment: Assignment, code: str) -> None:
+    if assignment.not_sent_reason == code:
         return
+    before = {"not_sent": assignment.not_sent_reason or None}
+    assignment.not_sent_reason = code
+    assignment.not_sent_since = timezone.now() if code else None
+    assignment.save(update_fields=["not_sent_reason", "not_sent_since"])
+    record(
+        actor,
+        Action.UPDATE,
+        obj=assignment,
+        patient=assignment.patient,
+        clinic=assignment.patient.clinic,
+        changes=field_changes(before, {"not_sent": code or None}),
+    )
+
+
+@transaction.atomic
+def send_reminder(actor: Actor, link: PatientLink) -> contact.Refusal | None:
+    """Send an unanswered link again, once. Without a current consent to contact the patient
+    this way the reminder is not sent, and why is kept on the link (audited); the refusal is
+    returned."""
+    link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
+    if link.reminded_at or link.reminder_not_sent or link.used_at:
+        return None
+    if link.expires_at <= timezone.now() or link.channel == PatientLink.Channel.IN_CLINIC:
+        return None
+    if refused := contact.refusal_for(link.patient, link.channel):
+        change = {"reminder_not_sent": {"old": None, "new": refused.code}}
+        _save_link(actor, link, "reminder_not_sent", refused.code, change)
+        return refused
     hours_left = max(1, int((link.expires_at - timezone.now()).total_seconds() // 3600))
     url = links.absolute_url(links.token_for(link.public_id))
     body = "Reminder: " + links.message_text(link.patient.clinic.name, url, hours_left)
     if link.channel == PatientLink.Channel.EMAIL:
         links.send_email(link.patient.email, link.patient.clinic.name, body)
-    elif link.channel == PatientLink.Channel.SMS:
-        links.send_sms(link.patient.phone, body)
     else:
-        return
-    link.reminded_at = timezone.now()
-    link.save(update_fields=["reminded_at"])
+        links.send_sms(link.patient.phone, body)
+    change = {"reminder_sent": {"old": False, "new": True}}
+    _save_link(actor, link, "reminded_at", timezone.now(), change)
+    return None
+
+
+def _save_link(
+    actor: Actor, link: PatientLink, field: str, value: object, changes: dict[str, Any]
+) -> None:
+    setattr(link, field, value)
+    link.save(update_fields=[field])
     record(
         actor,
         Action.UPDATE,
@@ -322,7 +370,7 @@ def send_reminder(actor: Actor, link: PatientLink) -> None:
         object_type="patient_link",
         patient=link.patient,
         clinic=link.patient.clinic,
-        changes={"reminder_sent": {"old": False, "new": True}},
+        changes=changes,
     )
 
 

@@ -11,16 +11,24 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ketacare.accounts.access import Actor
-from ketacare.measures import actions
+from ketacare.clinical.instruments import get
+from ketacare.measures import actions, contact
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse
 from ketacare.measures.schedule import next_due
+from ketacare.patients.models import Patient
 
 
 @dataclass
 class DispatchReport:
     sent: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
-    unreachable: list[str] = field(default_factory=list)
+    not_sent: list[tuple[str, str]] = field(default_factory=list)
+    """(what, why): due questionnaires that could not go out (``contact.refusal``)."""
+    reminders_not_sent: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _label(patient: Patient, instrument_id: str) -> str:
+    return f"MRN {patient.mrn} {get(instrument_id).short_name}"
 
 
 def due_assignments(now: datetime) -> list[Assignment]:
@@ -39,6 +47,8 @@ def due_assignments(now: datetime) -> list[Assignment]:
     )
     due = []
     for assignment in Assignment.objects.filter(active=True).select_related("patient__clinic"):
+        if not actions.patient_can_answer(get(assignment.instrument_id)):
+            continue  # a clinician-rated scale is due for staff to enter: nothing to send
         key = (assignment.patient_id, assignment.instrument_id)
         last = last_done.get(key)
         when = next_due(
@@ -54,24 +64,29 @@ def due_assignments(now: datetime) -> list[Assignment]:
 
 
 def dispatch(now: datetime | None = None, dry_run: bool = False) -> DispatchReport:
+    """Send what is due and the reminders owed. A patient who may not be contacted by text or
+    email (``contact.refusal``: the same decision as every other send) is skipped, and why is
+    kept on the assignment or link (audited) and shown on the measures page."""
     now = now or timezone.now()
     report = DispatchReport()
     for assignment in due_assignments(now):
         patient = assignment.patient
-        label = f"MRN {patient.mrn} {assignment.instrument_id}"
-        channel = actions.preferred_channel(patient)
-        if channel is None:
-            report.unreachable.append(label)
-            continue
-        if not dry_run:
-            system = Actor(user=None, role="system", clinic=patient.clinic)
-            actions.create_link(system, patient, assignment.instrument_id, channel)
-        report.sent.append(label)
+        label = _label(patient, assignment.instrument_id)
+        system = Actor(user=None, role="system", clinic=patient.clinic)
+        if dry_run:
+            refused = contact.refusal_for(patient, actions.preferred_channel(patient))
+        else:
+            refused = actions.send_due(system, assignment)
+        if refused:
+            report.not_sent.append((label, refused.message))
+        else:
+            report.sent.append(label)
     cutoff = now - timedelta(hours=settings.KETACARE_LINK_REMINDER_HOURS)
     unanswered = (
         PatientLink.objects.filter(
             used_at__isnull=True,
             reminded_at__isnull=True,
+            reminder_not_sent="",
             expires_at__gt=now,
             created_at__lte=cutoff,
         )
@@ -79,8 +94,14 @@ def dispatch(now: datetime | None = None, dry_run: bool = False) -> DispatchRepo
         .select_related("patient__clinic")
     )
     for link in unanswered:
-        if not dry_run:
+        label = _label(link.patient, link.instrument_id)
+        if dry_run:
+            refused = contact.refusal_for(link.patient, link.channel)
+        else:
             system = Actor(user=None, role="system", clinic=link.patient.clinic)
-            actions.send_reminder(system, link)
-        report.reminded.append(f"MRN {link.patient.mrn} {link.instrument_id}")
+            refused = actions.send_reminder(system, link)
+        if refused:
+            report.reminders_not_sent.append((label, refused.message))
+        else:
+            report.reminded.append(label)
     return report

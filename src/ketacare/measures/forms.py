@@ -106,19 +106,9 @@ class SendLinkForm(forms.Form):
     instrument_id = forms.ChoiceField(label="Questionnaire", choices=INSTRUMENT_CHOICES)
     channel = forms.ChoiceField(choices=PatientLink.Channel.choices)
 
-    def __init__(self, *args, patient=None, instruments=(), **kwargs):
+    def __init__(self, *args, instruments=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.patient = patient
         self.fields["instrument_id"].choices = list(instruments)
-
-    def clean(self):
-        cleaned = super().clean()
-        channel = cleaned.get("channel")
-        if channel == PatientLink.Channel.EMAIL and not self.patient.email:
-            self.add_error("channel", "The patient has no email address on record.")
-        if channel == PatientLink.Channel.SMS and not self.patient.phone:
-            self.add_error("channel", "The patient has no phone number on record.")
-        return cleaned
 
 
 class AssignForm(forms.ModelForm):

@@ -34,6 +34,11 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Why the scheduled dispatch could not send the due questionnaire (a code from
+    # measures.contact), kept until a link goes out, so the measures page can say so and the
+    # audit trail records each new reason once rather than on every run.
+    not_sent_reason = models.CharField(max_length=40, blank=True)
+    not_sent_since = models.DateTimeField(null=True, blank=True)
 
 
 class PatientLink(models.Model):
@@ -56,6 +61,8 @@ class PatientLink(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Why its one reminder was not sent (a code from measures.contact); it is not tried again.
+    reminder_not_sent = models.CharField(max_length=40, blank=True)
 
 
 class QuestionnaireResponse(models.Model):

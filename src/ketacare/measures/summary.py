@@ -9,7 +9,9 @@ from django.utils import timezone
 from ketacare.clinical.instruments import Instrument, get
 from ketacare.clinical.outcomes import Assessment, Measure, assess
 from ketacare.clinical.outcomes.trajectory import BaselineRule, baseline_rule, in_baseline_window
+from ketacare.measures.actions import preferred_channel
 from ketacare.measures.charts import Chart, trajectory_chart
+from ketacare.measures.contact import REFUSALS, Refusal, refusal_for
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.measures.schedule import next_due
 from ketacare.patients.models import Patient
@@ -34,17 +36,27 @@ class InstrumentSeries:
 class ScheduledItem:
     assignment: Assignment
     next_due: date | None
+    not_sent: Refusal | None = None
+    """Why the dispatch could not send it, while the patient still cannot be contacted."""
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    link: PatientLink
+    reminder_not_sent: Refusal | None = None
 
 
 @dataclass(frozen=True)
 class PatientSummary:
     series: list[InstrumentSeries]
     open_alerts: list[SafetyAlert]
-    open_links: list[PatientLink]
+    open_links: list[OpenLink]
     schedule: list[ScheduledItem]
     doses: list[datetime]
     """When each dose was started (the dosed treatment sessions), in time order."""
     rule: BaselineRule
+    contact: Refusal | None = None
+    """Why no link may go out by text or email now (None: it may)."""
 
     @property
     def first_dose(self) -> datetime | None:
@@ -112,11 +124,13 @@ def patient_summary(patient: Patient) -> PatientSummary:
         .select_related("response")
         .order_by("-created_at")
     )
-    open_links = list(
-        PatientLink.objects.filter(
+    open_links = [
+        OpenLink(link, REFUSALS.get(link.reminder_not_sent))
+        for link in PatientLink.objects.filter(
             patient=patient, used_at__isnull=True, expires_at__gt=timezone.now()
         ).order_by("-created_at")
-    )
+    ]
+    refused = refusal_for(patient, preferred_channel(patient))
     schedule = [
         ScheduledItem(
             a,
@@ -128,7 +142,8 @@ def patient_summary(patient: Patient) -> PatientSummary:
                 else None,
                 a.every_days,
             ),
+            REFUSALS.get(a.not_sent_reason) if refused else None,
         )
         for a in Assignment.objects.filter(patient=patient, active=True).order_by("id")
     ]
-    return PatientSummary(series, open_alerts, open_links, schedule, doses, rule)
+    return PatientSummary(series, open_alerts, open_links, schedule, doses, rule, refused)

@@ -2,13 +2,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from ketacare.accounts.access import client_ip, public, requires
 from ketacare.audit.record import Action, record
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
 from ketacare.clinical.safety import crisis_resources
-from ketacare.measures import actions
+from ketacare.measures import actions, contact
 from ketacare.measures.forms import (
     AcknowledgeForm,
     AssignForm,
@@ -18,6 +20,7 @@ from ketacare.measures.forms import (
 from ketacare.measures.models import Assignment, PatientLink, SafetyAlert
 from ketacare.measures.summary import patient_summary
 from ketacare.patients.models import Patient
+from ketacare.web.templatetags.clinical_text import words
 
 
 def _patient(request: HttpRequest, pk: int) -> Patient:
@@ -50,7 +53,7 @@ def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "patient": patient,
             "summary": summary,
-            "link_form": SendLinkForm(patient=patient, instruments=_self_report_choices()),
+            "link_form": SendLinkForm(instruments=_self_report_choices()),
             "assign_form": AssignForm(instruments=_all_choices()),
             "reminder_hours": settings.KETACARE_LINK_REMINDER_HOURS,
             "instruments": [get(i) for i in INSTRUMENT_IDS],
@@ -82,7 +85,7 @@ def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpRes
             triage = instrument.triage.get(response.severity)
             messages.success(
                 request,
-                f"{instrument.short_name} saved:{total} {response.severity}."
+                f"{instrument.short_name} saved:{total} {words(response.severity).lower()}."
                 + (f" Triage: {triage}." if triage else ""),
             )
             raised = [alert.finding for alert in response.alerts.select_related("response")]
@@ -102,7 +105,7 @@ def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpRes
 @requires("measures.send_link")
 def send_link(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
-    form = SendLinkForm(request.POST or None, patient=patient, instruments=_self_report_choices())
+    form = SendLinkForm(request.POST or None, instruments=_self_report_choices())
     if request.method == "POST" and form.is_valid():
         try:
             link, url = actions.create_link(
@@ -111,6 +114,8 @@ def send_link(request: HttpRequest, pk: int) -> HttpResponse:
                 form.cleaned_data["instrument_id"],
                 form.cleaned_data["channel"],
             )
+        except contact.ContactRefused as refused:
+            messages.error(request, refusal_message(refused.refusal, patient, "No link was sent"))
         except OSError as error:  # the mail or SMS backend could not send
             messages.error(request, f"The link could not be sent, so none was made: {error}")
         except ValueError as error:
@@ -126,6 +131,17 @@ def send_link(request: HttpRequest, pk: int) -> HttpResponse:
         for error in errors:
             messages.error(request, error)
     return redirect("patient-measures", pk=patient.pk)
+
+
+def refusal_message(refusal: contact.Refusal, patient: Patient, lead: str) -> str:
+    """``lead``, why, and a link to the form that records what is missing."""
+    return format_html(
+        '{}: {}. <a href="{}">{}</a>.',
+        lead,
+        refusal.message[:1].lower() + refusal.message[1:],
+        reverse(refusal.fix_url_name, args=[patient.pk]) + refusal.fix_query,
+        refusal.fix_label,
+    )
 
 
 @requires("measures.assign")

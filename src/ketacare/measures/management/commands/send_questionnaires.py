@@ -19,9 +19,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb} link: {label}")
         for label in report.reminded:
             self.stdout.write(f"{verb} reminder: {label}")
-        for label in report.unreachable:
-            self.stderr.write(f"Not sent, no phone or email on record: {label}")
+        for label, why in report.not_sent:
+            self.stderr.write(f"Not sent ({why}): {label}")
+        for label, why in report.reminders_not_sent:
+            self.stderr.write(f"Reminder not sent ({why}): {label}")
         self.stdout.write(
             f"{len(report.sent)} links, {len(report.reminded)} reminders, "
-            f"{len(report.unreachable)} patients unreachable."
+            f"{len(report.not_sent) + len(report.reminders_not_sent)} not sent."
         )
