@@ -14,9 +14,20 @@ from ketacare.clinical.outcomes import Assessment
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 36, 10, 26
-# At most this many date labels under the axis, and never closer than this (a date is ~60 px).
+# Labels are 10 px text (ketacare.css); a character is at most ~0.6 of that wide, and a line
+# of text needs 12 px of height, so labels kept that far apart cannot overlap.
+FONT_SIZE = 10
+LINE_HEIGHT = 12
+# At most this many date labels under the axis.
 MAX_DATE_LABELS = 6
-MIN_LABEL_GAP = 64
+
+
+def text_width(text: str) -> float:
+    """A generous estimate of the drawn width of ``text`` at the chart's font size."""
+    return len(text) * FONT_SIZE * 0.6
+
+
+MIN_LABEL_GAP = text_width("2026-12-31") + 6
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,20 @@ class BandRect:
 class Line:
     y: float
     label: str
+    label_y: float = 0.0
+    """Where its label's baseline sits: just above the line, moved up or down when another
+    line's label would overlap it."""
+
+
+@dataclass(frozen=True)
+class Relapse:
+    """A relapse, drawn as a warning from its first day to the end of the chart."""
+
+    x: float
+    label: str
+    label_x: float
+    label_anchor: str
+    label_y: float = TOP + LINE_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,7 @@ class Chart:
     y_ticks: tuple[tuple[float, int], ...]
     x_labels: tuple[tuple[float, str], ...]
     doses: tuple[Mark, ...] = ()
+    relapse: Relapse | None = None
     plot_left: int = LEFT
     plot_right: int = WIDTH - RIGHT
     plot_top: int = TOP
@@ -68,6 +94,14 @@ class Chart:
     @property
     def plot_width(self) -> int:
         return self.plot_right - self.plot_left
+
+    @property
+    def plot_height(self) -> int:
+        return self.plot_bottom - self.plot_top
+
+    @property
+    def relapse_width(self) -> float:
+        return self.plot_right - self.relapse.x if self.relapse else 0.0
 
     @property
     def polyline(self) -> str:
@@ -115,16 +149,47 @@ def trajectory_chart(
     if doses and assessment and assessment.baseline and outcomes and outcomes.response_drop_percent:
         line = assessment.baseline.total * (1 - outcomes.response_drop_percent / 100)
         lines.append(
-            Line(y_of(line), f"response ({outcomes.response_drop_percent:g} % below baseline)")
+            Line(y_of(line), f"Response ({outcomes.response_drop_percent:g} % below baseline)")
         )
     if outcomes and outcomes.remission_max is not None:
-        lines.append(Line(y_of(outcomes.remission_max + 0.5), "remission"))
+        lines.append(Line(y_of(outcomes.remission_max + 0.5), "Remission"))
     step = max(1, span // 4)
     ticks = tuple((y_of(v), v) for v in range(low, high + 1, step))
     marks = tuple(Mark(x_of(at), f"Dose {timezone.localtime(at):%Y-%m-%d %H:%M}") for at in doses)
+    relapse = assessment.get("relapse") if assessment else None
     return Chart(
-        WIDTH, HEIGHT, plotted, bands, tuple(lines), ticks, _date_labels(start, end, x_of), marks
+        WIDTH,
+        HEIGHT,
+        plotted,
+        bands,
+        _placed_labels(lines),
+        ticks,
+        _date_labels(start, end, x_of),
+        marks,
+        _relapse(x_of(relapse.since)) if relapse and relapse.met and relapse.since else None,
     )
+
+
+def _placed_labels(lines: list[Line]) -> tuple[Line, ...]:
+    """Each line's label just above it (3 px), then, from the top down, pushed below the
+    label above it wherever the two would be less than a line of text apart."""
+    placed: list[Line] = []
+    for line in sorted(lines, key=lambda line: line.y):
+        label_y = max(line.y - 3, TOP + LINE_HEIGHT)
+        if placed and label_y - placed[-1].label_y < LINE_HEIGHT:
+            label_y = placed[-1].label_y + LINE_HEIGHT
+        placed.append(Line(line.y, line.label, label_y))
+    return tuple(placed)
+
+
+def _relapse(x: float) -> Relapse:
+    # Written on the shaded part, under the top edge; right-aligned when it starts too close
+    # to the right edge to fit.
+    label = "Relapse"
+    right = WIDTH - RIGHT
+    if x + 4 + text_width(label) <= right:
+        return Relapse(x, label, x + 4, "start")
+    return Relapse(x, label, right - 2, "end")
 
 
 def _date_labels(
