@@ -5,7 +5,7 @@ from django import forms
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.patients.forms import DateInput
 from ketacare.patients.models import Patient
-from ketacare.planning.answers import CHOICE_LABELS
+from ketacare.planning.answers import CHOICE_LABELS, ROUTE_LABELS
 from ketacare.registry.dataset import Cohort
 
 AGE_BANDS = {
@@ -26,7 +26,7 @@ class CohortForm(forms.Form):
         required=False, choices=[("", "Any"), *((i, CHOICE_LABELS[i]) for i in INDICATIONS)]
     )
     route = forms.ChoiceField(
-        required=False, choices=[("", "Any"), *((r, r.replace("_", " ")) for r in ROUTES)]
+        required=False, choices=[("", "Any"), *((r, ROUTE_LABELS[r]) for r in ROUTES)]
     )
     age_band = forms.ChoiceField(
         label="Age", required=False, choices=[(k, k or "Any") for k in AGE_BANDS]

@@ -23,6 +23,17 @@ class Report:
     safety: stats.Safety
     misuse: stats.MisuseSignals
     published: dict[str, Any]
+    settings: stats.Settings
+
+    @property
+    def suppressed(self) -> str:
+        """What a suppressed count shows: "<11" for cohort.toml's small-cell minimum of 11."""
+        return f"<{self.settings.small_cell_minimum}"
+
+    @property
+    def confidence(self) -> str:
+        """The level of every interval, as a page writes it: "95 %"."""
+        return f"{self.settings.confidence_level * 100:g} %"
 
 
 def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) -> Report:
@@ -52,5 +63,6 @@ def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) ->
         cohort=cohort,
         deidentified=deidentified,
         published=load("published", package="ketacare.clinical.outcomes"),
+        settings=stats.settings(),
         **parts,
     )

@@ -10,6 +10,8 @@ from ketacare.registry import report
 from ketacare.registry.charts import km_chart
 from ketacare.registry.dataset import Cohort, load
 from ketacare.registry.forms import CohortForm
+from ketacare.treatments.models import AdverseEvent
+from ketacare.web.templatetags.clinical_text import words
 
 # Which patients stand behind each flow step (the step's rule over the dataset's columns).
 STEP_FILTERS = {
@@ -55,6 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "report": result,
             "km": km_chart(result.durability),
+            "adverse_events": [(_event_label(e.kind), e) for e in result.safety.by_kind],
             "signals": [
                 result.misuse.escalating_doses,
                 result.misuse.early_requests,
@@ -66,6 +69,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "predictions": _named(predictions),
         },
     )
+
+
+def _event_label(kind: str) -> str:
+    """The adverse event's name as the session page gives it ("Anxiety / emergence reaction")."""
+    if kind in AdverseEvent.Kind.values:
+        return str(AdverseEvent.Kind(kind).label)
+    return words(kind)
 
 
 def _in_induction(patients):  # type: ignore[no-untyped-def]
