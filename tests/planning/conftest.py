@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from ketacare.accounts.permissions import Role
+from ketacare.clinical.eligibility import load_rules
 from ketacare.patients import actions as patient_actions
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanRequest
@@ -15,6 +16,11 @@ from tests.conftest import PASSWORD, actor
 
 # The flat answers of a patient whom no rule flags (the demo's, so there is one copy).
 CLEAR_ANSWERS = CLEAR_EVALUATION
+
+
+def rationale(rule_id):
+    """What a rule says, as pages and messages show it instead of its id."""
+    return next(rule.rationale for rule in load_rules().rules if rule.id == rule_id)
 
 
 def as_prescriber(prescriber, clinic):

@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils.html import escape
 
 from ketacare.planning import actions
 from ketacare.planning.models import Evaluation
 from tests.conftest import PASSWORD, actor, make_patient
-from tests.planning.conftest import CLEAR_ANSWERS, as_prescriber
+from tests.planning.conftest import CLEAR_ANSWERS, as_prescriber, rationale
 from tests.planning.test_evaluation_form import form_data
 
 DAY = "2027-03-10 12:00:00+00:00"
@@ -108,11 +109,26 @@ def test_the_evaluation_page_shows_the_age_and_the_rule_it_fired(nurse, clinic, 
         html = client.get(reverse("evaluation-detail", args=[evaluation.pk])).content.decode()
     assert f'<dd data-field="age_years">{age}</dd>' in html
     if age == 18:
-        assert not any(rule in html for rule in AGE_RULES)
+        assert not any(escape(rationale(rule)) in html for rule in AGE_RULES)
         return
     esketamine = html[html.index('data-route="intranasal_esketamine"') :]
-    assert "esketamine_under_18" in esketamine
+    assert escape(rationale("esketamine_under_18")) in esketamine
     assert "Spravato (esketamine) prescribing information, Indications and Usage" in esketamine
     iv = html[html.index('data-route="iv_ketamine"') : html.index('data-route="im_ketamine"')]
-    assert "ketamine_under_18" in iv
+    assert escape(rationale("ketamine_under_18")) in iv
     assert "(clinic policy)" in iv
+    assert not any(rule in html for rule in AGE_RULES)  # ids stay in the record
+
+
+def test_a_signed_evaluation_shows_the_age_and_no_unanswered_field(
+    prescriber, clinic, patient, as_user
+):
+    """Every answer given, signed: the age is read from the record, so nothing is missing."""
+    from tests.planning.conftest import signed_evaluation
+
+    with time_machine.travel(DAY, tick=False):
+        evaluation = signed_evaluation(prescriber, clinic, patient)
+        page = as_user(prescriber).get(reverse("evaluation-detail", args=[evaluation.pk]))
+    html = page.content.decode()
+    assert '<dd data-field="age_years">41</dd>' in html  # born 1985-12-10, on 2027-03-10
+    assert "not answered" not in html

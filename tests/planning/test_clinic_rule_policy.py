@@ -63,7 +63,7 @@ def test_one_clinic_s_change_does_not_reach_another(prescriber, clinic, other_cl
     ("rule_id", "change", "reason", "message"),
     [
         ("esketamine_aneurysmal_vascular_disease", {"enabled": False}, "x", "label fact"),
-        ("no_such_rule", {"enabled": False}, "x", "no rule 'no_such_rule'"),
+        ("no_such_rule", {"enabled": False}, "x", "No rule 'no_such_rule'"),
         (BP_RULE, {"thresholds": {"vitals.systolic": 900}}, "x", "outside the plausible"),
         (BP_RULE, {"enabled": False}, "  ", "Write the reason"),
         (BP_RULE, {}, "x", "nothing to change"),
@@ -107,7 +107,8 @@ def test_the_rule_page_changes_a_threshold(prescriber, as_user):
     change = RulePolicyChange.objects.get()
     assert change.change == {"thresholds": {"vitals.systolic": 150}}
     listing = client.get(reverse("rule-list")).content.decode()
-    assert "vitals.systolic &gt; 150 (rules file: &gt; 140)" in listing
+    assert "Systolic BP (mmHg) &gt; 150 (rules file: &gt; 140)" in listing
+    assert "vitals.systolic" not in listing
 
 
 def test_a_label_rule_has_no_edit_page(prescriber, as_user):

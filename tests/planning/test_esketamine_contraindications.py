@@ -55,6 +55,7 @@ def test_the_verdict_page_shows_rule_and_source(prescriber, clinic, patient, as_
     )
     page = as_user(prescriber).get(reverse("evaluation-detail", args=[evaluation.pk]))
     html = page.content.decode()
-    assert "esketamine_arteriovenous_malformation" in html
+    assert "Arteriovenous malformation contraindicates esketamine." in html
+    assert "esketamine_arteriovenous_malformation" not in html  # the id stays in the record
     assert "Spravato" in html
     assert 'data-route="intranasal_esketamine"' in html

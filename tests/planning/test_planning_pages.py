@@ -5,14 +5,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ketacare.audit.models import AuditEvent
+from ketacare.patients.models import Patient
 from ketacare.planning import actions
 from tests.conftest import PASSWORD, make_patient
 from tests.planning.conftest import as_prescriber, give_consent, iv_request, signed_evaluation
 
 
 def _plans(prescriber, clinic, count):
-    for i in range(count):
-        patient = make_patient(prescriber, clinic, family_name=f"Patient{i}")
+    for _ in range(count):
+        number = Patient.objects.count()
+        patient = make_patient(prescriber, clinic, family_name=f"Patient{number}")
         evaluation = signed_evaluation(prescriber, clinic, patient)
         give_consent(prescriber, clinic, patient)
         draft = actions.draft_plan(as_prescriber(prescriber, clinic), evaluation.pk, iv_request())

@@ -100,6 +100,7 @@ class NewPatientForm(PatientForm):
 
     def __init__(self, *args, with_measurement: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        del self.fields["version"]  # a new record has no earlier version to conflict with
         if not with_measurement:
             del self.fields["weight_kg"], self.fields["height_cm"]
 

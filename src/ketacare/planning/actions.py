@@ -34,7 +34,15 @@ from ketacare.clinical.protocols.schedule import ScheduleError, induction_schedu
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.consent import treatment_consent_problem
 from ketacare.patients.models import BodyMeasurement, Patient
-from ketacare.planning.answers import LABELS, apply_changes, entered_paths, nest
+from ketacare.planning.answers import (
+    CHOICE_LABELS,
+    LABELS,
+    ROUTE_LABELS,
+    apply_changes,
+    entered_paths,
+    name_fields,
+    nest,
+)
 from ketacare.planning.models import (
     EligibilityOverride,
     Evaluation,
@@ -87,14 +95,14 @@ class RouteStatus:
         return not self.blocking_rule_ids or self.override is not None
 
     def refusal(self) -> str:
-        rules = "; ".join(
-            f"{f['id']} ({f['rationale']})"
-            for f in self.verdict["fired"]
-            if f["verdict"] in OVERRIDABLE
+        """Why a plan cannot use the route, in the rules' own words (their ids are kept in
+        the verdict and the audit trail, not shown)."""
+        rules = " ".join(
+            f["rationale"] for f in self.verdict["fired"] if f["verdict"] in OVERRIDABLE
         )
         return (
-            f"The eligibility rules give {self.verdict['verdict'].replace('_', ' ')} for "
-            f"{self.route.replace('_', ' ')}: {rules}. A prescriber's override with a written "
+            f"The eligibility rules give “{self.verdict['verdict'].replace('_', ' ')}” for "
+            f"{ROUTE_LABELS[self.route]}: {rules} A prescriber's override with a written "
             "reason is needed before a plan can use this route."
         )
 
@@ -193,10 +201,10 @@ def save_evaluation(
 
 
 def _readable(message: str) -> str:
-    """An EvaluationError with its field paths named as the form names them."""
-    for path in sorted(LABELS, key=len, reverse=True):
-        message = message.replace(f"field {path}", LABELS[path]).replace(path, LABELS[path])
-    return message[0].upper() + message[1:]
+    """An error from the clinical code as staff read it: field paths named as the form names
+    them, and a capital letter."""
+    message = name_fields(message)
+    return message[:1].upper() + message[1:]
 
 
 def evaluation_day(evaluation: Evaluation) -> date:
@@ -412,7 +420,7 @@ def override_eligibility(
     status = route_status(evaluation, route)
     if status.override is not None:
         raise PlanningError(
-            f"{route.replace('_', ' ')} is already overridden by "
+            f"{ROUTE_LABELS[route]} is already overridden by "
             f"{status.override.prescriber.get_username()}."
         )
     try:
@@ -493,7 +501,8 @@ def dose_order(
             infusion_minutes=request.infusion_minutes,
         )
     except DoseRefused as refusal:
-        raise PlanningError(str(refusal)) from None
+        # The limit's id stays with the calculator (its CLI and tests); staff read the reason.
+        raise PlanningError(str(refusal).removesuffix(f" [rule: {refusal.rule}]")) from None
 
 
 def _order_dict(order: DoseOrder, patient: Patient) -> dict[str, Any]:
@@ -553,8 +562,8 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
     indication = effective_answers(evaluation)["indication"]
     if required and indication != required:
         raise PlanningError(
-            f"{protocol.name} is for {required.replace('_', ' ')}; this evaluation's "
-            f"indication is {indication.replace('_', ' ')}."
+            f"{protocol.name} is for the indication “{CHOICE_LABELS.get(required, required)}”; "
+            f"this evaluation's is “{CHOICE_LABELS.get(indication, indication)}”."
         )
     if request.dose not in protocol.dose_choices:
         unit = "mg/kg" if protocol.weight_based else "mg"
@@ -757,12 +766,16 @@ def change_rule_policy(
         raise PlanningError("Write the reason for changing the clinic's rule.")
     current = clinic_overrides(actor.clinic)
     if change == current.get(rule_id, {}):
-        raise PlanningError(f"Rule {rule_id} already works that way here; nothing to change.")
+        raise PlanningError("This rule already works that way here; nothing to change.")
     try:
         # The clinical loader refuses label rules, unknown rules and implausible thresholds.
         load_rules({k: v for k, v in {**current, rule_id: change}.items() if v})
     except RuleError as error:
-        raise PlanningError(str(error)) from None
+        # Said of the rule on the page, without its id: "…: vitals.systolic threshold 900 is
+        # outside…" → "Systolic BP (mmHg) threshold 900 is outside…".
+        message = str(error).replace(f"clinic override of {rule_id}: ", "")
+        message = message.replace("clinic override: ", "").replace(f"rule {rule_id}", "this rule")
+        raise PlanningError(_readable(message)) from None
     policy_change = RulePolicyChange.objects.create(
         clinic=actor.clinic,
         rule_id=rule_id,

@@ -57,6 +57,12 @@ LABELS: dict[str, str] = {
     "screening.urine_toxicology": "Urine toxicology",
 }
 
+ROUTE_LABELS: dict[str, str] = {
+    "iv_ketamine": "IV racemic ketamine",
+    "im_ketamine": "IM racemic ketamine",
+    "intranasal_esketamine": "Intranasal esketamine",
+}
+
 CHOICE_LABELS: dict[str, str] = {
     "trd": "Treatment-resistant depression",
     "mdd_with_suicidal_ideation": "Major depression with suicidal ideation",
@@ -68,6 +74,15 @@ CHOICE_LABELS: dict[str, str] = {
     "negative": "Negative",
     "positive": "Positive",
 }
+
+
+def name_fields(text: str) -> str:
+    """``text`` with the layout's field paths named as the form names them
+    ("vitals.systolic > 150" → "Systolic BP (mmHg) > 150"), longest paths first so that no
+    path is replaced inside a longer one."""
+    for path in sorted(LABELS, key=len, reverse=True):
+        text = text.replace(f"field {path}", LABELS[path]).replace(path, LABELS[path])
+    return text
 
 
 def entered_paths() -> list[str]:

@@ -19,7 +19,7 @@ from ketacare.patients.consent import TREATMENT_CONSENT
 from ketacare.patients.models import Patient
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanningError, PlanRequest
-from ketacare.planning.answers import grouped, shown
+from ketacare.planning.answers import ROUTE_LABELS, grouped, shown
 from ketacare.planning.forms import (
     AddendumForm,
     EvaluationForm,
@@ -41,11 +41,6 @@ from ketacare.planning.pk_chart import plan_chart
 from ketacare.planning.rule_policy import clinic_rules, latest_changes
 from ketacare.planning.signature import evaluation_intact, plan_intact
 
-ROUTE_LABELS = {
-    "iv_ketamine": "IV racemic ketamine",
-    "im_ketamine": "IM racemic ketamine",
-    "intranasal_esketamine": "Intranasal esketamine",
-}
 WORKLIST_LIMIT = 50
 
 
@@ -87,6 +82,25 @@ def _submitted(
         return False, None
     messages.success(request, success if isinstance(success, str) else success(result))
     return True, result
+
+
+def _by_route(verdicts: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """The findings that fired for every route, listed once, and for each route (in the
+    rules' order) its label, its verdict and the findings that are its own."""
+    routes = [route for route in ROUTES if route in verdicts]
+    common: set[str] = set()
+    if len(routes) > 1:
+        common = set.intersection(*({f["id"] for f in verdicts[r]["fired"]} for r in routes))
+    shared = [f for f in verdicts[routes[0]]["fired"] if f["id"] in common] if common else []
+    rows = [
+        (
+            ROUTE_LABELS[route],
+            verdicts[route],
+            [f for f in verdicts[route]["fired"] if f["id"] not in common],
+        )
+        for route in routes
+    ]
+    return shared, rows
 
 
 @requires("planning.view")
@@ -156,6 +170,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         route: actions.route_status(evaluation, route) if evaluation.is_signed else None
         for route in verdicts
     }
+    shared, rows = _by_route(verdicts)
     return render(
         request,
         "planning/evaluation_detail.html",
@@ -163,14 +178,16 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "evaluation": evaluation,
             "patient": evaluation.patient,
             "groups": grouped(actions.judged_answers(evaluation)),
-            "verdicts": [
-                (ROUTE_LABELS[r], verdicts[r], statuses[r]) for r in ROUTES if r in verdicts
-            ],
+            "shared": shared,
+            "verdicts": [(*row, statuses[row[1]["route"]]) for row in rows],
             "addenda": [
                 (a, [(p, shown(p, c["old"]), shown(p, c["new"])) for p, c in a.changes.items()])
                 for a in evaluation.addenda.all()
             ],
             "intact": evaluation_intact(evaluation) if evaluation.is_signed else None,
+            # Completing takes the weight from the chart: say so, with the way to record it.
+            "has_weight": evaluation.weight_kg is not None
+            or evaluation.patient.measurements.exists(),
             "plans": evaluation.plans.select_related("signed_by").order_by("-created_at"),
         },
     )
@@ -228,6 +245,7 @@ def evaluation_complete(request: HttpRequest, evaluation_id: int) -> HttpRespons
 @requires("planning.sign")
 def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     evaluation = _evaluation(request, evaluation_id)
+    shared, rows = _by_route(evaluation.verdicts)
     form = PasswordConfirmForm(request.POST or None)
     done, _ = _submitted(
         request,
@@ -244,11 +262,8 @@ def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "form": form,
             "patient": evaluation.patient,
             "title": "Sign the pre-treatment evaluation",
-            "verdicts": [
-                (ROUTE_LABELS[r], evaluation.verdicts[r])
-                for r in ROUTES
-                if r in evaluation.verdicts
-            ],
+            "shared": shared,
+            "verdicts": rows,
             "explanation": "Signing fixes the evaluation and its eligibility verdicts; later "
             "changes are addenda.",
             "button": "Sign evaluation",
@@ -370,6 +385,7 @@ def plan_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "choices": choices,
             "protocol": protocol,
             "form": form,
+            "has_weight": evaluation.patient.measurements.exists(),
         },
     )
 
@@ -517,7 +533,7 @@ def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
     file_rules = {rule.id: rule for rule in load_rules().rules}
     file_rule = file_rules.get(rule_id)
     if file_rule is None or not file_rule.policy:
-        messages.error(request, f"{rule_id} is not a clinic-policy rule; it cannot be changed.")
+        messages.error(request, "That rule is not clinic policy; it cannot be changed.")
         return redirect("rule-list")
     in_force = {rule.id: rule for rule in clinic_rules(request.actor.clinic).rules}
     form = RulePolicyForm(request.POST or None, rule=in_force.get(rule_id), file_rule=file_rule)
@@ -527,7 +543,7 @@ def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
         lambda data: actions.change_rule_policy(
             request.actor, rule_id, form.change(), data["reason"]
         ),
-        f"Rule {rule_id} changed for this clinic.",
+        f"Rule changed for this clinic: {file_rule.rationale}",
     )
     if done:
         return redirect("rule-list")
