@@ -258,7 +258,16 @@ def test_waste_is_only_against_a_dispense(lot, nurse, as_user):
 
 def test_the_waste_form_shows_what_is_left_to_waste(dispensed, nurse, as_user):
     html = as_user(nurse).get(reverse("inventory-waste", args=[dispensed.pk])).content.decode()
-    assert "Left to waste: <strong>465.00 mg</strong>" in html
+    # 10 mL of 50 mg/mL dispensed for a 35 mg dose: 465 mg, asked for in mL.
+    assert "Left to waste: <strong>9.3 mL (465 mg)</strong>" in html
+    assert '<label for="id_quantity">Quantity wasted (mL)' in html
+
+
+def test_what_is_left_shrinks_with_each_waste(dispensed, nurse, prescriber, as_user):
+    url = reverse("inventory-waste", args=[dispensed.pk])
+    as_user(nurse).post(url, waste_form(quantity="9"))
+    html = as_user(nurse).get(url).content.decode()
+    assert "Left to waste: <strong>0.3 mL (15 mg)</strong>" in html
 
 
 def test_a_reversed_dispense_takes_no_waste(dispensed, registration, nurse, clinic, as_user):

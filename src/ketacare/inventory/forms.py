@@ -241,7 +241,12 @@ class DispenseForm(GroupedForm):
 
 
 class WasteForm(forms.Form):
-    quantity = quantity_field(help_text="Units wasted (mL or devices).")
+    def __init__(self, *args: Any, unit: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Asked in the product's own unit, which the page's "left to waste" also gives.
+        self.fields["quantity"] = quantity_field(f"Quantity wasted ({unit})")
+        self.order_fields(["quantity"])
+
     reason = forms.CharField(
         label="How and why it was wasted",
         widget=_text(),

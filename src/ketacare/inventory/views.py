@@ -119,13 +119,41 @@ def _is_reversed(entry: LedgerEntry) -> bool:
     return LedgerEntry.objects.filter(corrects=entry).exists()
 
 
-def _left_to_waste(dispense: LedgerEntry) -> Decimal:
-    """What the dispense's dose left and no (unreversed) waste has taken, in mg: shown on the
-    waste form; the action itself is the one that enforces it."""
-    wasted = LedgerEntry.objects.filter(
-        dispense=dispense, kind=Kind.WASTE, reversed_by__isnull=True
-    ).aggregate(total=Sum("quantity_mg"))["total"] or Decimal(0)
-    return dispense.quantity_mg - (dispense.dose_mg or 0) - wasted
+def _left_to_waste(dispenses: list[LedgerEntry]) -> dict[int, Decimal]:
+    """What each dispense's dose left and no (unreversed) waste has taken, in mg, in one
+    query: shown on the waste form and deciding the ledger's waste links; the action itself
+    is the one that enforces it."""
+    wastes = LedgerEntry.objects.filter(kind=Kind.WASTE, reversed_by__isnull=True)
+    wasted = dict(
+        wastes.filter(dispense__in=dispenses)
+        .values("dispense")
+        .annotate(total=Sum("quantity_mg"))
+        .values_list("dispense", "total")
+    )
+    return {
+        d.pk: d.quantity_mg - (d.dose_mg or 0) - wasted.get(d.pk, Decimal(0)) for d in dispenses
+    }
+
+
+@dataclass(frozen=True)
+class LeftToWaste:
+    """What is left to waste, in the unit the waste form asks for and in mg."""
+
+    mg: Decimal
+    product: Product
+
+    @property
+    def units(self) -> str:
+        units = (self.mg / self.product.mg_per_unit).quantize(Decimal("0.01"))
+        return _plain(units)
+
+    def __str__(self) -> str:
+        return f"{self.units} {self.product.unit} ({_plain(self.mg)} mg)"
+
+
+def _plain(value: Decimal) -> str:
+    """16.00 → "16", 2.50 → "2.5": a quantity as staff write it."""
+    return f"{value.normalize():f}"
 
 
 def _movement_page(request: HttpRequest, form: Form, **context: Any) -> HttpResponse:
@@ -236,6 +264,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
         .order_by("-sequence")
     )
     page = Paginator(entries, LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    dispenses = [e for e in page if e.kind == Kind.DISPENSE]
+    wasteable = {pk for pk, left in _left_to_waste(dispenses).items() if left > 0}
     # The ledger names the patients of its dispenses: reading it is audited like a chart.
     record(
         request.actor,
@@ -249,6 +279,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
         {
             "registration": registration,
             "page": page,
+            "wasteable": wasteable,
             "q": f"registration={registration.pk}&" if "registration" in request.GET else "",
         },
     )
@@ -361,7 +392,8 @@ def waste(request: HttpRequest, entry_id: int) -> HttpResponse:
             request, f"Dispense #{entry.sequence} is reversed; nothing is left to waste."
         )
         return redirect(_ledger_url(entry.registration))
-    form = WasteForm(request.POST or None)
+    product = entry.lot.product
+    form = WasteForm(request.POST or None, unit=product.unit)
     done, _ = _submitted(
         request,
         form,
@@ -385,7 +417,7 @@ def waste(request: HttpRequest, entry_id: int) -> HttpResponse:
         form,
         registration=entry.registration,
         entry=entry,
-        left_to_waste=_left_to_waste(entry),
+        left_to_waste=LeftToWaste(_left_to_waste([entry])[entry.pk], product),
         title=f"Waste from dispense #{entry.sequence}",
         explanation="Dispose of what the dose left over. The witness watches and signs with "
         "their own username and password.",
