@@ -114,3 +114,13 @@ def clinic(transactional_db, live_server):
     """Overrides tests/conftest.py's `clinic`: the staff and patients built on it must be
     committed, so that the live server's thread (another connection) can see them."""
     return create_clinic(SYSTEM, "Riverside Ketamine Clinic")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def urls_imported() -> None:
+    """Import every view before the first page: the URLconf pulls in the registry's numeric
+    libraries (about two seconds), which the live server's first request would otherwise pay
+    inside a page's 5-second timeout on a busy machine."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point

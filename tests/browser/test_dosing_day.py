@@ -117,10 +117,10 @@ def on_the_board(prescriber, nurse, clinic, patient, request, consent_kind, chai
     first session on today's board (as tests/treatments/conftest.py's ``make_session``)."""
     evaluation = signed_evaluation(prescriber, clinic, patient)
     who = as_prescriber(prescriber, clinic)
-    plan = planning.sign_plan(who, planning.draft_plan(who, evaluation.pk, request).pk, PASSWORD)
     consent(as_nurse(nurse, clinic), patient, consent_kind)
     if consent_kind == "treatment_esketamine":
         consent(as_nurse(nurse, clinic), patient, "rems_enrollment")
+    plan = planning.sign_plan(who, planning.draft_plan(who, evaluation.pk, request).pk, PASSWORD)
     return actions.open_session(as_nurse(nurse, clinic), plan.sessions.first().pk, chair)
 
 
@@ -203,7 +203,7 @@ def sign_in(page: Page, user) -> None:
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def open_from_board(page: Page, patient_link: str, sessions: int | None = None) -> None:
@@ -363,7 +363,9 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     expect(fired).to_have_count(1)
     expect(fired).to_contain_text(gate["message"])
     expect(fired).to_contain_text("systolic 152")
-    expect(fired).to_contain_text(f"{GATE_CHECK} · {gate['source']}")
+    # The source as a citation linked to the clinical reference; the rule id stays in the audit.
+    expect(fired.locator("a.citation")).to_have_text("clinical reference §3")
+    expect(fired).not_to_contain_text(GATE_CHECK)
     expect(fired.locator(".tag")).to_have_text("clinic policy")
     expect(gate_card).to_contain_text("A prescriber decides")
     # The nurse is offered neither the override nor the dose…
@@ -375,10 +377,7 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
         reverse("session-dose", kwargs={"session_id": session.pk}),
         {"supply": f"{day.lots['racemic_ketamine'].pk}:{day.safe_id}", "units": "20"},
     )
-    expect(status(page)).to_have_text(
-        f"The pre-dose gate stops dosing: {gate['message']} ({gate['source']}). "
-        "A prescriber decides."
-    )
+    expect(status(page)).to_have_text(f"The pre-dose gate stops dosing. {gate['message']}")
     assert reload(session).state == State.CHECKED_IN
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.DISPENSE).exists()
 
@@ -483,7 +482,7 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     expect(page.get_by_role("heading", level=1)).to_have_text(
         re.compile(r"^Waste from dispense #\d+$")
     )
-    expect(page.locator(".notice")).to_contain_text("Left to waste: 160")
+    expect(page.locator(".notice")).to_contain_text("Left to waste: 16 mL (160 mg)")
     page.get_by_label("Quantity").fill("16")
     page.get_by_label("How and why it was wasted").fill(
         "Remainder of the 20 mL vial, into the drug waste container"
@@ -526,14 +525,17 @@ def test_a_whole_iv_session_with_a_blocked_dose_an_override_an_alert_and_an_adve
     # The locked note: the dose and lot, the override, the adverse event, the alert.
     note = page.locator("#note pre.session-note")
     expect(note).to_contain_text(re.compile(rf"Dose {mg(dose_mg)}, lot {IV_LOT}\."))
-    expect(note).to_contain_text(f"pre-dose gate stopped dosing ({GATE_CHECK})")
+    expect(note).to_contain_text(f"pre-dose gate stopped dosing: {gate['message']}")
     expect(note).to_contain_text(
         f"dosed despite the gate on the decision of Prescriber Tester: {OVERRIDE_REASON}"
     )
     expect(note).to_contain_text(f"adverse event: Nausea (mild); {AE_INTERVENTION}")
-    expect(note).to_contain_text("alert severe_hypertension: Blood pressure above 180/110 mmHg.")
+    expect(note).to_contain_text("alert: Blood pressure above 180/110 mmHg.")
     expect(note).to_contain_text(
-        f"alert severe_hypertension acknowledged by Prescriber Tester: {ACK_NOTE}"
+        f"alert (Blood pressure above 180/110 mmHg.) acknowledged by Prescriber Tester: {ACK_NOTE}"
+    )
+    expect(note).to_contain_text(
+        "wasted 16 mL (160 mg) by Nurse Tester, witnessed by Prescriber Tester"
     )
     expect(page.locator("#note")).to_contain_text("the note is locked")
     expect(page.get_by_role("main").locator("form")).to_have_count(0)  # nothing to record

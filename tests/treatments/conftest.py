@@ -100,6 +100,9 @@ def make_session(prescriber, nurse, clinic, patient, request=None, drug="racemic
     """The first session of a new signed plan, on today's board."""
     evaluation = signed_evaluation(prescriber, clinic, patient)
     who = as_prescriber(prescriber, clinic)
+    # Consent first: a plan is signed only with the patient's consent to the treatment.
+    kind = "treatment_ketamine" if drug == "racemic_ketamine" else "treatment_esketamine"
+    consent(as_nurse(nurse, clinic), patient, kind)
     plan = planning.sign_plan(
         who,
         planning.draft_plan(
@@ -109,8 +112,6 @@ def make_session(prescriber, nurse, clinic, patient, request=None, drug="racemic
         ).pk,
         PASSWORD,
     )
-    kind = "treatment_ketamine" if drug == "racemic_ketamine" else "treatment_esketamine"
-    consent(as_nurse(nurse, clinic), patient, kind)
     if drug == "esketamine":
         consent(as_nurse(nurse, clinic), patient, "rems_enrollment")
     return actions.open_session(as_nurse(nurse, clinic), plan.sessions.first().pk, "Chair 3")

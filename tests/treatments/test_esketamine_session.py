@@ -59,7 +59,7 @@ def test_devices_are_five_minutes_apart_and_monitoring_lasts_two_hours(
         actions.record_observation(who, esketamine.pk, {**NORMAL, "systolic": 120, "moaas": 5})
     with (
         time_machine.travel(start + timedelta(minutes=100), tick=False),
-        pytest.raises(SessionError, match="observed 100 of at least 120 minutes"),
+        pytest.raises(SessionError, match="Observed 100 of at least 120 minutes"),
     ):
         actions.discharge(
             who,
@@ -119,7 +119,7 @@ def test_a_first_esketamine_session_needs_a_rems_enrolment(esketamine, nurse, cl
 
 def test_esketamine_check_in_asks_for_transport_home(esketamine, nurse, clinic):
     no_transport = Checklist(True, False, "not_applicable", True)
-    with pytest.raises(SessionError, match="no transport home arranged: the patient must not"):
+    with pytest.raises(SessionError, match="No transport home arranged: the patient must not"):
         actions.check_in(as_nurse(nurse, clinic), esketamine.pk, no_transport)
 
 
@@ -129,10 +129,10 @@ def test_discharge_needs_a_blood_pressure_at_about_40_minutes(esketamine, nurse,
     _observe(who, esketamine, start, 20, 130)
     _observe(who, esketamine, start, 51, 128)  # 51 min: outside 40 ± 10
     _observe(who, esketamine, start, 110, 124)
-    with pytest.raises(SessionError, match="no blood pressure about 40 minutes after the dose"):
+    with pytest.raises(SessionError, match="No blood pressure about 40 minutes after the dose"):
         _discharge(who, esketamine, start, 121)
     _observe(who, esketamine, start, 122, 122)
-    with pytest.raises(SessionError, match="no blood pressure about 40"):
+    with pytest.raises(SessionError, match="No blood pressure about 40"):
         _discharge(who, esketamine, start, 123)
 
 

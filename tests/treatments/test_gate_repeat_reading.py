@@ -69,9 +69,11 @@ def test_a_repeat_reading_after_rest_opens_the_gate_and_both_are_in_the_note(
         actions.infusion_step(who, checked_in.pk, "infusion_end")
     note = actions.session_note(TreatmentSession.objects.get(pk=checked_in.pk))
     assert "systolic 152, diastolic 94" in note and "gate: stops dosing" in note
+    assert "dispensed 20 mL (200 mg) from lot L-rac by" in note
     assert "systolic 130, diastolic 85" in note
     assert "gate: repeat reading after 5 min rest: passes" in note
-    assert "pre-dose gate stopped dosing (ketamine_bp_above_140_90)" in note
+    assert "pre-dose gate stopped dosing: Blood pressure above 140/90 mmHg before racemic" in note
+    assert "ketamine_bp_above_140_90" not in note  # ids stay in the audit trail
     assert "reopened by a repeat reading after rest" in note
 
 

@@ -27,7 +27,7 @@ def test_check_in_lists_every_unmet_item(session, nurse, clinic):
     with pytest.raises(SessionError) as refused:
         actions.check_in(as_nurse(nurse, clinic), session.pk, unready)
     message = str(refused.value)
-    for part in ("not fasted", "no responsible adult", "pregnancy test", "questionnaires"):
+    for part in ("Not fasted", "no responsible adult", "pregnancy test", "questionnaires"):
         assert part in message
     assert TreatmentSession.objects.get(pk=session.pk).state == State.SCHEDULED
 
@@ -54,7 +54,7 @@ def test_the_gate_stops_a_high_blood_pressure_until_a_prescriber_decides(
     who = as_nurse(nurse, clinic)
     actions.check_in(who, session.pk, READY)
     actions.record_observation(who, session.pk, HIGH_BP)
-    with pytest.raises(SessionError, match="pre-dose gate stops dosing: Blood pressure above"):
+    with pytest.raises(SessionError, match=r"pre-dose gate stops dosing\. Blood pressure above"):
         actions.start_dose(who, session.pk, supply(stock))
     assert not LedgerEntry.objects.filter(kind="dispense").exists()
     with pytest.raises(SessionError, match="Only a prescriber"):
@@ -136,7 +136,7 @@ def test_the_whole_iv_session(session, nurse, prescriber, clinic, stock):
                 password=PASSWORD,
             )
         message = str(refused.value)
-        assert "observed 60 of at least 70 minutes" in message
+        assert "Observed 60 of at least 70 minutes" in message
         assert "1 alert(s) wait" in message
         assert "170.00 mg left from the dispense is not yet wasted" in message
     actions.acknowledge_alert(doctor, alert.pk, "Labetalol 10 mg IV; BP 150/90 at 30 min.")

@@ -192,7 +192,7 @@ def test_discharge_before_the_minimum_time_is_refused(
     waste_remainder(monitoring, nurse, prescriber, clinic, stock)
     with time_machine.travel(start + timedelta(minutes=60), tick=False):
         response = post(nurse, "session-discharge", monitoring, DISCHARGE)
-    assert "observed 60 of at least 70 minutes" in messages_of(response)
+    assert "Observed 60 of at least 70 minutes" in messages_of(response)
     after = reload(monitoring)
     assert after.state == State.MONITORING and after.note == "" and after.discharged_at is None
 
@@ -224,7 +224,7 @@ def test_discharge_needs_the_attestations_and_the_nurses_password(
     with time_machine.travel(start + timedelta(minutes=80), tick=False):
         response = post(nurse, "session-discharge", monitoring, {"password": PASSWORD})
         message = messages_of(response)
-        assert "dissociation not recorded as resolved" in message
+        assert "Dissociation not recorded as resolved" in message
         assert "no responsible adult" in message
         response = post(nurse, "session-discharge", monitoring, {**DISCHARGE, "password": "x"})
         assert "not your password" in messages_of(response)

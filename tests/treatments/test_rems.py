@@ -56,10 +56,9 @@ def plan(prescriber, nurse, clinic, patient):
     request = iv_request(
         protocol_id="esketamine_trd", dose=Decimal("56"), start_date=timezone.localdate()
     )
-    plan = planning.sign_plan(who, planning.draft_plan(who, evaluation.pk, request).pk, PASSWORD)
     consent(as_nurse(nurse, clinic), patient, "treatment_esketamine")
     consent(as_nurse(nurse, clinic), patient, "rems_enrollment")
-    return plan
+    return planning.sign_plan(who, planning.draft_plan(who, evaluation.pk, request).pk, PASSWORD)
 
 
 def open_session(plan, nurse, clinic, number=1):

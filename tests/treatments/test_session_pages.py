@@ -184,12 +184,14 @@ def test_a_refused_observation_keeps_what_was_typed(session, nurse):
     assert not reload(session).observations.exists()
 
 
-def test_the_observation_form_starts_from_the_last_values(session, nurse):
+def test_the_observation_form_is_empty_with_the_last_values_beside_it(session, nurse):
+    """Nothing is saved because it was left standing from the last row."""
     post(nurse, "session-check-in", session, READY_FORM)
     post(nurse, "session-observation", session, NORMAL)
     page = client_for(nurse).get(url("session-detail", session))
     form = page.context["forms"]["observation"]
-    assert form["systolic"].value() == NORMAL["systolic"]
+    assert all(form[name].value() in (None, "") for name in form.fields)
+    assert f"Last {NORMAL['systolic']} at " in page.text
     assert 'inputmode="numeric"' in page.text
 
 

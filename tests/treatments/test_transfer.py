@@ -66,7 +66,7 @@ def test_a_transfer_needs_where_why_and_who_and_changes_nothing_without(
         actions.transfer(
             who, dosing.pk, destination=" ", reason="", decided_by_id=None, password=PASSWORD
         )
-    assert "name where the patient is going" in str(refused.value)
+    assert "Name where the patient is going" in str(refused.value)
     assert "write why" in str(refused.value) and "who decided" in str(refused.value)
     with pytest.raises(SessionError, match="staff member of this clinic"):
         actions.transfer(

@@ -2036,6 +2036,10 @@ class _BulkOps:
         session.dose_mg = _dec(given, 2)
         entry.lot = lot
         entry.quantity_mg = _dec(entry.quantity_mg, 2)
+        entry.quantity_units = _dec(entry.quantity_units, 2)
+        # The note lists the dispense and its wastes, as the actions read them back.
+        entry.actor = self.users[actor.user.pk]
+        entry._prefetched_objects_cache = {"wastes": []}
         session.dispense = entry
         self.devices[session_id] = devices
         self._session_audit(actor, session, "dose_started", dose_mg=str(given), dispense=entry_id)
@@ -2141,7 +2145,7 @@ class _BulkOps:
             return
         product = dispense.lot.product
         amount = (leftover / product.mg_per_unit).quantize(Decimal("0.01"))
-        self.ledger(
+        _, entry = self.ledger(
             actor,
             kind=LedgerEntry.Kind.WASTE,
             lot_id=dispense.lot.pk,
@@ -2152,6 +2156,9 @@ class _BulkOps:
             reason=WASTE_REASON,
             witness_id=self.staff_ids[witness.username],
         )
+        assert actor.user is not None
+        entry.actor, entry.witness = self.users[actor.user.pk], self.users[entry.witness_id]
+        dispense._prefetched_objects_cache["wastes"].append(entry)
 
     def discharge(self, actor: Actor, session_id: int, adult_present: bool) -> None:
         assert actor.user is not None
@@ -2700,6 +2707,8 @@ class _Course:
         yield p.referred
         coordinator = staff.pick(Role.COORDINATOR, rng)
         self.patient = self.ops.create_patient(coordinator, self.demographics())
+        # Questionnaires go out by link: the patient agrees to be contacted that way.
+        self.ops.consent(coordinator, self.patient, ConsentRecord.Kind.MEASUREMENT_LINKS)
         if p.research_consent:
             self.ops.consent(coordinator, self.patient, ConsentRecord.Kind.RESEARCH_REGISTRY)
         self.last_weighed = timezone.localdate()
@@ -2812,7 +2821,7 @@ class _Course:
             request = PlanRequest(protocol_id, Decimal("0.5"), start, Decimal("10"))
         else:
             request = PlanRequest(protocol_id, Decimal(protocol.raw["first_dose_mg"]), start)
-        plan = self.ops.plan(prescriber, evaluation, request)
+        # Consent before the plan is signed, as signing asks.
         kind = (
             ConsentRecord.Kind.TREATMENT_ESKETAMINE
             if protocol.drug == "esketamine"
@@ -2821,6 +2830,7 @@ class _Course:
         self.ops.consent(nurse, self.patient, kind)
         if protocol.drug == "esketamine":
             self.ops.consent(nurse, self.patient, ConsentRecord.Kind.REMS_ENROLLMENT)
+        plan = self.ops.plan(prescriber, evaluation, request)
         dates = {number: day for _, number, day in plan.sessions}
         route = protocol.route
         dose = Decimal(plan.dose_order["dose_mg"])

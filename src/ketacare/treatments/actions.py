@@ -21,12 +21,15 @@ from ketacare.clinical.protocols.monitoring import observation_minutes
 from ketacare.clinical.session import (
     BloodPressureAt,
     GateState,
+    RaisedAlert,
     Reading,
+    Recheck,
     VitalSigns,
     alerts,
     discharge_problems,
     gate_state,
     plausibility_problems,
+    rechecks_due,
 )
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.models import LedgerEntry
@@ -53,12 +56,32 @@ CONSENT_FOR_DRUG = {
 
 
 class SessionError(ValueError):
-    """A refused step; the message names every unmet condition. Nothing was written."""
+    """A refused step; the message names every unmet condition. Nothing was written.
+    ``fixes`` names where the missing things are recorded (``Problem.fix``), for the page to
+    link to."""
+
+    def __init__(self, message: str, fixes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fixes = fixes
+
+
+class Problem(str):
+    """One unmet condition, in words; ``fix`` names where it is put right ("consent",
+    "weight", "rems_enrollment", "questionnaires", "safety_alert"), or None."""
+
+    fix: str | None
+
+    def __new__(cls, text: str, fix: str | None = None) -> "Problem":
+        problem = super().__new__(cls, text)
+        problem.fix = fix
+        return problem
 
 
 def _refuse(problems: list[str]) -> None:
     if problems:
-        raise SessionError("; ".join(problems[:1] + problems[1:]) + ".")
+        message = "; ".join(problems) + "."
+        fixes = tuple(dict.fromkeys(p.fix for p in problems if getattr(p, "fix", None)))
+        raise SessionError(message[:1].upper() + message[1:], fixes)  # type: ignore[arg-type]
 
 
 def _session(actor: Actor, session_id: int) -> TreatmentSession:
@@ -167,43 +190,52 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
     protocol = protocol_of(session)
     route_rules = route_check_in(protocol)
     patient = session.patient
-    problems = []
+    problems: list[str] = []
     if not checklist.fasting_as_instructed:
         problems.append(f"not fasted as instructed ({protocol.pre_dose_instructions[0]})")
     if protocol.monitoring.get("responsible_adult_at_discharge") and not checklist.escort_arranged:
         problems.append("no responsible adult arranged to take the patient home")
     elif route_rules.get("transport_home_required") and not checklist.escort_arranged:
-        problems.append(
-            "no transport home arranged: the patient must not drive today "
-            f"({route_rules['transport_source']})"
-        )
+        problems.append("no transport home arranged: the patient must not drive today")
     if route_rules.get("rems_enrollment_required"):
         enrolment = _latest_consent(patient, ConsentRecord.Kind.REMS_ENROLLMENT)
         if enrolment is None or enrolment.decision != ConsentRecord.Decision.GRANTED:
             problems.append(
-                "the patient is not enrolled in the esketamine REMS; enrol them before the dose "
-                f"({route_rules['rems_source']})"
+                Problem(
+                    "the patient is not enrolled in the esketamine REMS: record the enrolment "
+                    "before the first dose",
+                    "rems_enrollment",
+                )
             )
     if checklist.pregnancy_test == "positive":
         problems.append("positive pregnancy test: the prescriber must review before treatment")
     if checklist.pregnancy_test not in ("not_applicable", "negative", "positive"):
         problems.append("record the pregnancy test (negative, positive or not applicable)")
     if not checklist.questionnaires_done:
-        problems.append("today's questionnaires are not done")
+        problems.append(Problem("today's questionnaires are not done", "questionnaires"))
     open_alerts = open_alert_summary(patient)
     if open_alerts:
-        problems.append(f"an open safety alert waits for a prescriber to review it: {open_alerts}")
+        problems.append(
+            Problem(
+                f"an open safety alert waits for a prescriber to review it: {open_alerts}",
+                "safety_alert",
+            )
+        )
     status = route_status(session.plan.evaluation, protocol.eligibility_route)
     if not status.usable:
         problems.append(f"a new contraindication since the plan: {status.refusal()}")
     consent = _latest_consent(patient, CONSENT_FOR_DRUG[protocol.drug])
     if consent is None or consent.decision != ConsentRecord.Decision.GRANTED:
-        problems.append(f"no current consent to {protocol.drug.replace('_', ' ')} treatment")
+        problems.append(
+            Problem(f"no current consent to {protocol.drug.replace('_', ' ')} treatment", "consent")
+        )
     if protocol.weight_based:
         latest = BodyMeasurement.objects.filter(patient=patient).first()
         limit = int(load("dose_policy")["weight_max_age_days"])
         if latest is None or (timezone.localdate() - latest.measured_on).days > limit:
-            problems.append(f"no weight from the last {limit} days: weigh the patient")
+            problems.append(
+                Problem(f"no weight from the last {limit} days: weigh the patient", "weight")
+            )
     return problems
 
 
@@ -440,8 +472,8 @@ def start_dose(
     if session.gate_checked_at is None:
         raise SessionError("Record the pre-dose vital signs first.")
     if not session.gate_open:
-        fired = "; ".join(f"{f['message']} ({f['source']})" for f in session.gate_fired)
-        raise SessionError(f"The pre-dose gate stops dosing: {fired}. A prescriber decides.")
+        fired = " ".join(f["message"] for f in session.gate_fired)
+        raise SessionError(f"The pre-dose gate stops dosing. {fired}")
     planned = _planned_dose(session)
     try:
         dose = planned if dose_mg in (None, "") else Decimal(str(dose_mg))
@@ -737,7 +769,31 @@ def _patient_blockers(
     open_alerts = sum(1 for alert in session.alerts.all() if alert.acknowledged_at is None)
     if open_alerts:
         problems.append(f"{open_alerts} alert(s) wait for a prescriber's acknowledgement")
+    for recheck in rechecks(session):
+        problems.append(
+            f"{recheck.what} not rechecked since the alert at "
+            f"{timezone.localtime(recheck.alert_at):%H:%M} (due "
+            f"{timezone.localtime(recheck.due_at):%H:%M})"
+        )
     return problems
+
+
+def rechecks(session: TreatmentSession) -> list[Recheck]:
+    """The rechecks the session's alerts call for and that were not yet taken. From
+    ``.all()``, so a page that prefetched observations and alerts asks nothing more."""
+    monitoring = [o for o in session.observations.all() if o.phase == Observation.Phase.MONITORING]
+    taken_at = {o.pk: o.taken_at for o in monitoring}
+    raised = [
+        RaisedAlert(alert.check_id, taken_at.get(alert.observation_id, alert.created_at))
+        for alert in session.alerts.all()
+    ]
+    return rechecks_due(
+        raised,
+        [
+            (o.taken_at, VitalSigns(**{name: getattr(o, name) for name in VITAL_FIELDS}))
+            for o in monitoring
+        ],
+    )
 
 
 def ready_at_discharge(session: TreatmentSession) -> datetime:

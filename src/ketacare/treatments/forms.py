@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.inventory.models import StockBalance
@@ -95,10 +96,15 @@ class ObservationForm(forms.Form):
     cadss = _vital("CADSS (0–92)", 92)
 
     def __init__(self, *args: Any, last: Observation | None = None, **kwargs: Any) -> None:
-        # The last row's values as defaults: the nurse changes what changed.
-        if last is not None:
-            kwargs.setdefault("initial", {name: getattr(last, name) for name in self.base_fields})
+        # Empty fields, the last row's values beside them: a value is saved only when someone
+        # measured it, never because it was left standing from the last row.
         super().__init__(*args, **kwargs)
+        if last is not None:
+            at = f"{timezone.localtime(last.taken_at):%H:%M}"
+            for name, field in self.fields.items():
+                value = getattr(last, name)
+                if value is not None:
+                    field.help_text = f"Last {value} at {at}"
 
     def values(self) -> dict[str, int | None]:
         return {name: self.cleaned_data.get(name) for name in self.fields}

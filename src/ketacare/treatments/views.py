@@ -47,6 +47,7 @@ from ketacare.treatments.models import (
     SessionAlert,
     TreatmentSession,
 )
+from ketacare.treatments.note import timeline
 
 State = TreatmentSession.State
 # An observation taken this long before a planned check counts for it.
@@ -77,6 +78,15 @@ def next_vitals(
         return VitalsDue("before dosing", None, False)
     if session.state not in (State.DOSING, State.MONITORING) or session.dose_started_at is None:
         return None
+    # A recheck an alert calls for comes before the protocol's next planned check.
+    due = actions.rechecks(session)
+    if due:
+        first = due[0]
+        return VitalsDue(
+            f"recheck {first.what} (alert at {timezone.localtime(first.alert_at):%H:%M})",
+            first.due_at,
+            first.overdue(now),
+        )
     for check in planned_vital_signs(protocol, session.plan.infusion_minutes or 0):
         if check.at_min is None:
             return VitalsDue(check.label, None, False)
@@ -314,11 +324,30 @@ def _devices(session: TreatmentSession, protocol: Protocol, steps: list[DoseStep
     }
 
 
+# Where each missing thing of a refusal is recorded (``actions.Problem.fix``).
+FIXES = {
+    "consent": ("Record the consent", "consent-new"),
+    "rems_enrollment": ("Record the REMS enrolment", "consent-new"),
+    "weight": ("Record the weight", "measurement-new"),
+    "questionnaires": ("Enter today's questionnaires", "patient-measures"),
+    "safety_alert": ("Review the safety alert", "patient-measures"),
+}
+
+
+def _fix_links(session: TreatmentSession, fixes: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [
+        (FIXES[fix][0], reverse(FIXES[fix][1], args=[session.patient_id]))
+        for fix in fixes
+        if fix in FIXES
+    ]
+
+
 def _page(
     request: HttpRequest,
     session: TreatmentSession,
     bound: dict[str, Form] | None = None,
     bound_alert: tuple[int, Form] | None = None,
+    fixes: tuple[str, ...] = (),
 ) -> HttpResponse:
     protocol = protocol_of(session)
     now = timezone.now()
@@ -384,6 +413,9 @@ def _page(
         "rate": rate_steps[-1].rate_ml_per_h if rate_steps else None,
         "can_change_dose": can_prescribe,
         "pre_dose": [o for o in observations if o.phase == Observation.Phase.PRE_DOSE],
+        # Everything so far in time order, gate and ledger included; the locked note once ended.
+        "timeline": timeline(session) if not session.ended else [],
+        "fixes": _fix_links(session, fixes),
         "rest_minutes": rest_minutes(),
     }
     return render(request, "treatments/session.html", context)
@@ -417,7 +449,7 @@ def _step(
         result = act(session, form)
     except SessionError as error:
         messages.error(request, str(error))
-        return _page(request, session, {name: form})
+        return _page(request, session, {name: form}, fixes=error.fixes)
     said = success(result)
     level, text = said if isinstance(said, tuple) else (messages.SUCCESS, said)
     messages.add_message(request, level, text)

@@ -12,18 +12,22 @@ from ketacare.clinical.session.checks import (
     pre_dose_gate,
 )
 from ketacare.clinical.session.gate import GateState, Reading, gate_state, rest_minutes
+from ketacare.clinical.session.rechecks import RaisedAlert, Recheck, rechecks_due
 
 __all__ = [
     "BloodPressureAt",
     "Check",
     "Fired",
     "GateState",
+    "RaisedAlert",
     "Reading",
+    "Recheck",
     "VitalSigns",
     "alerts",
     "discharge_problems",
     "gate_state",
     "plausibility_problems",
     "pre_dose_gate",
+    "rechecks_due",
     "rest_minutes",
 ]

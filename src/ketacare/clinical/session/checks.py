@@ -41,6 +41,12 @@ class Check:
     message: str
     source: str
     policy: bool
+    recheck_minutes: int | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The vital signs this check looks at, in order, once each."""
+        return tuple(dict.fromkeys(name for name, _, _ in self.conditions))
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,27 @@ class BloodPressureAt:
     diastolic: int
 
 
+# How staff name the vital signs (a recheck of "systolic" and "diastolic" is of blood pressure).
+VITAL_LABELS = {
+    "systolic": "blood pressure",
+    "diastolic": "blood pressure",
+    "heart_rate": "heart rate",
+    "spo2": "SpO₂",
+    "respiratory_rate": "respiratory rate",
+    "moaas": "MOAA/S",
+}
+
+
 def _thresholds() -> dict[str, Any]:
     return load("session_thresholds")
+
+
+def check(section: str, check_id: str) -> Check:
+    """One check of ``section`` by its id (KeyError if the data file has no such check)."""
+    for candidate in _checks(section):
+        if candidate.id == check_id:
+            return candidate
+    raise KeyError(check_id)
 
 
 @cache
@@ -92,6 +117,7 @@ def _checks(section: str) -> tuple[Check, ...]:
                 raw["message"],
                 raw["source"],
                 bool(raw["policy"]),
+                raw.get("recheck_minutes"),
             )
         )
     return tuple(checks)
