@@ -105,7 +105,7 @@ def test_classifications_show_with_their_rule(as_user, prescriber, nurse, clinic
     assert '<li class="met"><strong>Response</strong>: yes' in html
     assert "MADRS at least 50 % below baseline 50 (latest 12)" in html
     assert "Remission</strong>: no" in html
-    assert "MADRS total <= 10 (latest 12)" in html
+    assert "MADRS total ≤ 10 (latest 12)" in html
     baseline_day = timezone.localtime(now - timedelta(days=14)).date().isoformat()
     assert f"baseline 50 on {baseline_day} · change -76.0 %" in html
 

@@ -285,3 +285,13 @@ def test_check_in_is_on_the_session_s_day(session, nurse, clinic):
         pytest.raises(SessionError, match="not today"),
     ):
         actions.check_in(as_nurse(nurse, clinic), session.pk, READY)
+
+
+def test_check_in_asks_the_same_consent_question_as_signing(session, nurse, clinic, patient):
+    """A withdrawal after the plan was signed stops check-in, and the page links to the form."""
+    from tests.treatments.conftest import consent
+
+    consent(as_nurse(nurse, clinic), patient, "treatment_ketamine", decision="withdrawn")
+    with pytest.raises(SessionError, match="No current consent: Consent to ketamine") as refused:
+        actions.check_in(as_nurse(nurse, clinic), session.pk, READY)
+    assert refused.value.fixes == ("consent",)

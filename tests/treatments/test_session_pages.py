@@ -226,3 +226,13 @@ def test_esketamine_devices_from_the_page_wait_their_interval(esketamine, nurse,
     with time_machine.travel(start + timedelta(minutes=5), tick=False):
         assert post(nurse, "session-device", esketamine).status_code == 302
     assert reload(esketamine).state == State.MONITORING
+
+
+def test_a_refused_check_in_links_to_where_the_missing_thing_is_recorded(session, nurse, clinic):
+    from tests.treatments.conftest import as_nurse, consent
+
+    consent(as_nurse(nurse, clinic), session.patient, "treatment_ketamine", decision="withdrawn")
+    page = post(nurse, "session-check-in", session, {**READY_FORM, "questionnaires_done": ""})
+    consent_form = reverse("consent-new", args=[session.patient_id])
+    assert f'href="{consent_form}">Record the consent</a>' in page.text
+    assert "Enter today&#x27;s questionnaires</a>" in page.text

@@ -564,7 +564,13 @@ class _ActionOps:
         self.links: dict[int, PatientLink] = {}
 
     def create_patient(self, actor: Actor, data: dict[str, Any]) -> int:
-        patient = patients.create_patient(actor, data)
+        try:
+            patient = patients.create_patient(actor, data)
+        except patients.LikelyDuplicates as found:
+            # Two synthetic people may share a name and a birth date: the coordinator looks
+            # and confirms that this is someone else.
+            confirmed = [d.patient.pk for d in found.duplicates]
+            patient = patients.create_patient(actor, data, confirmed_duplicates=confirmed)
         self.patients[patient.pk] = patient
         return patient.pk
 
@@ -1144,6 +1150,8 @@ class _BulkOps:
         self.sequence, self.ledger_hash = registration.last_sequence, registration.last_hash
         clinic.refresh_from_db()
         self.mrn_counter = clinic.mrn_counter
+        # Patients by name (either order) and birth date: the likely duplicates of the next.
+        self.namesakes: dict[tuple[frozenset[str], date], list[tuple[str, str, int, str]]] = {}
         self.patients: dict[int, _BulkPatient] = {}
         self.sessions: dict[int, TreatmentSession] = {}  # open, until discharge or cancel
         self.session_alerts: dict[int, SessionAlert] = {}  # until acknowledged
@@ -1253,12 +1261,19 @@ class _BulkOps:
         fields = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
         self.mrn_counter += 1
         mrn = format_mrn(self.mrn_counter)
+        family, given = normalize_name(fields["family_name"]), normalize_name(fields["given_name"])
+        # What patients.search.likely_duplicates finds (phones and emails are unique here):
+        # the same name, in either order, and birth date, in its order.
+        namesakes = self.namesakes.setdefault(
+            (frozenset((family, given)), fields["date_of_birth"]), []
+        )
+        duplicates = [found_mrn for *_, found_mrn in sorted(namesakes)]
         pk = self.w.insert(
             Patient,
             clinic_id=actor.clinic.pk,
             mrn=mrn,
-            search_family=normalize_name(fields["family_name"]),
-            search_given=normalize_name(fields["given_name"]),
+            search_family=family,
+            search_given=given,
             created_at=now,
             updated_at=now,
             **fields,
@@ -1272,14 +1287,11 @@ class _BulkOps:
         self.patients[pk] = _BulkPatient(
             pk, model, f"{fields['given_name']} {fields['family_name']}"
         )
-        self.audit(
-            actor,
-            Action.CREATE,
-            "patient",
-            pk,
-            pk,
-            field_changes({}, {"mrn": mrn, **fields}),
-        )
+        namesakes.append((family, given, pk, mrn))
+        changes = field_changes({}, {"mrn": mrn, **fields})
+        if duplicates:
+            changes["confirmed_not_a_duplicate_of"] = duplicates
+        self.audit(actor, Action.CREATE, "patient", pk, pk, changes)
         self._measure(
             actor,
             pk,
@@ -2778,7 +2790,8 @@ class _Course:
             "date_of_birth": born,
             "sex_at_birth": p.sex,
             "gender_identity": rng.choice(["", "", "", "Woman", "Man", "Non-binary"]),
-            "phone": f"+1 555 01{rng.randint(0, 99):02d} {rng.randint(1000, 9999)}",
+            # Unique per patient: a shared number would be a likely duplicate at registration.
+            "phone": f"+1 555 {p.number // 10000:04d} {p.number % 10000:04d}",
             "email": f"{handle}.{p.number}@example.org",
             "address": f"{rng.randint(1, 999)} {rng.choice(STREETS)} Street\n"
             f"{TOWN}, {STATE} {zip_code}",

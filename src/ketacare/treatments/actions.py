@@ -34,6 +34,7 @@ from ketacare.clinical.session import (
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.models import LedgerEntry
 from ketacare.measures.queries import open_alert_summary
+from ketacare.patients.consent import consent_problem, treatment_consent_problem
 from ketacare.patients.models import BodyMeasurement, ConsentRecord
 from ketacare.planning.actions import route_status
 from ketacare.planning.models import PlannedSession
@@ -49,10 +50,6 @@ from ketacare.treatments.note import session_note
 
 State = TreatmentSession.State
 VITAL_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas")
-CONSENT_FOR_DRUG = {
-    "racemic_ketamine": ConsentRecord.Kind.TREATMENT_KETAMINE,
-    "esketamine": ConsentRecord.Kind.TREATMENT_ESKETAMINE,
-}
 
 
 class SessionError(ValueError):
@@ -170,14 +167,6 @@ class Checklist:
     questionnaires_done: bool
 
 
-def _latest_consent(patient: Any, kind: str) -> ConsentRecord | None:
-    return (
-        ConsentRecord.objects.filter(patient=patient, kind=kind)
-        .order_by("-signed_at", "-id")
-        .first()
-    )
-
-
 def route_check_in(protocol: Protocol) -> dict[str, Any]:
     """The check-in requirements of the protocol's route alone (esketamine: REMS enrolment and
     transport home), from ``session_thresholds.toml``."""
@@ -198,12 +187,12 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
     elif route_rules.get("transport_home_required") and not checklist.escort_arranged:
         problems.append("no transport home arranged: the patient must not drive today")
     if route_rules.get("rems_enrollment_required"):
-        enrolment = _latest_consent(patient, ConsentRecord.Kind.REMS_ENROLLMENT)
-        if enrolment is None or enrolment.decision != ConsentRecord.Decision.GRANTED:
+        missing = consent_problem(patient, ConsentRecord.Kind.REMS_ENROLLMENT)
+        if missing is not None:
             problems.append(
                 Problem(
-                    "the patient is not enrolled in the esketamine REMS: record the enrolment "
-                    "before the first dose",
+                    f"the patient is not enrolled in the esketamine REMS ({missing.rstrip('.')}): "
+                    "record the enrolment before the first dose",
                     "rems_enrollment",
                 )
             )
@@ -224,11 +213,10 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
     status = route_status(session.plan.evaluation, protocol.eligibility_route)
     if not status.usable:
         problems.append(f"a new contraindication since the plan: {status.refusal()}")
-    consent = _latest_consent(patient, CONSENT_FOR_DRUG[protocol.drug])
-    if consent is None or consent.decision != ConsentRecord.Decision.GRANTED:
-        problems.append(
-            Problem(f"no current consent to {protocol.drug.replace('_', ' ')} treatment", "consent")
-        )
+    # The same question planning asks before a plan is signed.
+    missing = treatment_consent_problem(patient, protocol.drug)
+    if missing is not None:
+        problems.append(Problem(f"no current consent: {missing.rstrip('.')}", "consent"))
     if protocol.weight_based:
         latest = BodyMeasurement.objects.filter(patient=patient).first()
         limit = int(load("dose_policy")["weight_max_age_days"])

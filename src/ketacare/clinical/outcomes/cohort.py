@@ -679,7 +679,7 @@ def _outcome_rules(instrument_id: str) -> tuple[float, int | None, str, str, str
     drop = float(outcomes.response_drop_percent)
     response_rule = f"{instrument.short_name} at least {drop:g} % below baseline"
     remission_rule = (
-        f"{instrument.short_name} total <= {outcomes.remission_max}"
+        f"{instrument.short_name} total ≤ {outcomes.remission_max}"
         if outcomes.remission_max is not None
         else ""
     )
@@ -823,7 +823,8 @@ def flow(
     previous: int | None = None
     for (step_id, label, rule), mask in zip(FLOW_STEPS, masks, strict=True):
         count = int(np.count_nonzero(mask))
-        rule_text = f"{rule} ({instrument_id})" if step_id == "follow_up" else rule
+        named = get_instrument(instrument_id).short_name
+        rule_text = f"{rule} ({named})" if step_id == "follow_up" else rule
         steps.append(
             FlowStep(
                 step_id,
@@ -1294,20 +1295,24 @@ def misuse_signals(
         screened=proportion(int(np.count_nonzero(screened)), n),
     )
 
-    intervals = ", ".join(f"{p} {minimum[p]:g}" for p in sorted(minimum) if np.isfinite(minimum[p]))
+    intervals = ", ".join(
+        f"{get_protocol(p).name} {minimum[p]:g} days"
+        for p in sorted(minimum)
+        if np.isfinite(minimum[p])
+    )
     return MisuseSignals(
         patients=n,
         escalating_doses=signal(
             "escalating_doses",
             escalation,
-            "dose_mg above the previous session's at two consecutive sessions (same protocol)",
+            "a dose higher than the previous session's at two consecutive sessions (same protocol)",
             "ketacare registry signal (clinic review prompt, not a diagnosis)",
         ),
         early_requests=signal(
             "early_requests",
             early,
-            "a session fewer days after the previous one than the protocol's "
-            f"min_interval_days ({intervals or 'none'})",
+            "a session sooner after the previous one than the protocol's minimum interval "
+            f"({intervals or 'none'})",
             "protocol data [induction] min_interval_days",
         ),
         positive_screens_after_start=screens_signal,

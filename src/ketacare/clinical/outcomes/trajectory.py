@@ -179,8 +179,7 @@ def assess(
             Classification(
                 "remission",
                 latest.total <= outcomes.remission_max,
-                f"{instrument.short_name} total <= {outcomes.remission_max} "
-                f"(latest {latest.total})",
+                f"{instrument.short_name} total ≤ {outcomes.remission_max} (latest {latest.total})",
                 outcomes.source,
             )
         )
