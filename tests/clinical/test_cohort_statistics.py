@@ -166,7 +166,7 @@ def test_flow_counts_each_step_among_those_who_passed_the_previous_ones():
     ]
     assert steps[1].share_of_previous == pytest.approx(90 / 103)
     assert steps[0].share_of_previous is None
-    assert "phq9" in steps[-1].rule
+    assert "PHQ-9" in steps[-1].rule
 
 
 def test_flow_of_an_empty_cohort():
@@ -247,7 +247,7 @@ def test_response_and_remission_recover_the_true_rates():
     }
     assert rates.population == rates.n + sum(e.count for e in rates.exclusions)
     assert rates.window_days == (14, 31)
-    assert "50 %" in rates.response_rule and "<= 4" in rates.remission_rule
+    assert "50 %" in rates.response_rule and "≤ 4" in rates.remission_rule
 
 
 def test_response_uses_the_same_exact_rule_as_a_single_patients_assessment():
@@ -556,7 +556,7 @@ def test_misuse_signals():
     assert result.escalating_doses.events == 3
     assert result.early_requests.patients == proportion(2, 4)
     assert result.early_requests.events == 2
-    assert f"iv_ketamine {interval}" in result.early_requests.rule
+    assert f"IV racemic ketamine for depression {interval} days" in result.early_requests.rule
     # No questionnaire after the first dose: nobody screened, so the 0 is no observation.
     screens = result.positive_screens_after_start
     assert (screens.patients, screens.events) == (proportion(0, 4), 0)

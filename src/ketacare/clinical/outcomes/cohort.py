@@ -1313,7 +1313,7 @@ def misuse_signals(
             early,
             "a session sooner after the previous one than the protocol's minimum interval "
             f"({intervals or 'none'})",
-            "protocol data [induction] min_interval_days",
+            "the protocol's induction data: its minimum interval between sessions",
         ),
         positive_screens_after_start=screens_signal,
     )
