@@ -146,9 +146,10 @@ def test_query_count_does_not_grow_with_responses_or_doses(
     many = count_queries(client, measures_url(busy))
     assert many == few
     # 18 today: session, user, OTP devices, membership, patient, responses, dose times,
-    # alerts, links, contact consent, assignments, the nav's alert count, the clinic
-    # switcher, and the audit event of the view (savepoint, chain head, insert, head update,
-    # release). None of them per response or per dose.
+    # alerts, links, contact consent, assignments, the nav's alert count (one query for
+    # questionnaire and session alerts and stopped gates), the clinic switcher, and the audit
+    # event of the view (savepoint, chain head, insert, head update, release). None per
+    # response or per dose.
     with django_assert_max_num_queries(18):
         response = client.get(measures_url(busy))
     assert len(response.context["summary"].series) == 5

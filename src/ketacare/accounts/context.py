@@ -32,10 +32,8 @@ def staff_context(request: HttpRequest) -> dict[str, Any]:
 
 
 def _open_alerts(membership: object) -> int:
-    # Every page of staff who handle alerts shows how many are open: one indexed count.
-    from ketacare.measures.models import SafetyAlert
+    # Every page of staff who handle alerts shows how many wait: questionnaire and monitoring
+    # alerts and stopped gates, a few indexed counts.
+    from ketacare.measures.queries import open_alert_count
 
-    return SafetyAlert.objects.filter(
-        clinic=membership.clinic,  # type: ignore[attr-defined]
-        acknowledged_at__isnull=True,
-    ).count()
+    return open_alert_count(membership.clinic)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from ketacare.measures.forms import (
 from ketacare.measures.models import Assignment, PatientLink, SafetyAlert
 from ketacare.measures.summary import patient_summary
 from ketacare.patients.models import Patient
+from ketacare.treatments.queries import gates_waiting, open_session_alerts
 from ketacare.web.templatetags.clinical_text import words
 
 
@@ -245,6 +246,8 @@ def alert_dashboard(request: HttpRequest) -> HttpResponse:
                 :20
             ],
             "form": AcknowledgeForm(),
+            "session_alerts": open_session_alerts(request.actor.clinic),
+            "gates": gates_waiting(request.actor.clinic),
         },
     )
 
