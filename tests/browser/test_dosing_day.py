@@ -772,3 +772,96 @@ def test_a_gate_cleared_by_a_repeat_reading_and_a_transfer_to_the_emergency_depa
     done = reload(session)
     assert done.state == State.TRANSFERRED and done.transfer_decided_by == prescriber
     assert console.messages == []
+
+
+def test_a_monitoring_alert_from_the_board_to_the_alerts_page_and_a_recheck_before_discharge(
+    page: Page, prescriber_page: Page, console, day: Day, nurse, prescriber, clinic, clock
+):
+    """The infusion (given through the actions) ended; 45 minutes in, the nurse records
+    186/104 on the page. The board shows the alert and the blood-pressure recheck due. The
+    prescriber follows the navigation's count to the alerts page and from there to the
+    session, and acknowledges. At 75 minutes a heart rate and SpO₂ alone do not let the
+    patient go: the recheck is missing; a full set of vital signs does."""
+    session, who = day.iv, as_nurse(nurse, clinic)
+    actions.check_in(who, session.pk, actions.Checklist(True, True, "not_applicable", True))
+    actions.record_observation(
+        who, session.pk, {"systolic": 124, "diastolic": 78, "heart_rate": 72, "spo2": 98}
+    )
+    actions.start_dose(
+        who,
+        session.pk,
+        actions.Supply(
+            day.lots["racemic_ketamine"].registration_id,
+            day.lots["racemic_ketamine"].pk,
+            day.safe_id,
+            "20",
+        ),
+    )
+    started = reload(session).dose_started_at
+    clock.move_to(started + timedelta(minutes=40))
+    actions.infusion_step(who, session.pk, DoseStep.Kind.INFUSION_END)
+    inventory.waste(
+        who,
+        day.lots["racemic_ketamine"].registration_id,
+        dispense_id=reload(session).dispense_id,
+        units="16",
+        reason="Remainder of the vial",
+        witness=inventory.Signature(prescriber.get_username(), PASSWORD),
+    )
+
+    clock.move_to(started + timedelta(minutes=45))
+    sign_in(page, nurse)
+    page.goto(session_url(session))
+    record_vitals(
+        page,
+        systolic=186,
+        diastolic=104,
+        heart_rate=88,
+        spo2=97,
+        respiratory_rate=14,
+        moaas=5,
+        cadss=0,
+    )
+    expect(status(page)).to_have_text("Observation saved. 1 alert(s) raised for a prescriber.")
+    page.locator(".toolbar").get_by_role("link", name="Chair board").click()
+    row = page.locator("#chair-board tr", has_text="Okafor, Chidi")
+    expect(row.locator(".alert-count")).to_have_text("1")
+    expect(row).to_contain_text("recheck blood pressure (alert at 09:45)")
+
+    doctor = prescriber_page
+    sign_in(doctor, prescriber)
+    doctor.get_by_role("navigation").get_by_role("link", name="Safety alerts (1)").click()
+    session_alerts = doctor.locator("#session-alerts")
+    expect(session_alerts).to_contain_text("Blood pressure above 180/110 mmHg.")
+    session_alerts.get_by_role("link", name="Open the session to acknowledge").click()
+    alert = doctor.locator(".alert-safety[role=alert]")
+    alert.get_by_label("What was done").fill("Assessed: no symptoms; recheck in 15 minutes.")
+    alert.get_by_role("button", name="Acknowledge").click()
+    expect(status(doctor)).to_have_text("Alert acknowledged.")
+    expect(doctor.get_by_role("navigation").get_by_role("link", name="Safety alerts")).to_have_text(
+        "Safety alerts"
+    )
+
+    clock.move_to(started + timedelta(minutes=75))
+    page.goto(session_url(session))
+    record_vitals(page, heart_rate=80, spo2=98, moaas=5)
+    expect(page.locator("#discharge ul.blockers")).to_contain_text(
+        "blood pressure not rechecked since the alert at 09:45 (due 10:00)"
+    )
+    record_vitals(
+        page,
+        systolic=138,
+        diastolic=84,
+        heart_rate=78,
+        spo2=98,
+        respiratory_rate=14,
+        moaas=5,
+        cadss=0,
+    )
+    discharge = page.locator("#discharge form")
+    discharge.get_by_label("Dissociation resolved").check()
+    discharge.get_by_label("A responsible adult is here to take the patient home").check()
+    discharge.get_by_label("Your password").fill(PASSWORD)
+    discharge.get_by_role("button", name="Sign discharge").click()
+    expect(status(page)).to_have_text("Discharged. The session note is signed and locked.")
+    assert console.messages == []
