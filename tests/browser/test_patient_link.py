@@ -72,7 +72,7 @@ def test_patient_answers_by_link_and_the_prescriber_sees_the_alert(
         "Called: passive thoughts, no plan; 988 given."
     )
     alert.get_by_role("button", name="Acknowledge").click()
-    expect(page.get_by_text("No open safety alerts.")).to_be_visible()
+    expect(page.get_by_text("No open safety alerts from questionnaires.")).to_be_visible()
     expect(page.get_by_role("link", name="Safety alerts", exact=True)).to_be_visible()
     assert console.messages == []
 

@@ -14,7 +14,7 @@ from ketacare.planning.forms import field_name
 from ketacare.planning.models import EligibilityOverride, Evaluation, TreatmentPlan
 from tests.browser.test_register_and_find_patient import sign_in
 from tests.conftest import PASSWORD, make_patient
-from tests.planning.conftest import CLEAR_ANSWERS
+from tests.planning.conftest import CLEAR_ANSWERS, give_consent
 
 pytestmark = pytest.mark.browser
 
@@ -107,11 +107,16 @@ def test_prescriber_evaluates_overrides_and_signs_an_iv_ketamine_plan(
     # The verdicts, with the rule that fired and where it comes from.
     esketamine = verdict(page, "intranasal_esketamine")
     expect(esketamine.get_by_role("heading")).to_have_text("Intranasal esketamine — Excluded")
-    expect(esketamine).to_contain_text(ESKETAMINE_RULE)
-    expect(esketamine).to_contain_text(f"Source: {load_rules().get(ESKETAMINE_RULE).source}")
+    # The rule in words and its source as a citation; the id stays in the audit trail.
+    expect(esketamine).to_contain_text(load_rules().get(ESKETAMINE_RULE).rationale)
+    expect(esketamine).to_contain_text(
+        "Spravato (esketamine) prescribing information, Contraindications"
+    )
+    expect(esketamine.locator("a.citation")).to_have_text("clinical reference §2")
+    expect(esketamine).not_to_contain_text(ESKETAMINE_RULE)
     iv = verdict(page, "iv_ketamine")
     expect(iv.get_by_role("heading")).to_have_text("IV racemic ketamine — Needs clearance")
-    expect(iv).to_contain_text(KETAMINE_RULE)
+    expect(iv).to_contain_text(load_rules().get(KETAMINE_RULE).rationale)
 
     # An override needs a written reason: without one, nothing is recorded.
     page.get_by_role("link", name="Override IV racemic ketamine…").click()
@@ -130,7 +135,9 @@ def test_prescriber_evaluates_overrides_and_signs_an_iv_ketamine_plan(
     page.get_by_role("button", name="Record override").click()
     expect(page.get_by_role("status")).to_have_text("Override recorded for IV racemic ketamine.")
     override = page.locator("#eligibility .override")
-    expect(override).to_contain_text(f"Override of “Needs clearance” ({KETAMINE_RULE})")
+    expect(override).to_contain_text(
+        f"Override of “Needs clearance” ({load_rules().get(KETAMINE_RULE).rationale})"
+    )
     expect(override).to_contain_text(f"“{OVERRIDE_REASON}”")
     expect(page.get_by_role("link", name="Override IV racemic ketamine…")).to_have_count(0)
     assert EligibilityOverride.objects.get().reason == OVERRIDE_REASON
@@ -148,6 +155,8 @@ def test_prescriber_evaluates_overrides_and_signs_an_iv_ketamine_plan(
     expect(page.get_by_role("status")).to_have_text("Plan drafted. Check it, then sign it.")
     expect(page.get_by_role("heading", name="Treatment plan", exact=True)).to_be_visible()
 
+    # The plan is signed on the patient's consent to the treatment.
+    give_consent(prescriber, clinic, patient)
     page.get_by_role("link", name="Sign plan").click()
     expect(page.get_by_role("heading", name="Sign the treatment plan")).to_be_visible()
     page.get_by_label("Your password").fill(PASSWORD)
