@@ -85,8 +85,8 @@ def test_discharge_needs_time_vitals_sedation_dissociation_and_an_adult():
     )
     assert problems == [
         "observed 90 of at least 120 minutes",
-        "systolic 170 (needs ≤ 160)",
-        "moaas 4 (needs = 5)",
+        "Systolic pressure 170 (160 or less needed)",
+        "Sedation: MOAA/S 4 (5 needed)",
         "dissociation not recorded as resolved",
         "no responsible adult to take the patient home",
     ]

@@ -128,3 +128,18 @@ def test_discharge_waits_for_the_recheck_an_alert_calls_for(
             password=PASSWORD,
         )
     assert done.state == "discharged"
+
+
+def test_the_waste_link_shows_what_is_left_and_goes_when_nothing_is(
+    monitoring, nurse, prescriber, clinic, stock
+):
+    from tests.treatments.test_no_bypass import waste_remainder
+
+    session, _ = monitoring
+    page = reverse("session-detail", args=[session.pk])
+    assert (
+        "Record the witnessed waste of the remainder (170 mg)"
+        in client_for(nurse).get(page).content.decode()
+    )
+    waste_remainder(session, nurse, prescriber, clinic, stock)
+    assert "Record the witnessed waste" not in client_for(nurse).get(page).content.decode()

@@ -703,12 +703,18 @@ def discharge_blockers(
     problems = _patient_blockers(
         session, dissociation_resolved, responsible_adult_present, timezone.now()
     )
-    entry = session.dispense
-    if entry is not None and session.state == State.MONITORING:
-        left = entry.quantity_mg - (session.dose_mg or 0) - _wasted_mg(entry)
-        if left > 0:
-            problems.append(f"{left} mg left from the dispense is not yet wasted with a witness")
+    left = left_to_waste(session)
+    if left > 0 and session.state == State.MONITORING:
+        problems.append(f"{left} mg left from the dispense is not yet wasted with a witness")
     return problems
+
+
+def left_to_waste(session: TreatmentSession) -> Decimal:
+    """The mg of the dispense neither given nor wasted with a witness yet."""
+    entry = session.dispense
+    if entry is None:
+        return Decimal(0)
+    return max(Decimal(0), entry.quantity_mg - (session.dose_mg or 0) - _wasted_mg(entry))
 
 
 def _patient_blockers(

@@ -416,6 +416,7 @@ def _page(
         # Everything so far in time order, gate and ledger included; the locked note once ended.
         "timeline": timeline(session) if not session.ended else [],
         "fixes": _fix_links(session, fixes),
+        "left_to_waste": actions.left_to_waste(session),
         "rest_minutes": rest_minutes(),
     }
     return render(request, "treatments/session.html", context)

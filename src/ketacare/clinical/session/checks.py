@@ -199,18 +199,18 @@ def discharge_problems(
         problems.append("no vital signs since the dose")
     else:
         checks = [
-            ("systolic", operator.le, limits["max_systolic"], "≤"),
-            ("diastolic", operator.le, limits["max_diastolic"], "≤"),
-            ("heart_rate", operator.le, limits["max_heart_rate"], "≤"),
-            ("spo2", operator.ge, limits["min_spo2"], "≥"),
-            ("moaas", operator.eq, limits["moaas_required"], "="),
+            ("systolic", "Systolic pressure", operator.le, limits["max_systolic"], "or less"),
+            ("diastolic", "Diastolic pressure", operator.le, limits["max_diastolic"], "or less"),
+            ("heart_rate", "Heart rate", operator.le, limits["max_heart_rate"], "or less"),
+            ("spo2", "SpO₂", operator.ge, limits["min_spo2"], "or more"),
+            ("moaas", "Sedation: MOAA/S", operator.eq, limits["moaas_required"], ""),
         ]
-        for name, test, limit, symbol in checks:
+        for name, label, test, limit, bound in checks:
             value = vitals.value(name)
             if value is None:
-                problems.append(f"{name.replace('_', ' ')} not measured before discharge")
+                problems.append(f"{label} not measured before discharge")
             elif not test(value, limit):
-                problems.append(f"{name.replace('_', ' ')} {value} (needs {symbol} {limit})")
+                problems.append(f"{label} {value} ({f'{limit} {bound}'.strip()} needed)")
     if not dissociation_resolved:
         problems.append("dissociation not recorded as resolved")
     if responsible_adult_needed and not responsible_adult_present:
