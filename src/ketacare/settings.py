@@ -143,7 +143,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "patient-list"
+LOGIN_REDIRECT_URL = "home"  # each role's own start page (accounts.views.home)
 LOGOUT_REDIRECT_URL = "login"
 
 # Lock an account for 30 minutes after 5 failed attempts (by username, so an attacker

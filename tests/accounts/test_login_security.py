@@ -1,3 +1,4 @@
+import pytest
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
 from django.urls import reverse
@@ -52,3 +53,21 @@ def test_forms_require_csrf_token(nurse):
     client.force_login(nurse)
     response = client.post(reverse("patient-new"), {"given_name": "A"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        ("nurse", "/board/"),
+        ("prescriber", "/board/"),
+        ("clinic_admin", "/board/"),
+        ("coordinator", "/patients/"),
+        ("researcher", "/registry/"),
+    ],
+)
+def test_signing_in_lands_on_the_roles_start_page(role, landing, staff, client):
+    response = client.post(
+        reverse("login"), {"username": staff[role].username, "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == landing
+    assert response.status_code == 200

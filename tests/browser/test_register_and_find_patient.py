@@ -26,6 +26,9 @@ def sign_in(page: Page, user) -> None:
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Each role lands on its own start page; these tests begin at the patient list.
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Patients").click()
     expect(page).to_have_url(LIST_URL)
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
 
