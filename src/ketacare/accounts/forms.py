@@ -25,7 +25,9 @@ class StaffDetailsForm(forms.Form):
     email = forms.EmailField(required=False)
     mobile = _phone_field("Mobile", "For urgent texts, such as a patient's safety alert.")
     role = forms.ChoiceField(
-        label="Role at this clinic", choices=[(r.value, r.label) for r in Role]
+        label="Role at this clinic",
+        choices=[(r.value, r.label) for r in Role],
+        widget=forms.RadioSelect,
     )
 
 
