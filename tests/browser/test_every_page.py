@@ -432,6 +432,18 @@ def test_radio_buttons_sit_beside_their_words(role_pages, clinic_day):
     assert len({round(box["top"]) for box in boxes}) < len(boxes)  # not one per line
 
 
+def test_vital_sign_inputs_line_up(role_pages, clinic_day):
+    """The observation form's inputs on one line, whatever their labels and notes."""
+    page = role_pages[Role.NURSE]
+    page.set_viewport_size(WIDTHS["desktop"])
+    page.goto(url_of("session", clinic_day["objects"]))
+    tops = page.evaluate(
+        """() => [...document.querySelectorAll(".vitals-grid input:not([type=hidden])")]
+          .map((input) => Math.round(input.getBoundingClientRect().top))"""
+    )
+    assert len(tops) >= 5 and len(set(tops)) == 1, tops
+
+
 def test_axe_core_is_vendored():
     assert AXE.is_file() and (AXE.parent / "LICENSE").is_file()
 
