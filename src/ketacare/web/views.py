@@ -6,9 +6,11 @@ import markdown
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from ketacare.accounts.access import public, requires
+from ketacare.web.templatetags.clinical_text import instrument, words
 
 
 @public
@@ -26,6 +28,18 @@ def _reference_html() -> SafeString:
     text = files("ketacare.clinical").joinpath("reference.md").read_text("utf-8")
     html = markdown.markdown(text, extensions=["tables"])
     html = re.sub(r"<h2>(\d+)\. ", r'<h2 id="section-\1">\1. ', html)
+    # The file names instruments and bands by their data ids (for contributors); staff read
+    # their names ("PHQ-9", "Moderately severe").
+    html = re.sub(
+        r"<code>([a-z0-9_]+)</code>",
+        lambda m: (
+            f"<code>{escape(instrument(m.group(1)))}</code>"
+            if m.group(1) != instrument(m.group(1))
+            else f"<code>{escape(words(m.group(1)))}</code>"
+        ),
+        html,
+    )
+    html = re.sub(r"\b([a-z]+(?:_[a-z]+)+)\b", lambda m: words(m.group(1)).lower(), html)
     return mark_safe(html)  # noqa: S308 - our own reference file, not user input
 
 
