@@ -242,3 +242,13 @@ def test_auditc_link_asks_sex_only_when_the_chart_does_not_say(
     extra = {"sex": "female"} if asked else {}
     anonymous.post(path, form_data([1, 1, 1], **extra))
     assert QuestionnaireResponse.objects.get().flags == ["positive_screen"]
+
+
+def test_no_page_of_a_patient_link_is_stored_by_the_browser(anonymous, phq9_link):
+    """The form, the crisis page after a risky answer, and the page for a used link."""
+    _, path = phq9_link
+    opened = anonymous.get(path)
+    answered = anonymous.post(path, form_data(PHQ9_ITEM9), follow=True)
+    again = anonymous.get(path)
+    for response in (opened, answered, again):
+        assert "no-store" in response["Cache-Control"]

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 
 from ketacare.accounts.access import client_ip, public, requires
 from ketacare.audit.record import Action, record
@@ -195,6 +196,7 @@ def _link_problem(request: HttpRequest, problem: actions.LinkError) -> HttpRespo
 
 
 @public
+@never_cache  # a shared phone or browser must not keep a patient's answers or crisis page
 def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's questionnaire, by link: no login, only the patient's first name shown."""
     try:
