@@ -522,6 +522,12 @@ def reverse(actor: Actor, registration_id: int, *, entry_id: int, reason: str) -
             f"Entry #{original.sequence} resolved a count discrepancy; record a new count "
             "instead of reversing it."
         )
+    if original.kind == Kind.DISPENSE and hasattr(original, "session"):
+        # Dispensed for a treatment session: the dose went into the patient with it.
+        raise StockError(
+            f"Entry #{original.sequence} is the dose of a treatment session: a dose that was "
+            "given cannot be reversed. Waste what was left over, with a witness."
+        )
     if (
         original.kind == Kind.DISPENSE
         and LedgerEntry.objects.filter(
