@@ -305,10 +305,33 @@ def test_a_return_takes_stock_to_the_supplier(lot, safe, nurse, as_user):
     data = {"stock": stock(lot, safe), "quantity": "30", "reason": "Recalled"}
     refused(as_user(nurse).post(url, data), "Name the supplier or reverse distributor")
     assert units(lot, safe) == 100
-    response = as_user(nurse).post(url, {**data, "supplier": "Acme Pharma"})
+    # Without the supplier's reference it is refused too (issue 13), through the form and the
+    # action alike.
+    refused(as_user(nurse).post(url, {**data, "supplier": "Acme Pharma"}), "for the return (return")
+    assert units(lot, safe) == 100
+    response = as_user(nurse).post(url, {**data, "supplier": "Acme Pharma", "reference": "RA-1029"})
     assert response.status_code == 302
-    assert LedgerEntry.objects.get(kind="return").supplier == "Acme Pharma"
+    returned = LedgerEntry.objects.get(kind="return")
+    assert (returned.supplier, returned.invoice) == ("Acme Pharma", "RA-1029")
     assert units(lot, safe) == 70
+
+
+def test_the_return_action_needs_the_suppliers_reference(lot, safe, nurse, clinic):
+    from ketacare.accounts.permissions import Role
+    from tests.conftest import actor
+
+    with pytest.raises(actions.StockError, match="supplier's reference"):
+        actions.return_to_supplier(
+            actor(nurse, clinic, Role.NURSE),
+            lot.registration_id,
+            lot_id=lot.pk,
+            location_id=safe.pk,
+            units="30",
+            supplier="Acme Pharma",
+            reference="  ",
+            reason="Recalled",
+        )
+    assert units(lot, safe) == 100
 
 
 LOSS_FACTS = {

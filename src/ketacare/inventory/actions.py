@@ -432,15 +432,22 @@ def return_to_supplier(
     location_id: int,
     units: Any,
     supplier: str,
+    reference: str,
     reason: str,
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
+    """Stock back to the supplier or a reverse distributor, under the reference they gave
+    (a return authorisation or invoice number), which the DEA records must show."""
     registration = _registration(actor, registration_id)
     amount = quantity(units)
     lot = _lot(registration, lot_id)
     location = _location(registration, location_id)
     if not supplier.strip():
         raise StockError("Name the supplier or reverse distributor the stock goes to.")
+    if not reference.strip():
+        raise StockError(
+            "Give the supplier's reference for the return (return authorisation or invoice)."
+        )
     _take(lot, location, amount)
     return _append(
         actor,
@@ -452,6 +459,7 @@ def return_to_supplier(
         quantity_units=amount,
         quantity_mg=lot.product.mg(amount),
         supplier=supplier.strip(),
+        invoice=reference.strip()[:100],
         reason=reason.strip(),
     )
 

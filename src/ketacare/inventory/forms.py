@@ -290,6 +290,15 @@ class ReturnForm(forms.Form):
                 "required": "Name the supplier or reverse distributor the stock goes to."
             },
         )
+        self.fields["reference"] = forms.CharField(
+            label="Supplier's reference",
+            max_length=100,
+            help_text="The return authorisation or invoice number the supplier gave.",
+            error_messages={
+                "required": "Give the supplier's reference for the return (return "
+                "authorisation or invoice)."
+            },
+        )
         self.fields["reason"] = forms.CharField(
             label="Reason", required=False, widget=_text(), help_text="E.g. expired, recalled."
         )

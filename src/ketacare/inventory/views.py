@@ -476,10 +476,12 @@ def return_to_supplier(request: HttpRequest) -> HttpResponse:
             location_id=data["stock"][1],
             units=data["quantity"],
             supplier=data["supplier"],
+            reference=data["reference"],
             reason=data["reason"],
         ),
         lambda entry: (
-            f"Returned {_units(entry)} of lot {entry.lot.lot_number} to {entry.supplier}."
+            f"Returned {_units(entry)} of lot {entry.lot.lot_number} to {entry.supplier} "
+            f"(reference {entry.invoice})."
         ),
     )
     if done:

@@ -128,6 +128,7 @@ def seed_inventory(clinic: Clinic, password: str) -> None:
         location_id=safe.pk,
         units="20",
         supplier="Springfield Specialty Pharmacy",
+        reference="RA-20418",
         reason="Cracked vial found on receipt check.",
         occurred_at=_at(7, 9),
     )
