@@ -119,3 +119,21 @@ def test_the_session_page_says_which_adverse_events_are_serious(dosing, nurse, c
     html = page.content.decode()
     assert "<td>Severe</td><td>No</td>" in html
     assert '<strong class="bad">Yes</strong>: hospitalisation' in html
+
+
+def test_staff_deactivated_here_are_not_offered_as_the_decider(dosing, nurse, prescriber, clinic):
+    from ketacare.accounts.models import Membership
+
+    Membership.objects.filter(user=prescriber, clinic=clinic).update(active=False)
+    page = client_for(nurse).get(reverse("session-detail", kwargs={"session_id": dosing.pk}))
+    choices = dict(page.context["forms"]["transfer"].fields["decided_by"].choices)
+    assert prescriber.pk not in choices and nurse.pk in choices
+    with pytest.raises(SessionError, match="staff member of this clinic"):
+        actions.transfer(
+            as_nurse(nurse, clinic),
+            dosing.pk,
+            destination="ED",
+            reason="x",
+            decided_by_id=prescriber.pk,
+            password=PASSWORD,
+        )

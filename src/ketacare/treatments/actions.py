@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketacare.accounts.access import Actor
+from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
@@ -856,6 +857,14 @@ def discharge(
     return session
 
 
+def transfer_deciders(clinic: Any) -> Any:
+    """Who may be named as having decided a transfer: the clinic's active staff (the form's
+    choices and the action's check alike)."""
+    return User.objects.filter(memberships__clinic=clinic, memberships__active=True).order_by(
+        "last_name", "first_name", "username"
+    )
+
+
 @transaction.atomic
 def transfer(
     actor: Actor,
@@ -881,9 +890,7 @@ def transfer(
     if decided_by_id is None:
         problems.append("name who decided the transfer")
     else:
-        decider = actor.clinic.staff.filter(
-            pk=decided_by_id, memberships__clinic=actor.clinic, memberships__active=True
-        ).first()
+        decider = transfer_deciders(actor.clinic).filter(pk=decided_by_id).first()
         if decider is None:
             problems.append("who decided must be a staff member of this clinic")
     _refuse(problems)

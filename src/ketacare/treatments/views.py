@@ -300,11 +300,7 @@ def _forms(
 
 
 def _transfer_form(request: HttpRequest, data: Any = None) -> TransferForm:
-    staff = list(
-        request.actor.clinic.staff.filter(memberships__active=True)
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )
+    staff = list(actions.transfer_deciders(request.actor.clinic))
     user = request.actor.user
     return TransferForm(
         data, staff=staff, decided_by=user.pk if user else None, auto_id="transfer_%s"
