@@ -4,6 +4,9 @@
 # Without it the PostgreSQL run is skipped, loudly, except in CI (CI=true), where it fails.
 set -u
 unset DATABASE_URL
+# In parallel on every core (pytest-xdist; KETACARE_TEST_WORKERS=0 runs in one process), and
+# the slowest tests listed at the end so that a slow newcomer is seen.
+set -- -n "${KETACARE_TEST_WORKERS:-auto}" --durations=15 "$@"
 status=0
 
 echo "=== Test suite on SQLite ==="
