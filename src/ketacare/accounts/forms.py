@@ -42,7 +42,7 @@ class StaffForm(StaffDetailsForm):
     )
     password = forms.CharField(
         widget=forms.PasswordInput,
-        help_text="At least 12 characters; the staff member should change it at first sign-in.",
+        help_text="At least 12 characters; the staff member must change it at first sign-in.",
     )
 
     def __init__(self, *args: object, clinic: Clinic | None = None, **kwargs: object) -> None:
