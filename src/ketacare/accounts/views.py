@@ -238,7 +238,7 @@ def staff_new(request: HttpRequest) -> HttpResponse:
         try:
             actions.create_staff(request.actor, clinic=clinic, **data)
         except ValidationError as error:
-            # The form checks what it can; the action has the last word (the clinic's name).
+            # The action has the last word (a username taken since the form was checked).
             form.add_error(None, error)
         else:
             messages.success(
