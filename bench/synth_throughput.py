@@ -53,7 +53,7 @@ def _references() -> dict[str, float]:
         SYSTEM,
         clinic=clinic,
         username="reference.nurse",
-        password="reference-only-password-1",
+        password="bench-only-unshown-passphrase-1",
         role=Role.NURSE,
     )
     actor = Actor(user=nurse, role="nurse", clinic=clinic, ip="127.0.0.1")

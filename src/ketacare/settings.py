@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "ketacare.accounts.middleware.IdleLogoffMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "ketacare.accounts.middleware.SecondFactorMiddleware",
+    # After the second factor: an account whose password an admin chose must change it first.
+    "ketacare.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication for lockouts.
     "axes.middleware.AxesMiddleware",
@@ -137,6 +139,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not the clinic's or the product's name; not a common password with digits added.
+    {"NAME": "ketacare.accounts.passwords.ClinicNameValidator"},
+    {"NAME": "ketacare.accounts.passwords.CommonPasswordVariantValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

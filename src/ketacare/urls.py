@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", accounts.logout, name="logout"),
     path("login/verify/", accounts.otp_verify, name="otp-verify"),
     path("account/two-factor/", accounts.otp_setup, name="otp-setup"),
+    path("account/password/", accounts.password_change, name="password-change"),
     path("account/clinic/", accounts.switch_clinic, name="switch-clinic"),
     path("staff/", accounts.staff_list, name="staff-list"),
     path("staff/new/", accounts.staff_new, name="staff-new"),

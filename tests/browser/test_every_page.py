@@ -197,6 +197,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "clinic": ("clinic-settings", None),
     "audit log": ("audit-log", None),
     "reference": ("clinical-reference", None),
+    "password": ("password-change", None),
 }
 
 

@@ -3,14 +3,17 @@
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Lower
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ketacare.accounts import passwords
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic, Membership, User
 from ketacare.accounts.permissions import Role
@@ -38,10 +41,18 @@ def create_staff(
     last_name: str = "",
     email: str = "",
     mobile: str = "",
+    must_change_password: bool | None = None,
 ) -> User:
     """Create a staff account with a role at one clinic. An existing username is refused:
-    it may belong to someone else, perhaps at another clinic."""
+    it may belong to someone else, perhaps at another clinic. The password must pass every
+    rule of ``AUTH_PASSWORD_VALIDATORS``, the clinic's name among them.
+
+    Whoever chooses a password for someone else knows it, so the new account must change it at
+    its first sign-in: always when a person (a clinic admin) creates it; a script (``SYSTEM``:
+    the createstaff command, the demo, the tests) says whether with ``must_change_password``."""
     role = Role(role)
+    if must_change_password is None:
+        must_change_password = actor.user is not None
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError(f"The username {username!r} is taken.")
     user = User(
@@ -50,8 +61,12 @@ def create_staff(
         last_name=last_name,
         email=email,
         mobile=mobile.strip(),
+        must_change_password=must_change_password,
     )
-    validate_password(password, user)
+    try:
+        validate_password(password, passwords.for_clinic(user, clinic))
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
     user.set_password(password)
     user.save()
     record(
@@ -61,7 +76,13 @@ def create_staff(
         object_type="user",
         clinic=clinic,
         changes=field_changes(
-            {}, {"username": username, "first_name": first_name, "last_name": last_name}
+            {},
+            {
+                "username": username,
+                "first_name": first_name,
+                "last_name": last_name,
+                "must_change_password": must_change_password,
+            },
         ),
     )
     membership = Membership.objects.create(user=user, clinic=clinic, role=role)
@@ -73,6 +94,72 @@ def create_staff(
         changes=field_changes({}, {"user": username, "clinic": clinic.name, "role": role.value}),
     )
     return user
+
+
+# The same words for every refusal of the current password (wrong, or the account locked out):
+# the page must not tell an attacker at an open session which of them it was.
+NOT_ACCEPTED_MESSAGE = (
+    "Your current password was not accepted. After {limit} failed attempts (here or at sign-in) "
+    "the account is locked for {minutes} minutes; a clinic admin can unlock it."
+)
+
+
+def _password_accepted(actor: Actor, password: str) -> bool:
+    """Whether ``password`` is the actor's own, checked as sign-in checks it: through
+    ``authenticate``, so that django-axes refuses a locked-out account and counts a failure
+    toward the lock-out (by username), and the failure is audited (audit.signals)."""
+    user = actor.user
+    assert user is not None, "a password prompt needs a signed-in user"
+    # axes reads the client's address from a request; the actor carries it from the real one.
+    request = HttpRequest()
+    request.method = "POST"
+    request.META["REMOTE_ADDR"] = actor.ip or ""
+    authenticated = authenticate(request, username=user.get_username(), password=password)
+    return authenticated is not None and authenticated.pk == user.pk
+
+
+def change_password(actor: Actor, current_password: str, new_password: str) -> User:
+    """The actor's own new password, after their current one.
+
+    The new password is checked first (against every validator, and that it differs), so that
+    a refused new password says nothing about the current one. Not one transaction on purpose:
+    a failed current password must stay counted and audited even though the change is refused.
+    Other sessions of the user end on their next request (the session hash changes); the
+    caller keeps its own with ``update_session_auth_hash``."""
+    user = actor.user
+    assert user is not None, "only a signed-in user changes their password"
+    if new_password == current_password:
+        raise ValidationError({"new_password": "Choose a new password, not your current one."})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise ValidationError({"new_password": error.messages}) from None
+    if not _password_accepted(actor, current_password):
+        minutes = round(get_cool_off().total_seconds() / 60)
+        message = NOT_ACCEPTED_MESSAGE.format(limit=settings.AXES_FAILURE_LIMIT, minutes=minutes)
+        raise ValidationError({"current_password": message})
+    with transaction.atomic():
+        changed = User.objects.select_for_update().get(pk=user.pk)
+        was_required = changed.must_change_password
+        changed.set_password(new_password)
+        changed.must_change_password = False
+        changed.save(update_fields=["password", "must_change_password"])
+        # What changed, never the password or its hash.
+        record(
+            actor,
+            Action.UPDATE,
+            obj=changed,
+            object_type="user",
+            changes={
+                "password": "changed",
+                **field_changes(
+                    {"must_change_password": was_required}, {"must_change_password": False}
+                ),
+            },
+        )
+    # The caller's user object (request.user) carries the new hash for update_session_auth_hash.
+    user.password, user.must_change_password = changed.password, False
+    return changed
 
 
 def record_failed_second_factor(actor: Actor) -> None:

@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
-from ketacare.accounts.models import User
+from ketacare.accounts import passwords
+from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 
 
@@ -41,8 +42,12 @@ class StaffForm(StaffDetailsForm):
     )
     password = forms.CharField(
         widget=forms.PasswordInput,
-        help_text="At least 12 characters; the staff member should change it at first sign-in.",
+        help_text="At least 12 characters; the staff member must change it at first sign-in.",
     )
+
+    def __init__(self, *args: object, clinic: Clinic | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.clinic = clinic  # whose name the password may not contain
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
@@ -62,10 +67,42 @@ class StaffForm(StaffDetailsForm):
                 last_name=cleaned.get("last_name", ""),
                 email=cleaned.get("email", ""),
             )
+            if self.clinic is not None:
+                passwords.for_clinic(user, self.clinic)
             try:
                 validate_password(password, user)
             except forms.ValidationError as error:
                 self.add_error("password", error)
+        return cleaned
+
+
+class PasswordChangeForm(forms.Form):
+    """One's own new password, typed twice, after the current one (checked by the action)."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters. Not your name or username, not your clinic's name or "
+        "“ketacare”, not a common password (even with digits or symbols added). A few unrelated "
+        "words make a good one.",
+    )
+    new_password_again = forms.CharField(
+        label="New password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        new, again = cleaned.get("new_password"), cleaned.get("new_password_again")
+        if new and again and new != again:
+            self.add_error("new_password_again", "The two new passwords differ. Type it again.")
         return cleaned
 
 

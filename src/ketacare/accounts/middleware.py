@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import devices_for_user
@@ -18,6 +18,16 @@ ACTIVITY_RESOLUTION_SECONDS = 60
 # Pages a half-signed-in user (password but no second factor yet) may reach.
 SECOND_FACTOR_EXEMPT = {"login", "logout", "otp-verify", "otp-setup", "healthz"}
 SECOND_FACTOR_ROLES = {Role.PRESCRIBER, Role.CLINIC_ADMIN}
+# Pages a user who must change their password may reach: the change page itself, signing out,
+# and the second factor (which comes first).
+PASSWORD_CHANGE_EXEMPT = {
+    "password-change",
+    "login",
+    "logout",
+    "otp-verify",
+    "otp-setup",
+    "healthz",
+}
 
 
 class IdleLogoffMiddleware:
@@ -80,3 +90,39 @@ class SecondFactorMiddleware:
         if requires_second_factor(user):
             return redirect("otp-setup")
         return None
+
+
+class PasswordChangeRequiredMiddleware:
+    """While the user's password is one someone else chose (``User.must_change_password``),
+    every page leads to the change-password page. After SecondFactorMiddleware: the second
+    factor is asked first, so a password alone never changes the password."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], *args: object
+    ) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated or not getattr(user, "must_change_password", False):
+            return None
+        if getattr(request.resolver_match, "url_name", None) in PASSWORD_CHANGE_EXEMPT:
+            return None
+        target = reverse("password-change")
+        if request.headers.get("HX-Request"):
+            # A fragment request: have htmx load the whole change page, not swap it into a part.
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = target
+            return response
+        if not request.accepts("text/html"):
+            # A download or a script: a plain refusal it can read, rather than a page.
+            return JsonResponse(
+                {"error": "Change your password before going on.", "change_password": target},
+                status=403,
+            )
+        if request.method == "GET":
+            target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+        return redirect(target)

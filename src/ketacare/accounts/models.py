@@ -35,6 +35,9 @@ class User(AbstractUser):
     clinics = models.ManyToManyField(Clinic, through="Membership", related_name="staff")
     # For urgent messages to staff (a patient's safety alert), by text.
     mobile = models.CharField(max_length=40, blank=True)
+    # Someone else (a clinic admin, the createstaff command) chose this account's password, so
+    # they know it: every page leads to the change-password page until the user picks their own.
+    must_change_password = models.BooleanField(default=False)
 
 
 class Membership(models.Model):

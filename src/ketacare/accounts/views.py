@@ -3,6 +3,7 @@ from collections.abc import Callable
 
 import segno
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +21,13 @@ from ketacare.accounts.access import (
     public,
     requires,
 )
-from ketacare.accounts.forms import ClinicDetailsForm, StaffDetailsForm, StaffForm, TokenForm
+from ketacare.accounts.forms import (
+    ClinicDetailsForm,
+    PasswordChangeForm,
+    StaffDetailsForm,
+    StaffForm,
+    TokenForm,
+)
 from ketacare.accounts.models import Membership, User
 from ketacare.accounts.permissions import LANDING, Role
 
@@ -75,6 +82,30 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     qr = segno.make(device.config_url, error="m").svg_data_uri(scale=4)
     secret = b32encode(device.bin_key).decode("ascii")
     return render(request, "accounts/otp_setup.html", {"form": form, "qr": qr, "secret": secret})
+
+
+@requires("account.use")
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password; the page every other page leads to while an admin-chosen
+    password waits to be changed (middleware.PasswordChangeRequiredMiddleware)."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.change_password(request.actor, data["current_password"], data["new_password"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            # This session stays signed in; the user's other sessions end (their hash is stale).
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Your password is changed. Other sessions are signed out.")
+            return redirect(_safe_next(request))
+    context = {
+        "form": form,
+        "required": request.user.must_change_password,
+        "next": _safe_next(request, default=""),
+    }
+    return render(request, "accounts/password_change.html", context)
 
 
 @requires("account.use")
@@ -201,12 +232,21 @@ def staff_unlock(request: HttpRequest, membership_id: int) -> HttpResponse:
 @requires("staff.manage")
 def staff_new(request: HttpRequest) -> HttpResponse:
     clinic = active_membership(request).clinic  # type: ignore[union-attr]
-    form = StaffForm(request.POST or None)
+    form = StaffForm(request.POST or None, clinic=clinic)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        actions.create_staff(request.actor, clinic=clinic, **data)
-        messages.success(request, f"Added {data['first_name']} {data['last_name']}.")
-        return redirect("staff-list")
+        try:
+            actions.create_staff(request.actor, clinic=clinic, **data)
+        except ValidationError as error:
+            # The action has the last word (a username taken since the form was checked).
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Added {data['first_name']} {data['last_name']}. They choose their own "
+                "password at first sign-in.",
+            )
+            return redirect("staff-list")
     return render(request, "accounts/staff_form.html", {"form": form})
 
 

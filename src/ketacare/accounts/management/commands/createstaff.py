@@ -1,4 +1,5 @@
 import getpass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -23,8 +24,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password", help="Initial password (prompted for when omitted; avoid shell history)."
         )
+        parser.add_argument(
+            "--own-password",
+            action="store_true",
+            help="The password is the staff member's own (they run this command): do not make "
+            "them change it at first sign-in, as an account whose password another chose must.",
+        )
 
-    def handle(self, *args: object, **options: str) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         password = options["password"] or getpass.getpass("Password: ")
         try:
             with transaction.atomic():  # a refused password leaves no new clinic behind
@@ -40,9 +47,12 @@ class Command(BaseCommand):
                     first_name=options["first_name"],
                     last_name=options["last_name"],
                     email=options["email"],
+                    must_change_password=not options["own_password"],
                 )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
         if created:
             self.stdout.write(f"Created clinic {clinic.name}.")
         self.stdout.write(self.style.SUCCESS(f"{user.username} is {options['role']} at {clinic}."))
+        if user.must_change_password:
+            self.stdout.write(f"{user.username} must choose a new password at first sign-in.")
