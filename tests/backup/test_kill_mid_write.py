@@ -26,7 +26,9 @@ pytestmark = pytest.mark.skipif(
     bool(os.environ.get("DATABASE_URL")), reason="served on SQLite; the SQLite run covers it"
 )
 
-KEY = {"SECRET_KEY": "kill-test-key-not-secret"}
+# Both keys from the environment, as a production server has them: the restored copies use the
+# same ones (KETACARE_AUDIT_KEY keys the audit and ledger chains once they are keyed).
+KEY = {"SECRET_KEY": "kill-test-key-not-secret", "KETACARE_AUDIT_KEY": "kill-test-audit-key"}
 WRITERS = 4
 KILL_AFTER = 120  # acknowledged writes before the kill; the writers are still going then
 BACKUP_AFTER = 40  # acknowledged writes before the online backup starts

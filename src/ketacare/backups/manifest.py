@@ -67,8 +67,19 @@ def copy_checkpoints(backup: Path) -> dict[str, Any]:
     if not source.is_dir():
         return {"source": str(source), "files": 0, "note": "the directory does not exist yet"}
     shutil.copytree(source, backup / CHECKPOINTS)
-    files = sum(1 for path in (backup / CHECKPOINTS).rglob("*") if path.is_file())
-    return {"source": str(source), "files": files}
+    files = [path for path in (backup / CHECKPOINTS).rglob("*") if path.is_file()]
+    for path in files:
+        _drop_partial_line(path)
+    return {"source": str(source), "files": len(files)}
+
+
+def _drop_partial_line(path: Path) -> None:
+    """Checkpoint files are appended a line at a time while the server runs: a copy taken in
+    the middle of an append ends in part of a line, which would read as an edited file. The
+    line is complete in the live file; the copy keeps the lines before it."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 def write(backup: Path, manifest: dict[str, Any]) -> None:
