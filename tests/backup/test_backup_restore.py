@@ -143,3 +143,17 @@ def test_keep_days_removes_old_backups_and_nothing_else(demo_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert not old.exists() and unrelated.exists()
     assert len([p for p in backups.iterdir() if (p / "manifest.json").exists()]) == 1
+
+
+@sqlite_only
+def test_restore_without_the_audit_key_is_refused_before_anything_changes(demo_backup, tmp_path):
+    pytest.importorskip("ketacare.audit.keys", reason="this version has no keyed audit chain")
+    backup, manifest = demo_backup
+    new = tmp_path / "restored"
+    new.mkdir()
+    (secret,) = [k for k in manifest["keys_not_included"] if k["name"] == "secret key"]
+    shutil.copy(secret["file"], new / "secret_key")  # the secret key only
+    result = run("restore", str(backup), data_dir=new)
+    assert result.returncode != 0
+    assert "audit key" in result.stderr and "Nothing was changed" in result.stderr
+    assert not (new / "ketacare.sqlite3").exists()

@@ -62,6 +62,7 @@ def create_backup(destination: Path) -> Backup:
             **state,
             "checkpoints": checkpoints,
             "keys_not_included": manifest.key_locations(),
+            "audit_key_id": manifest.audit_key_id(),
             "keys_note": manifest.KEYS_WARNING,
         }
         manifest.write(partial, contents)

@@ -59,6 +59,18 @@ def key_locations() -> list[dict[str, str]]:
     return keys
 
 
+def audit_key_id() -> str | None:
+    """The audit key's fingerprint (never the key), on versions with a keyed audit chain: a
+    restore compares it with its own key's before changing anything."""
+    try:
+        # Absent before keyed chains: then there is no fingerprint to compare.
+        from ketacare.audit import keys
+    except ImportError:
+        return None
+    key_id = getattr(keys, "key_id", None)
+    return str(key_id()) if callable(key_id) else None
+
+
 def copy_checkpoints(backup: Path) -> dict[str, Any]:
     """Copy the checkpoint directory into the backup; returns what the manifest says of it."""
     source = checkpoint_dir()

@@ -89,6 +89,22 @@ def _check(located: Located, kind: str) -> None:
         )
 
 
+def refuse_another_audit_key(contents: dict[str, Any] | None, force: bool) -> None:
+    """The restored chains verify only under the audit key they were made with; a missing key
+    file has been replaced by a new key by now, so compare fingerprints before anything."""
+    made_with = (contents or {}).get("audit_key_id")
+    current = manifest.audit_key_id()
+    if made_with and current and made_with != current and not force:
+        kept = [k["kept_in"] for k in (contents or {}).get("keys_not_included", [])]
+        raise BackupError(
+            f"This installation's audit key (fingerprint {current}) is not the one the backup "
+            f"was made with ({made_with}), so the restored audit log and ledger would not "
+            f"verify. Put that key in place (it was kept in: {'; '.join(kept)}) and run the "
+            "restore again. Nothing was changed. If the key is lost, --force restores anyway, "
+            "and the verify commands will fail."
+        )
+
+
 def refuse_if_occupied(force: bool) -> list[str]:
     occupied = database.tables_with_rows()
     if occupied and not force:
@@ -154,6 +170,7 @@ def restore_backup(path: Path, force: bool) -> Outcome:
     located = locate(path)
     kind = database.vendor()
     _check(located, kind)
+    refuse_another_audit_key(located.manifest, force)
     outcome = Outcome()
     outcome.lines += refuse_if_occupied(force)
     if kind == "sqlite":
