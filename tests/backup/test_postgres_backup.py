@@ -4,11 +4,13 @@ holds what the original held."""
 
 import os
 import shutil
+from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
@@ -75,27 +77,34 @@ def empty_database(transactional_db):
 def test_a_pg_dump_backup_of_the_demo_restores_into_an_empty_database(empty_database, tmp_path):
     seed_demo(patient_count=6)
     source = url(connection.settings_dict, connection.settings_dict["NAME"])
+    # The commands get the keys this process wrote the demo with (once chains are keyed), and
+    # as their data directory the one holding this process's checkpoints.
     keys = {"SECRET_KEY": "pg-backup-test-key"}
-
+    if getattr(settings, "KETACARE_AUDIT_KEY", None):
+        keys["KETACARE_AUDIT_KEY"] = settings.KETACARE_AUDIT_KEY
+    served = Path(getattr(settings, "KETACARE_CHECKPOINT_DIR", tmp_path / "checkpoints")).parent
+    backups = tmp_path / "backups"
     made = run(
-        "backup", "--to", str(tmp_path), data_dir=tmp_path, env={**keys, "DATABASE_URL": source}
+        "backup", "--to", str(backups), data_dir=served, env={**keys, "DATABASE_URL": source}
     )
     assert made.returncode == 0, made.stderr
-    (backup,) = [p for p in tmp_path.iterdir() if p.name.startswith("ketacare-")]
+    (backup,) = [p for p in backups.iterdir() if p.name.startswith("ketacare-")]
     assert (backup / "database.pgdump").read_bytes().startswith(b"PGDMP")
 
     into = {**keys, "DATABASE_URL": empty_database}
-    restored = run("restore", str(backup), data_dir=tmp_path, env=into)
+    restored_dir = tmp_path / "restored"
+    restored_dir.mkdir()
+    restored = run("restore", str(backup), data_dir=restored_dir, env=into)
     assert restored.returncode == 0, restored.stderr + restored.stdout
     assert "Audit chain intact" in restored.stdout and "Ledger intact" in restored.stdout
     for command in (("audit", "verify"), ("inventory", "verify")):
-        verdict = run(*command, data_dir=tmp_path, env=into)
+        verdict = run(*command, data_dir=restored_dir, env=into)
         assert verdict.returncode == 0, verdict.stderr
     counts = table_counts(empty_database)
     assert counts == table_counts(source)
     assert counts["audit_auditevent"] > 100 and counts["inventory_ledgerentry"] > 10
 
-    again = run("restore", str(backup), data_dir=tmp_path, env=into)
+    again = run("restore", str(backup), data_dir=restored_dir, env=into)
     assert again.returncode != 0
     assert "already holds data" in again.stderr and "Traceback" not in again.stderr
     assert table_counts(empty_database) == counts
