@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import OperationalError
 
 from ketacare.backups import manifest
 from ketacare.backups.create import create_backup, prune
@@ -37,6 +38,12 @@ class Command(BaseCommand):
             backup = create_backup(destination.expanduser().resolve())
         except BackupError as error:
             raise CommandError(str(error)) from error
+        except OSError as error:
+            raise CommandError(f"The backup could not be written: {error}") from error
+        except OperationalError as error:
+            raise CommandError(
+                f"The configured database cannot be reached: {error}".rstrip() + "."
+            ) from error
         contents = backup.manifest
         db = contents["database"]
         checkpoints = contents["checkpoints"]

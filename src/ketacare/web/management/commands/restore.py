@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import OperationalError
 
 from ketacare.backups.database import BackupError
 from ketacare.backups.restore import restore_backup
@@ -29,6 +30,13 @@ class Command(BaseCommand):
             )
         except BackupError as error:
             raise CommandError(str(error)) from error
+        except OSError as error:
+            raise CommandError(f"The restore failed: {error}") from error
+        except OperationalError as error:
+            raise CommandError(
+                f"The configured database cannot be reached: {error}".rstrip() + "."
+                " To restore into a new PostgreSQL database, create it first (createdb)."
+            ) from error
         for line in outcome.lines:
             self.stdout.write(line)
         if not outcome.ok:
