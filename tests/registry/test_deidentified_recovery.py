@@ -345,3 +345,12 @@ def test_nothing_computed_from_a_hidden_count_is_shown():
 
     walk([r.flow, r.rates, r.safety, r.misuse])
     assert leftovers == []
+
+
+def test_a_table_that_does_not_add_up_hides_every_count(caplog):
+    # A sex outside the four the model knows: the sexes no longer add up to the whole.
+    data = hand_built([(30, {"started": True}), (20, {"sex": "not a sex"})])
+    r = report.build(Cohort(clinic_id=1), deidentified=True, dataset=data)
+    assert [s.count for s in r.flow] == [None] * len(r.flow)
+    assert r.safety.patients is None and r.misuse.patients is None
+    assert "every count hidden" in caplog.text

@@ -124,7 +124,7 @@ def every_sibling(whole: Cohort, base: Dataset | None = None) -> dict[tuple[str,
         # The table's margins do not add up: a count is not what this module takes it for.
         # Show nothing rather than something that might be subtracted.
         logger.exception("registry suppression table is inconsistent; every count hidden")
-        hidden = frozenset(table.values)
+        hidden = frozenset(table.values) - table.unpublished
     return {
         label: blank(shown, {key[1:] for key in hidden if key[0] == label})
         for label, (_, shown) in built.items()
