@@ -13,7 +13,7 @@ whichever of the siblings is asked for, and the requested report is returned wit
 counts, and whatever is computed from them, blanked.
 
 Why one characteristic at a time: with two, every combination of them would have to be in the
-table (a cross-table of 4 sexes x 6 age bands x 7 indications x 4 routes), too many reports to
+table (every sex by every age band by every indication by every route), too many reports to
 build per page. The row-level research export is the way to finer cuts, under a data-use
 agreement.
 """
@@ -95,7 +95,9 @@ def deidentified(cohort: Cohort, base: Dataset | None = None) -> report.Report:
     return replace(every_sibling(whole, base)[which], cohort=cohort)
 
 
-def every_sibling(whole: Cohort, base: Dataset | None = None) -> dict[tuple[str, str], Any]:
+def every_sibling(
+    whole: Cohort, base: Dataset | None = None
+) -> dict[tuple[str, str], report.Report]:
     """The researcher's report of every sibling of ``whole`` (a clinic and months), by
     (characteristic, value); ``WHOLE`` for ``whole`` itself."""
     data = narrow(base, whole) if base is not None else load(whole)
@@ -110,7 +112,7 @@ def every_sibling(whole: Cohort, base: Dataset | None = None) -> dict[tuple[str,
     table = _Table()
     for label, (raw, shown) in built.items():
         table.add_report(label, raw, shown)
-    table.add_siblings(minimum)
+    table.add_siblings()
     try:
         hidden = complementary(
             table.values,
@@ -169,7 +171,7 @@ class _Table:
         for group in counts.same:
             self.same.append(tuple((label, *key) for key in group))
 
-    def add_siblings(self, minimum: int) -> None:
+    def add_siblings(self) -> None:
         """Each count of the whole range is the sum of that count over the values of each
         characteristic (and, for an incomplete one, of a rest never shown)."""
         for characteristic in CHARACTERISTICS:

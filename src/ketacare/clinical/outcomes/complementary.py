@@ -16,15 +16,17 @@ a protected cell: the Gaussian-elimination method of Langsrud (2024, "Secondary 
 suppression by Gaussian elimination: an algorithm suitable for handling issues with zeros
 and singletons", doi 10.1007/978-3-031-69651-0_6; the R package GaussSuppression). The
 complements are therefore the smallest cells that do the job, and a total gives way only when
-its parts cannot. Every hidden cell, complements included, ends up undetermined: a complement
-that the others determined would have determined the cell it protects.
+its parts cannot. Every hidden cell, complements included, ends up undetermined (unless the
+margins alone fix it): a complement that the others determined would have determined the
+cell it protects.
 
-The arithmetic is modulo a large prime (exact, fast over numpy); it can only err towards
-hiding a cell too many, and only by an unlucky prime, never towards showing one too many.
-Beyond subtraction, the bounds of a count (never negative) can still narrow a hidden cell;
-when the hidden cells of a margin add up to a shown 0 they are all 0. Only cells of 1 to
-``minimum - 1`` people are secret under the policy the minimum comes from, and a hidden 0
-that is shown to be 0 is what the table's margins state.
+The arithmetic is over the integers modulo a large prime (exact, and fast over numpy). It
+agrees with rational arithmetic unless the prime divides a determinant of the margins' system;
+tables of sums have determinants of a few units, far below the prime. Beyond subtraction, the
+bounds of a count (never negative) can still narrow a hidden cell: when the hidden cells of a
+margin add up to a shown 0 they are all 0. Only cells of 1 to ``minimum - 1`` people are
+secret under the policy the minimum comes from, and a hidden 0 that is shown to be 0 is what
+the table's margins state.
 """
 
 from collections.abc import Collection, Hashable, Iterable, Mapping
