@@ -15,7 +15,7 @@ from scipy.linalg import null_space
 
 from ketacare.clinical.outcomes.cohort import FlowStep, Proportion
 from ketacare.clinical.outcomes.complementary import Margin, Rest
-from ketacare.registry import disclosure, report
+from ketacare.registry import disclosure, report, report_counts
 from ketacare.registry.dataset import Cohort, Dataset
 from tests.conftest import make_patient
 
@@ -252,13 +252,13 @@ def test_the_page_tells_the_dashboard_from_the_research_export(researcher, as_us
 
 def shown_counts(r):
     """Every count the report shows, by its place (as disclosure names them)."""
-    counts = disclosure._counts(r)
+    counts = report_counts.counts(r)
     return {key for key in counts.values if _shown(r, key)}
 
 
 def _shown(r, key):
     try:
-        value = disclosure._get(r, key)
+        value = report_counts.get(r, key)
     except (KeyError, AttributeError):
         return False
     return value is not None
@@ -277,7 +277,7 @@ def test_no_hidden_count_of_any_sibling_cohort_is_a_difference_of_shown_ones():
     ]
     data = hand_built(groups)
     whole = Cohort(clinic_id=1)
-    table = disclosure._Table()
+    table = disclosure.SiblingTable()
     for (name, value), shown in disclosure.every_sibling(whole, data).items():
         cohort = disclosure.sibling(whole, name, value)
         raw = report.build(cohort, deidentified=False, dataset=disclosure.narrow(data, cohort))
