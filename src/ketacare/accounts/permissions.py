@@ -76,7 +76,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "treatments.rems": frozenset({P, N, A}),
     # The outcomes registry: the medical director (a prescriber) and clinic admins see figures
     # and the patients behind them; researchers see counts and statistics only, small cells
-    # suppressed.
+    # and any count that would give one away by subtraction suppressed (registry.disclosure).
     "registry.view": frozenset({P, A, R}),
     "registry.patients": frozenset({P, A}),
     "alert.view": frozenset({P, N}),
@@ -87,6 +87,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # The clinic's own details: address and phone (on the REMS form) and the on-call prescriber
     # told at once of a patient's safety alert.
     "clinic.manage": frozenset({A}),
+    # Row-level, Safe Harbor de-identified and not suppressed: for a data-use agreement.
     "registry.export": frozenset({P, A, R}),
     "account.use": frozenset({P, N, C, A, R}),
 }

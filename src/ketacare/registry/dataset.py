@@ -328,3 +328,17 @@ def _filtered(patients: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:
     if cohort.sex:
         keep &= patients["sex"] == cohort.sex
     return patients[keep].reset_index(drop=True)
+
+
+def narrow(data: Dataset, cohort: Cohort) -> Dataset:
+    """What ``cohort``'s filters keep of a dataset already loaded (one clinic's, wider): the
+    same as loading ``cohort``, without the queries."""
+    patients = _filtered(data.patients, cohort)
+    ids = patients["patient_id"] if "patient_id" in patients else pd.Series([], dtype=int)
+
+    def kept(frame: pd.DataFrame) -> pd.DataFrame:
+        if "patient_id" not in frame:
+            return frame
+        return frame[frame["patient_id"].isin(ids)].reset_index(drop=True)
+
+    return Dataset(patients, kept(data.sessions), kept(data.adverse_events), kept(data.scores))

@@ -1,7 +1,7 @@
 """The medical director's report for one cohort: every statistic of ``clinical/outcomes``
 over the registry dataset, suppressed for the researcher role."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ketacare.clinical.datafiles import load
@@ -37,8 +37,18 @@ class Report:
 
 
 def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) -> Report:
-    """The report; with ``deidentified`` every count under the small-cell threshold (and all
-    that could reveal it) is suppressed."""
+    """The report of ``cohort`` over ``dataset`` (loaded when not given).
+
+    ``deidentified`` (the researcher's report): every count under the small-cell threshold
+    is hidden, and every count that would give a hidden one away by subtraction, within the
+    report or together with the report of another cohort the researcher can ask for
+    (``registry.disclosure``). ``dataset`` is then the cohort's clinic and months before
+    its other filters, since the other cohorts are drawn from it."""
+    if deidentified:
+        # Imported here: disclosure builds each sibling cohort's report with this module.
+        from ketacare.registry import disclosure
+
+        return disclosure.deidentified(cohort, dataset)
     data = dataset or load_dataset(cohort)
     patients, scores = data.patients, data.scores
     rates = [
@@ -54,15 +64,25 @@ def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) ->
         "safety": stats.safety(data.sessions, data.adverse_events),
         "misuse": stats.misuse_signals(patients, data.sessions, scores),
     }
-    if deidentified:
-        parts = {
-            key: [stats.suppress(r) for r in value] if key == "rates" else stats.suppress(value)
-            for key, value in parts.items()
-        }
     return Report(
         cohort=cohort,
-        deidentified=deidentified,
+        deidentified=False,
         published=load("published", package="ketacare.clinical.outcomes"),
         settings=stats.settings(),
         **parts,
+    )
+
+
+def suppressed(raw: Report) -> Report:
+    """The report with each panel's small counts, and what would reveal them within the
+    panel, hidden (``cohort.suppress``): the first step of the researcher's report."""
+    return replace(
+        raw,
+        deidentified=True,
+        flow=stats.suppress(raw.flow),
+        rates=[stats.suppress(r) for r in raw.rates],
+        time_to_response=stats.suppress(raw.time_to_response),
+        durability=stats.suppress(raw.durability),
+        safety=stats.suppress(raw.safety),
+        misuse=stats.suppress(raw.misuse),
     )

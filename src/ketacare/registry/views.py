@@ -10,6 +10,7 @@ from ketacare.registry import report
 from ketacare.registry.charts import km_chart
 from ketacare.registry.dataset import Cohort, load
 from ketacare.registry.forms import CohortForm
+from ketacare.registry.researcher_form import ResearcherCohortForm
 from ketacare.treatments.models import AdverseEvent
 from ketacare.web.templatetags.clinical_text import words
 
@@ -29,21 +30,24 @@ STEP_FILTERS = {
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The cohort report. Researchers get it de-identified: counts and statistics only, small
     cells suppressed, no way to the patients behind a figure."""
-    form = CohortForm(request.GET or None)
+    deidentified = not allowed(request.actor.role, "registry.patients")
+    form = (ResearcherCohortForm if deidentified else CohortForm)(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "registry/dashboard.html", {"form": form}, status=400)
     clinic_id = request.actor.clinic.pk
     cohort = form.cohort(clinic_id) if form.is_bound else Cohort(clinic_id)
-    deidentified = not allowed(request.actor.role, "registry.patients")
-    data = load(cohort)
-    result = report.build(cohort, deidentified, data)
-    # The experimental model is shown to staff only: its calibration bins are not suppressed.
-    model = None if deidentified else prediction.train(data.patients, data.scores)
-    predictions = (
-        prediction.predict(model, _in_induction(data.patients), data.scores)
-        if isinstance(model, prediction.Model)
-        else []
-    )
+    model, predictions = None, []
+    if deidentified:
+        # Suppressed across every cohort the researcher could ask for instead of this one.
+        result = report.build(cohort, deidentified)
+    else:
+        data = load(cohort)
+        result = report.build(cohort, deidentified, data)
+        # The experimental model is shown to staff only: its calibration bins are not
+        # suppressed.
+        model = prediction.train(data.patients, data.scores)
+        if isinstance(model, prediction.Model):
+            predictions = prediction.predict(model, _in_induction(data.patients), data.scores)
     record(
         request.actor,
         Action.VIEW,

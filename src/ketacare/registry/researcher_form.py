@@ -1,0 +1,69 @@
+"""The cohort form of the researcher's (de-identified) dashboard: whole months, and one
+characteristic at a time (see ``registry.disclosure``)."""
+
+import calendar
+import re
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from ketacare.registry.forms import CohortForm
+
+
+class MonthInput(forms.TextInput):
+    input_type = "month"
+
+
+class MonthField(forms.Field):
+    """A whole calendar month, written YYYY-MM: its first day (``last`` False) or its last.
+    The researcher's date filters take nothing finer, so that no two ranges differ by a few
+    days' patients and no day appears on the researcher's page."""
+
+    widget = MonthInput
+    FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+    def __init__(self, *, last: bool = False, **kwargs: Any) -> None:
+        self.last = last
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> date | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise forms.ValidationError(
+                f"The de-identified view filters by whole months: give {text[:7]}, not a day."
+            )
+        match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+        year, month = (int(match[1]), int(match[2])) if match else (0, 0)
+        if not (self.FIRST_YEAR <= year <= self.LAST_YEAR and 1 <= month <= 12):
+            raise forms.ValidationError(
+                f"Give a month as YYYY-MM (e.g. 2026-03), in the years {self.FIRST_YEAR} to "
+                f"{self.LAST_YEAR}."
+            )
+        day = calendar.monthrange(year, month)[1] if self.last else 1
+        return date(year, month, day)
+
+    def prepare_value(self, value: Any) -> Any:
+        return value.strftime("%Y-%m") if isinstance(value, date) else value
+
+
+class ResearcherCohortForm(CohortForm):
+    """The cohort form of the de-identified view: whole months, and one characteristic (sex,
+    age, indication or route) at a time — see ``registry.disclosure``."""
+
+    start = MonthField(label="First dose from (month)", required=False)
+    end = MonthField(label="to (month)", required=False, last=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        narrowed = [n for n in ("indication", "route", "age_band", "sex") if data.get(n)]
+        if len(narrowed) > 1:
+            raise forms.ValidationError(
+                "The de-identified view narrows the cohort by one of sex, age, indication or "
+                "route at a time (with two, figures of overlapping cohorts could be subtracted "
+                "from one another). For finer cuts, use the research export under a data-use "
+                "agreement."
+            )
+        return data
