@@ -3423,6 +3423,13 @@ def synthesize(
     "auto" is "process" unless the database is SQLite in memory, the caller is inside a
     transaction (as the tests are) or the platform cannot fork. "loopback" sends the
     process's messages to a writer in this process, for the tests."""
+    if settings.KETACARE_REQUIRE_2FA:
+        # Synthetic staff sign as staff do (accounts.reauth), second factor included, and
+        # have no authenticator: say so before anything is written, not at the first signature.
+        raise SynthError(
+            "Synthetic prescribers have no authenticator app, and KETACARE_REQUIRE_2FA is on: "
+            "run `ketacare synth` without it (e.g. against a copy of the database)."
+        )
     began = wallclock.perf_counter()
     end_day = params.end or timezone.localdate()
     start_day = end_day - timedelta(days=round(params.months * 30.44))
