@@ -44,6 +44,7 @@ class StockError(ValueError):
 # The prompts' names in the audit trail of a refused signature.
 WASTE_WITNESS = "waste witness"
 REVERSAL_WITNESS = "reversal witness"
+EXPIRY_OVERRIDE = "expired lot override"
 
 
 def policy() -> dict[str, Any]:
@@ -313,7 +314,7 @@ def dispense(
             expiry_override,
             "inventory.override_expiry",
             "prescriber",
-            prompt="expired lot override",
+            prompt=EXPIRY_OVERRIDE,
         )
     return _dispense(
         actor,
