@@ -35,7 +35,13 @@ def test_every_cell_is_one_or_two_lines(
     entry = dispense(as_nurse(nurse, clinic), registration, lot, safe, patient)
     wasted = waste(nurse, clinic, registration, entry, "9")
     # A reversed waste: "of dispense", "reversed by" and its reversal's "corrects" in one line.
-    actions.reverse(as_nurse(nurse, clinic), registration.pk, entry_id=wasted.pk, reason="Wrong")
+    actions.reverse(
+        as_nurse(nurse, clinic),
+        registration.pk,
+        entry_id=wasted.pk,
+        reason="Wrong",
+        witness=Signature("prescriber", PASSWORD),
+    )
     html = as_user(nurse).get(LEDGER).content.decode()
     cells = [cell for row in rows(html) for cell in re.findall(r"(?s)<td[^>]*>(.*?)</td>", row)]
     assert len(cells) > 20

@@ -317,7 +317,11 @@ def plan_step(world: World, model: Model, op: Operation):
 
     def do():
         return actions.reverse(
-            world.nurse, registration_id, entry_id=original.id, reason="Entered by mistake"
+            world.nurse,
+            registration_id,
+            entry_id=original.id,
+            reason="Entered by mistake",
+            witness=witness(world.witness),
         )
 
     back = Entry(

@@ -180,7 +180,9 @@ def test_an_expired_lot_needs_the_prescribers_override(
     data = {"stock": stock(old, safe), "quantity": "1", "patient_mrn": patient.mrn, "dose_mg": "10"}
     refused(client.post(url, data), "Dispensing it needs a prescriber&#x27;s override")
     wrong = {**data, "override_username": "prescriber", "override_password": "nope"}
-    refused(client.post(url, {**wrong, "override_reason": "Shortage"}), "is not correct")
+    refused(
+        client.post(url, {**wrong, "override_reason": "Shortage"}), "signature was not accepted"
+    )
     assert LedgerEntry.objects.count() == 1
     signed = {**data, "override_username": "prescriber", "override_password": PASSWORD}
     response = client.post(url, {**signed, "override_reason": "Shortage; pharmacist agreed"})
@@ -228,7 +230,7 @@ def test_the_witness_password_is_a_password_input_never_echoed(dispensed, nurse,
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"witness_password": "wrong"}, "username or password is not correct; nothing was written"),
+        ({"witness_password": "wrong"}, "The signature was not accepted. Nothing was recorded."),
         ({"witness_username": "nurse", "witness_password": PASSWORD}, "another person"),
         ({"witness_username": "researcher", "witness_password": PASSWORD}, "may not act as"),
         ({"reason": "  "}, "Write how and why it was wasted."),
@@ -396,7 +398,10 @@ def test_a_nurse_cannot_reverse_a_loss(
         units="1",
         details=LOSS_FACTS,
     )
-    response = as_user(nurse).post(reverse("inventory-reverse", args=[loss.pk]), {"reason": "x"})
+    response = as_user(nurse).post(
+        reverse("inventory-reverse", args=[loss.pk]),
+        {"reason": "x", "witness_username": "prescriber", "witness_password": PASSWORD},
+    )
     refused(response, "Only a clinic admin may reverse a loss")
     assert not LedgerEntry.objects.filter(kind="reversal").exists()
 

@@ -83,7 +83,7 @@ def test_a_waste_witness_must_sign_and_be_someone_else(
     before = LedgerEntry.objects.count()
     for signature, message in [
         (None, "must sign"),
-        (Signature(prescriber.get_username(), "wrong"), "not correct"),
+        (Signature(prescriber.get_username(), "wrong"), "signature was not accepted"),
         (witness(nurse), "another person"),
     ]:
         with pytest.raises(StockError, match=message):

@@ -91,7 +91,13 @@ def test_a_reversed_waste_no_longer_counts(
 ):
     out = dispense(as_nurse(nurse, clinic), registration, lot, safe, patient, "10", "35")
     wasted = waste(nurse, clinic, registration, out, "9.3", prescriber)
-    actions.reverse(as_nurse(nurse, clinic), registration.pk, entry_id=wasted.pk, reason="Typo")
+    actions.reverse(
+        as_nurse(nurse, clinic),
+        registration.pk,
+        entry_id=wasted.pk,
+        reason="Typo",
+        witness=witness(prescriber),
+    )
     [line] = today_of(registration).lines
     assert (line.wasted_mg, line.status) == (0, Status.WASTE_MISSING)
 

@@ -69,7 +69,7 @@ def test_signing_needs_the_prescriber_s_own_password(prescriber, clinic, patient
     who = as_prescriber(prescriber, clinic)
     evaluation = actions.start_evaluation(who, patient, CLEAR_ANSWERS, "")
     actions.complete_evaluation(who, evaluation.pk)
-    with pytest.raises(PlanningError, match="not your password"):
+    with pytest.raises(PlanningError, match="signature was not accepted"):
         actions.sign_evaluation(who, evaluation.pk, "guess")
     evaluation.refresh_from_db()
     assert evaluation.state == Evaluation.State.COMPLETED

@@ -43,7 +43,7 @@ def test_an_override_needs_a_written_reason(reason, aneurysm, prescriber, clinic
 
 
 def test_an_override_needs_the_prescriber_s_password(aneurysm, prescriber, clinic):
-    with pytest.raises(PlanningError, match="not your password"):
+    with pytest.raises(PlanningError, match="signature was not accepted"):
         actions.override_eligibility(
             as_prescriber(prescriber, clinic), aneurysm.pk, "iv_ketamine", REASON, "wrong"
         )

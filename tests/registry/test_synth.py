@@ -297,3 +297,40 @@ def test_the_bulk_path_writes_what_the_actions_write():
         for label, rows in by_actions.items():
             assert in_bulk[label] == rows, (writer, label)
     assert len(by_actions["audit.AuditEvent"]) > 1000
+
+
+@pytest.mark.django_db
+def test_both_paths_sign_as_staff_do(monkeypatch):
+    """Every signature of the run, on either path, is checked by accounts.reauth: the same
+    prompts, as often."""
+    from collections import Counter
+
+    from ketacare.accounts import reauth
+
+    asked: Counter[str] = Counter()
+    build = reauth._request
+
+    def counted(actor, prompt):
+        asked[prompt] += 1
+        return build(actor, prompt)
+
+    monkeypatch.setattr(reauth, "_request", counted)
+    params = SynthParams(patients=8, seed=3, months=3, end=END, clinic="Signing Clinic")
+    counts = []
+    for bulk in (False, True):
+        asked.clear()
+        _run_and_dump(params, bulk=bulk, writer="local")
+        counts.append(dict(asked))
+    by_actions, in_bulk = counts
+    assert in_bulk == by_actions
+    for prompt in ("evaluation signature", "plan signature", "waste witness"):
+        assert by_actions.get(prompt, 0) > 0, by_actions
+    assert by_actions.get("discharge signature", 0) > 0, by_actions
+
+
+@pytest.mark.django_db
+def test_synth_says_it_cannot_sign_where_2fa_is_required(settings):
+    settings.KETACARE_REQUIRE_2FA = True
+    with pytest.raises(SynthError, match="no authenticator app"):
+        synthesize(SynthParams(patients=2, seed=1, months=1, end=END, clinic="2FA Clinic"))
+    assert not Clinic.objects.filter(name="2FA Clinic").exists()

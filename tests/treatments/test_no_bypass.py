@@ -227,7 +227,7 @@ def test_discharge_needs_the_attestations_and_the_nurses_password(
         assert "Dissociation not recorded as resolved" in message
         assert "no responsible adult" in message
         response = post(nurse, "session-discharge", monitoring, {**DISCHARGE, "password": "x"})
-        assert "not your password" in messages_of(response)
+        assert "The signature was not accepted. Nothing was recorded." in messages_of(response)
         assert reload(monitoring).state == State.MONITORING
         assert post(nurse, "session-discharge", monitoring, DISCHARGE).status_code == 302
     assert reload(monitoring).state == State.DISCHARGED

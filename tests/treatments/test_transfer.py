@@ -77,7 +77,7 @@ def test_a_transfer_needs_where_why_and_who_and_changes_nothing_without(
             decided_by_id=elsewhere.pk,
             password=PASSWORD,
         )
-    with pytest.raises(SessionError, match="not your password"):
+    with pytest.raises(SessionError, match="signature was not accepted"):
         actions.transfer(
             who, dosing.pk, destination="ED", reason="x", decided_by_id=nurse.pk, password="no"
         )

@@ -65,6 +65,11 @@ def requires_second_factor(user: object) -> bool:
     return user.memberships.filter(active=True, role__in=SECOND_FACTOR_ROLES).exists()  # type: ignore[attr-defined]
 
 
+def has_second_factor(user: object) -> bool:
+    """Whether the user has a confirmed device: then every sign-in asks for its code."""
+    return any(True for _ in devices_for_user(user, confirmed=True))
+
+
 class SecondFactorMiddleware:
     """After the password: ask for the TOTP code if the user has a device, or send a user who
     must have one (KETACARE_REQUIRE_2FA) to set it up."""
@@ -83,7 +88,7 @@ class SecondFactorMiddleware:
             return None
         if getattr(request.resolver_match, "url_name", None) in SECOND_FACTOR_EXEMPT:
             return None
-        if any(True for _ in devices_for_user(user, confirmed=True)):
+        if has_second_factor(user):
             return redirect(
                 f"{reverse('otp-verify')}?{urlencode({'next': request.get_full_path()})}"
             )

@@ -38,6 +38,8 @@ def audit_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
 def audit_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
+    if getattr(request, "ketacare_prompt", None):
+        return  # a signature prompt inside a session: accounts.reauth audits it, with its actor
     username = str(credentials.get("username", ""))[:150]
     # Attribute the attempt to the account's clinic, so that its admins see it in their log.
     user = get_user_model().objects.filter(username=username).first()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
+from ketacare.accounts.reauth import SignatureRefused, reauthenticate
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
 from ketacare.inventory.chain import entry_digest
@@ -40,6 +41,12 @@ class StockError(ValueError):
     """A refused movement; the message says why. Nothing was written."""
 
 
+# The prompts' names in the audit trail of a refused signature.
+WASTE_WITNESS = "waste witness"
+REVERSAL_WITNESS = "reversal witness"
+EXPIRY_OVERRIDE = "expired lot override"
+
+
 def policy() -> dict[str, Any]:
     return load("policy", package="ketacare.inventory")
 
@@ -59,27 +66,40 @@ def quantity(value: Any, what: str = "quantity") -> Decimal:
 
 @dataclass(frozen=True)
 class Signature:
-    """A second person confirming with their own password in the same action: a waste
-    witness, or the prescriber overriding an expiry."""
+    """A second person confirming with their own credentials in the same action: a waste or
+    reversal witness, or the prescriber overriding an expiry. ``code`` is their authenticator
+    code, needed when their sign-in needs one."""
 
     username: str
     password: str
+    code: str = ""
 
 
-def _confirm(actor: Actor, signature: Signature | None, role_action: str, who: str) -> User:
+def confirm_signer(
+    actor: Actor, signature: Signature | None, role_action: str, who: str, *, prompt: str
+) -> User:
+    """The person who signs, authenticated as at sign-in (``accounts.reauth``), another person
+    than the actor, and allowed ``role_action`` at this clinic. Call it before the action's
+    transaction opens, so that a refusal's audit event and lock-out count are kept."""
     if signature is None or not signature.username or not signature.password:
         raise StockError(f"The {who} must sign with their username and password.")
-    # Checked here, not through the login backends: this is a signature inside a signed-in
-    # session, and the login lock-out machinery needs the request of a login.
-    user = User.objects.filter(username=signature.username, is_active=True).first()
-    if user is None or not user.check_password(signature.password):
-        raise StockError(f"The {who}'s username or password is not correct; nothing was written.")
+    try:
+        user = reauthenticate(
+            actor, signature.username, signature.password, signature.code, prompt=prompt
+        )
+    except SignatureRefused as refused:
+        raise StockError(str(refused)) from None
     if actor.user is not None and user.pk == actor.user.pk:
         raise StockError(f"The {who} must be another person than the one recording the entry.")
     membership = user.memberships.filter(clinic=actor.clinic, active=True).first()
     if membership is None or not allowed(membership.role, role_action):
         raise StockError(f"{user.get_username()} may not act as the {who} at this clinic.")
     return user
+
+
+def confirm_witness(actor: Actor, signature: Signature | None, *, prompt: str) -> User:
+    """A witness of a waste or a reversal: another person whose role may move stock."""
+    return confirm_signer(actor, signature, "inventory.move", "witness", prompt=prompt)
 
 
 def _registration(actor: Actor, registration_id: int) -> Registration:
@@ -271,7 +291,6 @@ def receive(
 # --- movements --------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def dispense(
     actor: Actor,
     registration_id: int,
@@ -287,7 +306,46 @@ def dispense(
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Stock out for one patient's administration. An expired lot needs a prescriber's
-    override (their own password) with a reason."""
+    override (they sign with their own credentials) with a reason."""
+    override_by = None
+    if expiry_override is not None:
+        override_by = confirm_signer(
+            actor,
+            expiry_override,
+            "inventory.override_expiry",
+            "prescriber",
+            prompt=EXPIRY_OVERRIDE,
+        )
+    return _dispense(
+        actor,
+        registration_id,
+        lot_id=lot_id,
+        location_id=location_id,
+        units=units,
+        patient_id=patient_id,
+        dose_mg=dose_mg,
+        plan_id=plan_id,
+        override_by=override_by,
+        override_reason=override_reason,
+        occurred_at=occurred_at,
+    )
+
+
+@transaction.atomic
+def _dispense(
+    actor: Actor,
+    registration_id: int,
+    *,
+    lot_id: int,
+    location_id: int,
+    units: Any,
+    patient_id: int,
+    dose_mg: Any,
+    plan_id: int | None,
+    override_by: User | None,
+    override_reason: str,
+    occurred_at: datetime | None,
+) -> LedgerEntry:
     registration = _registration(actor, registration_id)
     amount = quantity(units)
     lot = _lot(registration, lot_id)
@@ -302,16 +360,16 @@ def dispense(
             f"The dose ({dose} mg) is more than is dispensed ({dispensed_mg} mg = {amount} "
             f"{lot.product.unit})."
         )
-    override_by = None
     if lot.expires_on < timezone.localdate():
-        if expiry_override is None:
+        if override_by is None:
             raise StockError(
                 f"Lot {lot.lot_number} expired on {lot.expires_on}. Dispensing it needs a "
                 "prescriber's override with a reason."
             )
         if not override_reason.strip():
             raise StockError("Write the reason for dispensing an expired lot.")
-        override_by = _confirm(actor, expiry_override, "inventory.override_expiry", "prescriber")
+    else:
+        override_by = None  # an override of a lot in date overrides nothing
     plan = None
     if plan_id is not None:
         from ketacare.planning.models import TreatmentPlan
@@ -337,7 +395,6 @@ def dispense(
     )
 
 
-@transaction.atomic
 def waste(
     actor: Actor,
     registration_id: int,
@@ -349,7 +406,30 @@ def waste(
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Dispose of what a dispense left over, before a witness who signs with their own
-    password. Given + wasted can never exceed what was dispensed."""
+    credentials. Given + wasted can never exceed what was dispensed."""
+    witness_user = confirm_witness(actor, witness, prompt=WASTE_WITNESS)
+    return _waste(
+        actor,
+        registration_id,
+        dispense_id=dispense_id,
+        units=units,
+        reason=reason,
+        witness_user=witness_user,
+        occurred_at=occurred_at,
+    )
+
+
+@transaction.atomic
+def _waste(
+    actor: Actor,
+    registration_id: int,
+    *,
+    dispense_id: int,
+    units: Any,
+    reason: str,
+    witness_user: User,
+    occurred_at: datetime | None,
+) -> LedgerEntry:
     registration = _registration(actor, registration_id)
     amount = quantity(units)
     source = (
@@ -363,7 +443,6 @@ def waste(
         raise StockError(f"Dispense #{source.sequence} was reversed: there is nothing to waste.")
     if not reason.strip():
         raise StockError("Write how and why it was wasted.")
-    witness_user = _confirm(actor, witness, "inventory.move", "witness")
     product = source.lot.product
     wasted_mg = product.mg(amount)
     already = LedgerEntry.objects.filter(dispense=source, kind=Kind.WASTE).exclude(
@@ -506,9 +585,37 @@ def report_loss(
     )
 
 
+# Reversing one of these puts controlled substance back on the book (a waste, a loss) or takes
+# a delivery off it (a receipt): like the waste itself, it needs a second person who signs.
+WITNESSED_REVERSALS = {Kind.WASTE: "a waste", Kind.LOSS: "a loss", Kind.RECEIPT: "a receipt"}
+
+
+def reversal_needs_witness(entry: LedgerEntry) -> bool:
+    return entry.kind in WITNESSED_REVERSALS
+
+
+def reverse(
+    actor: Actor,
+    registration_id: int,
+    *,
+    entry_id: int,
+    reason: str,
+    witness: Signature | None = None,
+) -> LedgerEntry:
+    """Correct a mistaken entry with one that undoes it and names it; nothing is edited.
+    Reversing a waste, a loss or a receipt needs a witness (``WITNESSED_REVERSALS``)."""
+    witness_user = None
+    if witness is not None:
+        witness_user = confirm_witness(actor, witness, prompt=REVERSAL_WITNESS)
+    return _reverse(
+        actor, registration_id, entry_id=entry_id, reason=reason, witness_user=witness_user
+    )
+
+
 @transaction.atomic
-def reverse(actor: Actor, registration_id: int, *, entry_id: int, reason: str) -> LedgerEntry:
-    """Correct a mistaken entry with one that undoes it and names it; nothing is edited."""
+def _reverse(
+    actor: Actor, registration_id: int, *, entry_id: int, reason: str, witness_user: User | None
+) -> LedgerEntry:
     registration = _registration(actor, registration_id)
     original = (
         LedgerEntry.objects.select_related("lot__product")
@@ -523,6 +630,11 @@ def reverse(actor: Actor, registration_id: int, *, entry_id: int, reason: str) -
         raise StockError(f"Entry #{original.sequence} is already reversed.")
     if not reason.strip():
         raise StockError("Write why the entry is reversed.")
+    if reversal_needs_witness(original) and witness_user is None:
+        raise StockError(
+            f"Reversing {WITNESSED_REVERSALS[original.kind]} needs a witness: another person "
+            "who signs with their own username and password."
+        )
     if original.kind in (Kind.LOSS, Kind.ADJUSTMENT) and not allowed(actor.role, "inventory.count"):
         raise StockError("Only a clinic admin may reverse a loss or a count adjustment.")
     if Discrepancy.objects.filter(entry=original).exists():
@@ -559,6 +671,7 @@ def reverse(actor: Actor, registration_id: int, *, entry_id: int, reason: str) -
         patient=original.patient,
         corrects=original,
         reason=reason.strip(),
+        witness=witness_user,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from ketacare.inventory.actions import LOSS_FIELDS, Counted
+from ketacare.inventory.actions import LOSS_FIELDS, Counted, Signature
 from ketacare.inventory.models import (
     Discrepancy,
     Location,
@@ -43,6 +43,48 @@ def _signature_input() -> dict[str, forms.Widget]:
         "username": forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
         "password": forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     }
+
+
+def code_field(label: str) -> forms.CharField:
+    """The signer's authenticator code: asked of whoever must give one at sign-in (the action
+    decides, and refuses without it in the same words as a wrong password)."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=10,
+        help_text="Only if they use an authenticator app: the 6-digit code it shows now.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "numeric", "autocapitalize": "none"}
+        ),
+    )
+
+
+def add_witness_fields(form: forms.Form, required: bool) -> None:
+    """Username, password and authenticator code of a witness who signs on this screen."""
+    needed = {"required": "The witness must sign with their username and password."}
+    form.fields["witness_username"] = forms.CharField(
+        label="Witness's username",
+        max_length=150,
+        required=required,
+        widget=_signature_input()["username"],
+        error_messages=needed,
+    )
+    form.fields["witness_password"] = forms.CharField(
+        label="Witness's password",
+        strip=False,
+        required=required,
+        widget=_signature_input()["password"],
+        error_messages=needed,
+    )
+    form.fields["witness_code"] = code_field("Witness's authenticator code")
+
+
+def witness_signature(data: dict[str, Any]) -> Signature | None:
+    """The witness's signature as the form got it; None when no field was filled in."""
+    username, password = data.get("witness_username", ""), data.get("witness_password", "")
+    if not username and not password:
+        return None
+    return Signature(username, password, data.get("witness_code", ""))
 
 
 def quantity_field(label: str = "Quantity", help_text: str = "") -> forms.CharField:
@@ -187,7 +229,7 @@ class DispenseForm(GroupedForm):
     groups = [
         (
             "Expired lot only: prescriber's override",
-            ["override_username", "override_password", "override_reason"],
+            ["override_username", "override_password", "override_code", "override_reason"],
         )
     ]
 
@@ -226,6 +268,7 @@ class DispenseForm(GroupedForm):
                 strip=False,
                 widget=signature["password"],
             )
+            self.fields["override_code"] = code_field("Prescriber's authenticator code")
             self.fields["override_reason"] = forms.CharField(
                 label="Reason for dispensing an expired lot", required=False, widget=_text()
             )
@@ -247,22 +290,12 @@ class WasteForm(forms.Form):
         self.fields["quantity"] = quantity_field(f"Quantity wasted ({unit})")
         self.order_fields(["quantity"])
 
+        add_witness_fields(self, required=True)
+
     reason = forms.CharField(
         label="How and why it was wasted",
         widget=_text(),
         error_messages={"required": "Write how and why it was wasted."},
-    )
-    witness_username = forms.CharField(
-        label="Witness's username",
-        max_length=150,
-        widget=_signature_input()["username"],
-        error_messages={"required": "The witness must sign with their username and password."},
-    )
-    witness_password = forms.CharField(
-        label="Witness's password",
-        strip=False,
-        widget=_signature_input()["password"],
-        error_messages={"required": "The witness must sign with their username and password."},
     )
 
 
@@ -313,11 +346,19 @@ class LossForm(forms.Form):
 
 
 class ReverseForm(forms.Form):
+    """The reason, and a witness's signature where the entry's reversal needs one (the action
+    decides: ``actions.reversal_needs_witness``)."""
+
     reason = forms.CharField(
         label="Why the entry is reversed",
         widget=_text(),
         error_messages={"required": "Write why the entry is reversed."},
     )
+
+    def __init__(self, *args: Any, needs_witness: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if needs_witness:
+            add_witness_fields(self, required=True)
 
 
 # --- counts -----------------------------------------------------------------------------------

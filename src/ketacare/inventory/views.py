@@ -35,6 +35,7 @@ from ketacare.inventory.forms import (
     WasteForm,
     loss_details,
     stock_with_units,
+    witness_signature,
 )
 from ketacare.inventory.models import (
     Discrepancy,
@@ -342,7 +343,9 @@ def dispense(request: HttpRequest) -> HttpResponse:
         lot_id, location_id = data["stock"]
         override = None
         if data.get("override_username") or data.get("override_password"):
-            override = Signature(data["override_username"], data["override_password"])
+            override = Signature(
+                data["override_username"], data["override_password"], data.get("override_code", "")
+            )
         return actions.dispense(
             request.actor,
             registration.pk,
@@ -403,7 +406,7 @@ def waste(request: HttpRequest, entry_id: int) -> HttpResponse:
             dispense_id=entry.pk,
             units=data["quantity"],
             reason=data["reason"],
-            witness=Signature(data["witness_username"], data["witness_password"]),
+            witness=witness_signature(data),
         ),
         lambda wasted: (
             f"Wasted {_units(wasted)} of dispense #{entry.sequence}, witnessed by "
@@ -534,12 +537,16 @@ def loss(request: HttpRequest) -> HttpResponse:
 @requires("inventory.move")
 def reverse_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = _entry(request, entry_id)
-    form = ReverseForm(request.POST or None)
+    form = ReverseForm(request.POST or None, needs_witness=actions.reversal_needs_witness(entry))
     done, _ = _submitted(
         request,
         form,
         lambda data: actions.reverse(
-            request.actor, entry.registration_id, entry_id=entry.pk, reason=data["reason"]
+            request.actor,
+            entry.registration_id,
+            entry_id=entry.pk,
+            reason=data["reason"],
+            witness=witness_signature(data),
         ),
         lambda reversal: f"Entry #{entry.sequence} reversed by entry #{reversal.sequence}.",
     )
@@ -552,7 +559,13 @@ def reverse_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
         entry=entry,
         title=f"Reverse entry #{entry.sequence}",
         explanation="A reversal undoes the entry with a new entry that names it; the entry "
-        "itself stays in the ledger.",
+        "itself stays in the ledger."
+        + (
+            " Reversing a waste, a loss or a receipt needs a witness, who signs with their own "
+            "username and password."
+            if actions.reversal_needs_witness(entry)
+            else ""
+        ),
         button="Record reversal",
     )
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
+from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import (
@@ -301,16 +302,31 @@ def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
     return evaluation
 
 
-def _confirm_signature(actor: Actor, password: str) -> None:
-    if actor.user is None or not actor.user.check_password(password):
-        raise PlanningError("That is not your password. Nothing was signed.")
+# The prompts' names in the audit trail of a refused signature.
+EVALUATION_SIGNATURE = "evaluation signature"
+OVERRIDE_SIGNATURE = "eligibility override"
+PLAN_SIGNATURE = "plan signature"
+
+
+def confirm_signature(actor: Actor, password: str, code: str = "", *, prompt: str) -> None:
+    """The signer's own password (and authenticator code), checked as at sign-in
+    (``accounts.reauth``). Called before the action's transaction opens, so that a refusal's
+    audit event and lock-out count are kept."""
+    try:
+        reauthenticate_actor(actor, password, code, prompt=prompt)
+    except SignatureRefused as refused:
+        raise PlanningError(str(refused)) from None
+
+
+def sign_evaluation(actor: Actor, evaluation_id: int, password: str, code: str = "") -> Evaluation:
+    """Sign a completed evaluation: it is judged again against the rules in force now, and
+    from then on it is read-only."""
+    confirm_signature(actor, password, code, prompt=EVALUATION_SIGNATURE)
+    return _sign_evaluation(actor, evaluation_id)
 
 
 @transaction.atomic
-def sign_evaluation(actor: Actor, evaluation_id: int, password: str) -> Evaluation:
-    """Sign a completed evaluation: it is judged again against the rules in force now, and
-    from then on it is read-only."""
-    _confirm_signature(actor, password)
+def _sign_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
     evaluation = _locked_evaluation(actor, evaluation_id)
     if evaluation.state != Evaluation.State.COMPLETED:
         raise PlanningError(
@@ -405,12 +421,18 @@ def add_addendum(
     return addendum
 
 
-@transaction.atomic
 def override_eligibility(
-    actor: Actor, evaluation_id: int, route: str, reason: str, password: str
+    actor: Actor, evaluation_id: int, route: str, reason: str, password: str, code: str = ""
 ) -> EligibilityOverride:
     """A prescriber's decision to treat by a route the rules exclude or hold for clearance."""
-    _confirm_signature(actor, password)
+    confirm_signature(actor, password, code, prompt=OVERRIDE_SIGNATURE)
+    return _override_eligibility(actor, evaluation_id, route, reason)
+
+
+@transaction.atomic
+def _override_eligibility(
+    actor: Actor, evaluation_id: int, route: str, reason: str
+) -> EligibilityOverride:
     evaluation = _locked_evaluation(actor, evaluation_id)
     if not evaluation.is_signed:
         raise PlanningError("Sign the evaluation before overriding its eligibility verdicts.")
@@ -617,14 +639,20 @@ def consent_problem(plan: TreatmentPlan) -> str | None:
     return treatment_consent_problem(plan.patient, get_protocol(plan.protocol_id).drug)
 
 
-@transaction.atomic
-def sign_plan(actor: Actor, plan_id: int, password: str, consent_reason: str = "") -> TreatmentPlan:
+def sign_plan(
+    actor: Actor, plan_id: int, password: str, consent_reason: str = "", code: str = ""
+) -> TreatmentPlan:
     """Sign a draft plan: eligibility and dose are checked again (an addendum or a new weight
     may have changed them), and its induction sessions are scheduled.
 
     The patient's treatment consent comes first; without a current one the prescriber may
     still sign with a written ``consent_reason``, which the plan and its audit event keep."""
-    _confirm_signature(actor, password)
+    confirm_signature(actor, password, code, prompt=PLAN_SIGNATURE)
+    return _sign_plan(actor, plan_id, consent_reason)
+
+
+@transaction.atomic
+def _sign_plan(actor: Actor, plan_id: int, consent_reason: str) -> TreatmentPlan:
     # The evaluation first, as addenda and drafts lock it: an addendum committing meanwhile
     # cannot leave this plan signed on verdicts it no longer has.
     evaluation_id = TreatmentPlan.objects.values_list("evaluation_id", flat=True).get(

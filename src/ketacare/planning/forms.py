@@ -135,6 +135,14 @@ class PasswordConfirmForm(forms.Form):
         label="Your password",
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    # Asked whenever sign-in asks it (the action decides, accounts.reauth).
+    code = forms.CharField(
+        label="Your authenticator code",
+        required=False,
+        max_length=10,
+        help_text="If you sign in with an authenticator app: the 6-digit code it shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
 
 class PlanSignForm(PasswordConfirmForm):
@@ -147,7 +155,7 @@ class PlanSignForm(PasswordConfirmForm):
         required=False,
         help_text="Shown on the plan and kept with its signature and in the audit log.",
     )
-    field_order = ["consent_reason", "password"]
+    field_order = ["consent_reason", "password", "code"]
 
     def __init__(self, *args: Any, consent_missing: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -171,7 +179,7 @@ class OverrideForm(PasswordConfirmForm):
         help_text="Required. Shown wherever the plan is shown and kept in the audit log.",
         error_messages={"required": "Write the reason for the override."},
     )
-    field_order = ["reason", "password"]
+    field_order = ["reason", "password", "code"]
 
 
 def vial_choices() -> list[tuple[str, str]]:

@@ -250,7 +250,9 @@ def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     done, _ = _submitted(
         request,
         form,
-        lambda data: actions.sign_evaluation(request.actor, evaluation.pk, data["password"]),
+        lambda data: actions.sign_evaluation(
+            request.actor, evaluation.pk, data["password"], data.get("code", "")
+        ),
         "Evaluation signed. It can no longer be edited.",
     )
     if done:
@@ -316,7 +318,12 @@ def override_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         request,
         form,
         lambda data: actions.override_eligibility(
-            request.actor, evaluation.pk, route, data["reason"], data["password"]
+            request.actor,
+            evaluation.pk,
+            route,
+            data["reason"],
+            data["password"],
+            data.get("code", ""),
         ),
         f"Override recorded for {ROUTE_LABELS[route]}.",
     )
@@ -438,7 +445,11 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
         request,
         form,
         lambda data: actions.sign_plan(
-            request.actor, plan.pk, data["password"], data.get("consent_reason", "")
+            request.actor,
+            plan.pk,
+            data["password"],
+            data.get("consent_reason", ""),
+            code=data.get("code", ""),
         ),
         "Plan signed; its induction sessions are scheduled.",
     )

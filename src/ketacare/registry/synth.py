@@ -1134,13 +1134,9 @@ class _BulkOps:
 
     def __init__(self, stock: _StockSetup, staff: _Staff, clock: _Clock, sink: Any) -> None:
         self.stock, self.clinic, self.clock = stock, staff.clinic, clock
+        # Every signature is checked as the action checks it (accounts.reauth): one rule.
+        self.password = staff.password
         clinic = self.clinic
-        self.staff_ids = {
-            a.user.get_username(): a.user.pk
-            for actors in staff.by_role.values()
-            for a in actors
-            if a.user is not None
-        }
         self.users = {
             a.user.pk: a.user for actors in staff.by_role.values() for a in actors if a.user
         }
@@ -1580,6 +1576,7 @@ class _BulkOps:
         )
 
     def sign_evaluation(self, actor: Actor, evaluation_id: int) -> dict[str, Any]:
+        planning.confirm_signature(actor, self.password, prompt=planning.EVALUATION_SIGNATURE)
         assert actor.user is not None
         patient, evaluation = self._evaluation(evaluation_id)
         _, rules_version = planning._judge(
@@ -1627,6 +1624,7 @@ class _BulkOps:
     def override_eligibility(
         self, actor: Actor, evaluation_id: int, route: str, reason: str
     ) -> None:
+        planning.confirm_signature(actor, self.password, prompt=planning.OVERRIDE_SIGNATURE)
         assert actor.user is not None
         patient, evaluation = self._evaluation(evaluation_id)
         verdict = evaluation["verdicts"][route]
@@ -1658,6 +1656,7 @@ class _BulkOps:
 
     def plan(self, actor: Actor, evaluation_id: int, request: PlanRequest) -> _Plan:
         """``draft_plan`` then ``sign_plan``, as the prescriber does in one sitting."""
+        planning.confirm_signature(actor, self.password, prompt=planning.PLAN_SIGNATURE)
         assert actor.user is not None
         patient, evaluation = self._evaluation(evaluation_id)
         protocol = get_protocol(request.protocol_id)
@@ -1983,6 +1982,7 @@ class _BulkOps:
             self._save(session, ready_at=ready_at)
 
     def override_gate(self, actor: Actor, session_id: int, reason: str) -> None:
+        treatments.confirm_password(actor, self.password, prompt=treatments.GATE_OVERRIDE_SIGNATURE)
         assert actor.user is not None
         session = self.sessions[session_id]
         self._save(
@@ -2155,6 +2155,7 @@ class _BulkOps:
         leftover = dispense.quantity_mg - session.dose_mg
         if leftover <= 0:
             return
+        signer = inventory.confirm_witness(actor, witness, prompt=inventory.WASTE_WITNESS)
         product = dispense.lot.product
         amount = (leftover / product.mg_per_unit).quantize(Decimal("0.01"))
         _, entry = self.ledger(
@@ -2166,13 +2167,14 @@ class _BulkOps:
             patient_id=session.patient_id,
             dispense_id=dispense.pk,
             reason=WASTE_REASON,
-            witness_id=self.staff_ids[witness.username],
+            witness_id=signer.pk,
         )
         assert actor.user is not None
         entry.actor, entry.witness = self.users[actor.user.pk], self.users[entry.witness_id]
         dispense._prefetched_objects_cache["wastes"].append(entry)
 
     def discharge(self, actor: Actor, session_id: int, adult_present: bool) -> None:
+        treatments.confirm_password(actor, self.password, prompt=treatments.DISCHARGE_SIGNATURE)
         assert actor.user is not None
         session = self.sessions.pop(session_id)
         self._related(session, "steps").sort(key=lambda s: (s.at, s.pk))
@@ -3421,6 +3423,13 @@ def synthesize(
     "auto" is "process" unless the database is SQLite in memory, the caller is inside a
     transaction (as the tests are) or the platform cannot fork. "loopback" sends the
     process's messages to a writer in this process, for the tests."""
+    if settings.KETACARE_REQUIRE_2FA:
+        # Synthetic staff sign as staff do (accounts.reauth), second factor included, and
+        # have no authenticator: say so before anything is written, not at the first signature.
+        raise SynthError(
+            "Synthetic prescribers have no authenticator app, and KETACARE_REQUIRE_2FA is on: "
+            "run `ketacare synth` without it (e.g. against a copy of the database)."
+        )
     began = wallclock.perf_counter()
     end_day = params.end or timezone.localdate()
     start_day = end_day - timedelta(days=round(params.months * 30.44))

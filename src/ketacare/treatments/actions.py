@@ -14,6 +14,7 @@ from django.utils import timezone
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
+from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.dose import DoseRefused, check_dose
@@ -397,16 +398,33 @@ def _prescriber(actor: Actor, what: str) -> None:
         raise SessionError(f"Only a prescriber may {what}.")
 
 
-def _confirm_password(actor: Actor, password: str) -> None:
-    if actor.user is None or not actor.user.check_password(password):
-        raise SessionError("That is not your password. Nothing was recorded.")
+# The prompts' names in the audit trail of a refused signature.
+GATE_OVERRIDE_SIGNATURE = "gate override"
+DISCHARGE_SIGNATURE = "discharge signature"
+TRANSFER_SIGNATURE = "transfer signature"
+
+
+def confirm_password(actor: Actor, password: str, code: str = "", *, prompt: str) -> None:
+    """The actor signs with their own password (and authenticator code), checked as at
+    sign-in (``accounts.reauth``). Called before the action's transaction opens, so that a
+    refusal's audit event and lock-out count are kept."""
+    try:
+        reauthenticate_actor(actor, password, code, prompt=prompt)
+    except SignatureRefused as refused:
+        raise SessionError(str(refused)) from None
+
+
+def override_gate(
+    actor: Actor, session_id: int, reason: str, password: str, code: str = ""
+) -> TreatmentSession:
+    """A prescriber's documented benefit/risk decision to dose despite the gate."""
+    _prescriber(actor, "override the pre-dose gate")
+    confirm_password(actor, password, code, prompt=GATE_OVERRIDE_SIGNATURE)
+    return _override_gate(actor, session_id, reason)
 
 
 @transaction.atomic
-def override_gate(actor: Actor, session_id: int, reason: str, password: str) -> TreatmentSession:
-    """A prescriber's documented benefit/risk decision to dose despite the gate."""
-    _prescriber(actor, "override the pre-dose gate")
-    _confirm_password(actor, password)
+def _override_gate(actor: Actor, session_id: int, reason: str) -> TreatmentSession:
     session = _session(actor, session_id)
     _require(session, State.CHECKED_IN)
     state = gate_state(protocol_of(session).eligibility_route, _pre_dose_readings(session))
@@ -833,7 +851,6 @@ def _note_readiness(session: TreatmentSession, now: datetime) -> None:
         session.save(update_fields=["ready_at", "updated_at"])
 
 
-@transaction.atomic
 def discharge(
     actor: Actor,
     session_id: int,
@@ -841,9 +858,22 @@ def discharge(
     dissociation_resolved: bool,
     responsible_adult_present: bool,
     password: str,
+    code: str = "",
 ) -> TreatmentSession:
     """The nurse signs the discharge; the session note is generated and locked."""
-    _confirm_password(actor, password)
+    confirm_password(actor, password, code, prompt=DISCHARGE_SIGNATURE)
+    return _discharge(
+        actor,
+        session_id,
+        dissociation_resolved=dissociation_resolved,
+        responsible_adult_present=responsible_adult_present,
+    )
+
+
+@transaction.atomic
+def _discharge(
+    actor: Actor, session_id: int, *, dissociation_resolved: bool, responsible_adult_present: bool
+) -> TreatmentSession:
     session = _session(actor, session_id)
     _refuse(discharge_blockers(session, dissociation_resolved, responsible_adult_present))
     session.dissociation_resolved = dissociation_resolved
@@ -865,7 +895,6 @@ def transfer_deciders(clinic: Any) -> Any:
     )
 
 
-@transaction.atomic
 def transfer(
     actor: Actor,
     session_id: int,
@@ -874,11 +903,21 @@ def transfer(
     reason: str,
     decided_by_id: int | None,
     password: str,
+    code: str = "",
 ) -> TreatmentSession:
     """A dosed patient leaves for emergency care instead of home: when, where, why and who
     decided. It ends the session like a discharge (note locked, REMS form due) and is never
     blocked by discharge criteria — an emergency does not wait for them."""
-    _confirm_password(actor, password)
+    confirm_password(actor, password, code, prompt=TRANSFER_SIGNATURE)
+    return _transfer(
+        actor, session_id, destination=destination, reason=reason, decided_by_id=decided_by_id
+    )
+
+
+@transaction.atomic
+def _transfer(
+    actor: Actor, session_id: int, *, destination: str, reason: str, decided_by_id: int | None
+) -> TreatmentSession:
     session = _session(actor, session_id)
     _require(session, State.DOSING, State.MONITORING)
     problems = []

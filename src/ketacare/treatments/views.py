@@ -505,7 +505,11 @@ def gate_override(request: HttpRequest, session_id: int) -> HttpResponse:
         "override",
         lambda s, data: GateOverrideForm(data, auto_id="override_%s"),
         lambda s, form: actions.override_gate(
-            request.actor, s.pk, form.cleaned_data["reason"], form.cleaned_data["password"]
+            request.actor,
+            s.pk,
+            form.cleaned_data["reason"],
+            form.cleaned_data["password"],
+            form.cleaned_data.get("code", ""),
         ),
         lambda _: "Override recorded: dosing may start.",
     )
@@ -612,6 +616,7 @@ def transfer(request: HttpRequest, session_id: int) -> HttpResponse:
             reason=form.cleaned_data["reason"],
             decided_by_id=form.cleaned_data["decided_by"],
             password=form.cleaned_data["password"],
+            code=form.cleaned_data.get("code", ""),
         ),
         lambda s: (
             messages.WARNING,
@@ -633,6 +638,7 @@ def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
             dissociation_resolved=form.cleaned_data["dissociation_resolved"],
             responsible_adult_present=form.cleaned_data["responsible_adult_present"],
             password=form.cleaned_data["password"],
+            code=form.cleaned_data.get("code", ""),
         ),
         lambda _: "Discharged. The session note is signed and locked.",
     )
