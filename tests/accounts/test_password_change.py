@@ -14,6 +14,8 @@ from django.urls import reverse
 from ketacare.accounts.models import User
 from ketacare.audit.models import AuditEvent
 from ketacare.web.demo_data import DEMO_PASSWORD, ensure_staff
+from tests.accounts.reauth_checks import authenticator, code_for
+from tests.accounts.reauth_checks import signed_in as reauth_signed_in
 from tests.conftest import PASSWORD
 
 URL = reverse("password-change")
@@ -86,7 +88,12 @@ def test_a_wrong_current_password_is_refused_counted_and_audited(nurse):
     assert nurse.check_password(PASSWORD)
     assert failures("nurse") == 1
     event = AuditEvent.objects.get(action="login_failed")
-    assert event.changes == {"username": "nurse"}
+    assert event.changes == {
+        "prompt": "password change",
+        "username": "nurse",
+        "reason": "credentials",
+        "locked_out": False,
+    }
     assert not AuditEvent.objects.filter(action="update", object_type="user").exists()
 
 
@@ -211,3 +218,26 @@ def test_signing_out_still_works_before_the_change(newcomer):
     response = client.post(reverse("logout"))
     assert response["Location"] == reverse("login")
     assert client.get(reverse("patient-list"))["Location"].startswith(reverse("login"))
+
+
+def test_a_user_with_an_authenticator_gives_its_code_to_change_the_password(nurse):
+    """The current password is a password prompt like a witness's: one sign-in check
+    (accounts.reauth), so whoever signs in with a second factor gives it here too."""
+    device = authenticator(nurse)
+    client = reauth_signed_in(nurse, device)
+    assert REFUSED in errors(change(client, PASSWORD))
+    assert failures("nurse") == 1
+    nurse.refresh_from_db()
+    assert nurse.check_password(PASSWORD)
+    response = client.post(
+        URL,
+        {
+            "current_password": PASSWORD,
+            "code": code_for(device),
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    nurse.refresh_from_db()
+    assert nurse.check_password(NEW_PASSWORD)

@@ -3,13 +3,11 @@
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Lower
-from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -17,6 +15,7 @@ from ketacare.accounts import passwords
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic, Membership, User
 from ketacare.accounts.permissions import Role
+from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
 from ketacare.audit.record import Action, field_changes, record
 
 
@@ -104,21 +103,7 @@ NOT_ACCEPTED_MESSAGE = (
 )
 
 
-def _password_accepted(actor: Actor, password: str) -> bool:
-    """Whether ``password`` is the actor's own, checked as sign-in checks it: through
-    ``authenticate``, so that django-axes refuses a locked-out account and counts a failure
-    toward the lock-out (by username), and the failure is audited (audit.signals)."""
-    user = actor.user
-    assert user is not None, "a password prompt needs a signed-in user"
-    # axes reads the client's address from a request; the actor carries it from the real one.
-    request = HttpRequest()
-    request.method = "POST"
-    request.META["REMOTE_ADDR"] = actor.ip or ""
-    authenticated = authenticate(request, username=user.get_username(), password=password)
-    return authenticated is not None and authenticated.pk == user.pk
-
-
-def change_password(actor: Actor, current_password: str, new_password: str) -> User:
+def change_password(actor: Actor, current_password: str, new_password: str, code: str = "") -> User:
     """The actor's own new password, after their current one.
 
     The new password is checked first (against every validator, and that it differs), so that
@@ -134,10 +119,13 @@ def change_password(actor: Actor, current_password: str, new_password: str) -> U
         validate_password(new_password, user)
     except ValidationError as error:
         raise ValidationError({"new_password": error.messages}) from None
-    if not _password_accepted(actor, current_password):
+    try:
+        # The current password is a password prompt like any other: one sign-in check.
+        reauthenticate_actor(actor, current_password, code, prompt="password change")
+    except SignatureRefused:
         minutes = round(get_cool_off().total_seconds() / 60)
         message = NOT_ACCEPTED_MESSAGE.format(limit=settings.AXES_FAILURE_LIMIT, minutes=minutes)
-        raise ValidationError({"current_password": message})
+        raise ValidationError({"current_password": message}) from None
     with transaction.atomic():
         changed = User.objects.select_for_update().get(pk=user.pk)
         was_required = changed.must_change_password

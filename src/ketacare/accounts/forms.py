@@ -84,6 +84,13 @@ class PasswordChangeForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    code = forms.CharField(
+        label="Authenticator code",
+        required=False,
+        max_length=10,
+        help_text="Only if you use an authenticator app: the 6-digit code it shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
     new_password = forms.CharField(
         label="New password",
         strip=False,

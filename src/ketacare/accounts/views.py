@@ -92,7 +92,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            actions.change_password(request.actor, data["current_password"], data["new_password"])
+            actions.change_password(
+                request.actor, data["current_password"], data["new_password"], data["code"]
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
