@@ -58,11 +58,15 @@ def owner_bypass():
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
         elif connection.vendor == "sqlite":
+            # One trigger for UPDATE, one for DELETE (migration 0003).
+            names = [TRIGGER, f"{TRIGGER}_no_delete"]
             cursor.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [TRIGGER]
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN (%s, %s)", names
             )
-            (create,) = cursor.fetchone()
-            cursor.execute(f"DROP TRIGGER {TRIGGER}")
+            creates = [sql for (sql,) in cursor.fetchall()]
+            assert len(creates) == 2
+            for name in names:
+                cursor.execute(f"DROP TRIGGER {name}")
         else:  # pragma: no cover
             pytest.skip(f"no tamper recipe for {connection.vendor}")
     assert not trigger_active()
@@ -73,7 +77,8 @@ def owner_bypass():
             if connection.vendor == "postgresql":
                 cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
             else:
-                cursor.execute(create)
+                for create in creates:
+                    cursor.execute(create)
     assert trigger_active()
 
 
