@@ -103,7 +103,7 @@ def tamper(db):
             cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
         elif connection.vendor == "sqlite":
             cursor.execute(f"DROP TRIGGER {TRIGGER}")
-            cursor.execute(f"DROP TRIGGER {SQLITE_DELETE_TRIGGER}")
+            cursor.execute(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
         else:  # pragma: no cover
             pytest.skip(f"no tamper recipe for {connection.vendor}")
     assert not trigger_active()
