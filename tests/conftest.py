@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOperations
+from django.db.backends.sqlite3 import base as sqlite_backend
 from django.test import Client
 
 from ketacare.accounts.access import SYSTEM, Actor
@@ -53,7 +53,10 @@ def _flush_past_delete_guards(original):
     return execute_sql_flush
 
 
-SQLiteOperations.execute_sql_flush = _flush_past_delete_guards(SQLiteOperations.execute_sql_flush)
+# Through the backend's base module: importing its operations module first is circular.
+sqlite_backend.DatabaseOperations.execute_sql_flush = _flush_past_delete_guards(
+    sqlite_backend.DatabaseOperations.execute_sql_flush
+)
 
 
 @pytest.fixture(autouse=True)

@@ -307,6 +307,7 @@ def test_the_console_script_exits_non_zero_naming_the_entry(ledger, tmp_path):
         "SECRET_KEY": "test-only-not-secret",
         "KETACARE_AUDIT_KEY": settings.KETACARE_AUDIT_KEY,  # the key the ledger was written with
         "KETACARE_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(sys.path),  # this checkout's code, wherever it runs
     }
 
     def run():

@@ -29,7 +29,12 @@ def chain_head(clinic_id: int | None, *, lock: bool) -> ChainHead:
             with transaction.atomic():
                 ChainHead.objects.create(clinic_id=clinic_id, last_hash=GENESIS_HASH)
         except IntegrityError:
-            pass  # another writer created it first; its row is committed now
+            # Another writer created it first (its row is committed now), or something else
+            # is wrong, which the creation's error says.
+            head = heads.filter(clinic_id=clinic_id).first()
+            if head is None:
+                raise
+            return head
         head = heads.get(clinic_id=clinic_id)
     return head
 

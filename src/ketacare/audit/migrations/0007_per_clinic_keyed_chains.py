@@ -8,11 +8,13 @@
   them with SHA-256 up to the seal and nothing after it: re-hashing them would change the last
   digest the seal covers, and no unkeyed event can follow it. The seal records the chain as it
   is; it does not vouch for it (``verify`` still walks every old event).
+- PostgreSQL: the heads' id sequence continues after the installation's head (pk 1).
 - SQLite: triggers refuse DELETE of audit events and of chain heads, as PostgreSQL's do. The
   test suite lifts them for Django's flush only (tests/conftest.py).
 """
 
 import django.db.models.deletion
+from django.core.management.color import no_style
 from django.db import migrations, models
 
 from ketacare.audit.chain import legacy_seal
@@ -47,6 +49,14 @@ def seal_legacy_events(apps, schema_editor):
     head.legacy_hash = head.last_hash
     head.legacy_seal = legacy_seal("installation", head.last_event_id, head.last_hash)
     head.save(update_fields=["legacy_event_id", "legacy_hash", "legacy_seal"])
+
+
+def continue_head_ids(apps, schema_editor):
+    """Migration 0003 created the installation's head with an explicit pk 1, which leaves
+    PostgreSQL's id sequence at its start; the first clinic's head would collide with it."""
+    ChainHead = apps.get_model("audit", "ChainHead")
+    for statement in schema_editor.connection.ops.sequence_reset_sql(no_style(), [ChainHead]):
+        schema_editor.execute(statement)
 
 
 def unseal(apps, schema_editor):
@@ -109,6 +119,7 @@ class Migration(migrations.Migration):
                 name="audit_chain_of_a_clinic_or_the_installation",
             ),
         ),
+        migrations.RunPython(continue_head_ids, migrations.RunPython.noop),
         migrations.RunPython(seal_legacy_events, unseal),
         migrations.RunPython(install_sqlite_delete_guards, remove_sqlite_delete_guards),
     ]
