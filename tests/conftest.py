@@ -1,6 +1,7 @@
 """Role fixtures, so that permission tests read like sentences: the prescriber may, the
 researcher may not, the outsider (another clinic's nurse) cannot even see it."""
 
+import itertools
 from datetime import date
 from decimal import Decimal
 
@@ -59,11 +60,20 @@ sqlite_backend.DatabaseOperations.execute_sql_flush = _flush_past_delete_guards(
 )
 
 
+_test_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_dirs(tmp_path_factory):
+    return tmp_path_factory.mktemp("checkpoints")
+
+
 @pytest.fixture(autouse=True)
-def own_checkpoint_dir(settings, tmp_path):
+def own_checkpoint_dir(settings, checkpoint_dirs, request):
     """Each test appends its checkpoints to its own files: the test database is rolled back
-    after each test, and checkpoints left by another test would name events it never had."""
-    settings.KETACARE_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    after each test, and checkpoints left by another test would name events it never had.
+    (The directory is made by the first checkpoint written, if any.)"""
+    settings.KETACARE_CHECKPOINT_DIR = checkpoint_dirs / f"{next(_test_numbers):06d}"
 
 
 @pytest.fixture
