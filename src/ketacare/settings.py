@@ -9,6 +9,7 @@ KETACARE_INSECURE_COOKIES  "1": allow session cookies over plain http (the local
 KETACARE_AUDIT_KEY  the key of the audit and ledger hash chains; default: a key generated once
                     into <data dir>/audit_key (back it up apart from the database)
 KETACARE_CHECKPOINT_DIR  where signed chain checkpoints are appended; default <data dir>/checkpoints
+KETACARE_CHECKPOINT_EVERY  checkpoint each chain every so many items (100)
 """
 
 import os
