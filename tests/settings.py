@@ -8,6 +8,7 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("KETACARE_AUDIT_KEY", "test-only-audit-key")
 os.environ.setdefault("KETACARE_DATA_DIR", tempfile.mkdtemp(prefix="ketacare-test-"))
 # Playwright's sync API runs an event loop in the test thread; Django's ORM is used beside it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

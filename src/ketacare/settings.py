@@ -6,6 +6,10 @@ ALLOWED_HOSTS     comma-separated; default localhost only
 DEBUG             off unless "1"/"true"
 KETACARE_REQUIRE_2FA  "1": prescribers and clinic admins must use a TOTP second factor
 KETACARE_INSECURE_COOKIES  "1": allow session cookies over plain http (the local demo only)
+KETACARE_AUDIT_KEY  the key of the audit and ledger hash chains; default: a key generated once
+                    into <data dir>/audit_key (back it up apart from the database)
+KETACARE_CHECKPOINT_DIR  where signed chain checkpoints are appended; default <data dir>/checkpoints
+KETACARE_CHECKPOINT_EVERY  checkpoint each chain every so many items (100)
 """
 
 import os
@@ -51,6 +55,54 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _audit_key() -> str:
+    """The audit key from the environment, else from the key file, else a new one written
+    there once (linked into place, so two processes starting together agree on one key)."""
+    key = os.environ.get("KETACARE_AUDIT_KEY", "").strip()
+    if key:
+        return key
+    key_file = DATA_DIR / "audit_key"
+    try:
+        if not key_file.exists():
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            draft = key_file.with_name(f".audit_key.{os.getpid()}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(draft, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        key = key_file.read_text().strip()
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"The audit key file {key_file} cannot be read or created ({error}). Set "
+            "KETACARE_AUDIT_KEY, or make the data directory writable."
+        ) from error
+    if not key:
+        raise ImproperlyConfigured(f"The audit key file {key_file} is empty.")
+    return key
+
+
+# The key of the audit and ledger hash chains and of their checkpoints. Kept outside the
+# database, so that whoever can rewrite the database cannot re-hash them. Lose it and the
+# chains can no longer be verified: back it up apart from the database.
+KETACARE_AUDIT_KEY = _audit_key()
+KETACARE_AUDIT_KEY_FROM_ENV = bool(os.environ.get("KETACARE_AUDIT_KEY", "").strip())
+KETACARE_AUDIT_KEY_FILE = DATA_DIR / "audit_key"
+# Signed checkpoints of every chain head, appended where the database cannot rewrite them
+# (audit.log, ledger.log); every KETACARE_CHECKPOINT_EVERY items of a chain, at every verify,
+# at `ketacare serve` and by `ketacare audit checkpoint` / `ketacare inventory checkpoint`.
+KETACARE_CHECKPOINT_DIR = Path(
+    os.environ.get("KETACARE_CHECKPOINT_DIR") or DATA_DIR / "checkpoints"
+).expanduser()
+KETACARE_CHECKPOINT_EVERY = int(os.environ.get("KETACARE_CHECKPOINT_EVERY", "100"))
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h
 ]

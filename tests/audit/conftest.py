@@ -1,8 +1,9 @@
 """Helpers for the audit tests: raw SQL the way someone with the database password could run it.
 
-``tamper`` takes the append-only trigger out of the way for one test (PostgreSQL: DISABLE
-TRIGGER, re-enabled afterwards; SQLite: DROP TRIGGER). Both are transactional DDL, so the
-per-test rollback restores the trigger in any case (``test_tamper_detection`` checks that).
+``tamper`` takes the append-only triggers out of the way for one test (PostgreSQL: DISABLE
+TRIGGER, re-enabled afterwards; SQLite: DROP TRIGGER, of the UPDATE and the DELETE trigger).
+Both are transactional DDL, so the per-test rollback restores the triggers in any case
+(``test_tamper_detection`` checks that).
 """
 
 from typing import Any
@@ -15,6 +16,7 @@ from tests.conftest import make_patient
 
 TABLE = AuditEvent._meta.db_table
 TRIGGER = "audit_event_append_only"
+SQLITE_DELETE_TRIGGER = "audit_event_no_delete"  # SQLite: one trigger per statement kind
 
 
 def trigger_active() -> bool:
@@ -101,6 +103,7 @@ def tamper(db):
             cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
         elif connection.vendor == "sqlite":
             cursor.execute(f"DROP TRIGGER {TRIGGER}")
+            cursor.execute(f"DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}")
         else:  # pragma: no cover
             pytest.skip(f"no tamper recipe for {connection.vendor}")
     assert not trigger_active()

@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from ketacare.accounts.access import SYSTEM
 from ketacare.audit.chain import GENESIS_HASH
 from ketacare.audit.models import AuditEvent, ChainHead
+from ketacare.audit.record import Action, record
 from ketacare.audit.verify import verify_chain
 from ketacare.patients.models import Patient
 from tests.conftest import make_patient
@@ -68,12 +70,54 @@ def test_events_from_real_actions_form_one_chain(as_user, clinic, nurse, coordin
 def test_chain_head_points_at_the_newest_event(clinic, nurse):
     make_patient(nurse, clinic)
     last = AuditEvent.objects.order_by("-id").first()
-    head = ChainHead.objects.get(pk=1)
+    head = ChainHead.objects.get(clinic=clinic)
     assert (head.last_event_id, head.last_hash, head.event_count) == (
         last.pk,
         last.hash,
-        AuditEvent.objects.count(),
+        AuditEvent.objects.filter(clinic=clinic).count(),
     )
+
+
+def test_each_clinic_has_its_own_chain(clinic, nurse, outsider, other_clinic):
+    """Chart views at two clinics do not queue for one lock: each clinic's events chain to
+    each other only, from the start; events of no clinic go on the installation's chain."""
+    make_patient(nurse, clinic)
+    make_patient(outsider, other_clinic, given_name="Grace")
+    record(SYSTEM, Action.VIEW, object_type="audit_log")
+    chains = {
+        None: list(AuditEvent.objects.filter(clinic__isnull=True).order_by("id")),
+        clinic.pk: list(AuditEvent.objects.filter(clinic=clinic).order_by("id")),
+        other_clinic.pk: list(AuditEvent.objects.filter(clinic=other_clinic).order_by("id")),
+    }
+    assert all(chains.values())
+    for clinic_id, events in chains.items():
+        assert_linked(events)
+        head = (
+            ChainHead.objects.get(pk=ChainHead.INSTALLATION)
+            if clinic_id is None
+            else ChainHead.objects.get(clinic_id=clinic_id)
+        )
+        assert (head.last_event_id, head.last_hash, head.event_count) == (
+            events[-1].pk,
+            events[-1].hash,
+            len(events),
+        )
+    assert ChainHead.objects.count() == 3
+    verdict = verify_chain()
+    assert verdict.ok, verdict.message
+    assert verdict.checked == AuditEvent.objects.count()
+    assert "3 chains" in verdict.message
+
+
+def test_the_digest_is_keyed(clinic, nurse, settings):
+    """Someone who can rewrite the table but not read the audit key cannot recompute a
+    digest: it depends on the key, and is not the plain SHA-256 of before."""
+    make_patient(nurse, clinic)
+    event = AuditEvent.objects.filter(object_type="patient").get()
+    assert event.compute_hash() == event.hash
+    assert event.legacy_hash() != event.hash
+    settings.KETACARE_AUDIT_KEY = "another key"
+    assert event.compute_hash() != event.hash
 
 
 def test_each_new_event_links_to_the_previous_newest(clinic, nurse):

@@ -8,6 +8,8 @@ trigger cannot be disabled, ``DROP TRIGGER`` and the same ``CREATE TRIGGER`` aga
 way the trigger is back in place before anything is verified.
 """
 
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -18,11 +20,12 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from ketacare.inventory import actions
-from ketacare.inventory.chain import entry_digest, verify
+from ketacare.inventory.chain import entry_digest, ledger_sums, verify
 from ketacare.inventory.models import LedgerEntry, Registration, StockBalance
 from tests.inventory.conftest import DEA_NUMBER, as_nurse, dispense, witness
 
@@ -58,11 +61,15 @@ def owner_bypass():
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
         elif connection.vendor == "sqlite":
+            # One trigger for UPDATE, one for DELETE (migration 0003).
             cursor.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [TRIGGER]
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (%s, %s)",
+                [TRIGGER, f"{TRIGGER}_no_delete"],
             )
-            (create,) = cursor.fetchone()
-            cursor.execute(f"DROP TRIGGER {TRIGGER}")
+            found = cursor.fetchall()
+            creates = [sql for _, sql in found]
+            for name, _ in found:
+                cursor.execute(f"DROP TRIGGER {name}")
         else:  # pragma: no cover
             pytest.skip(f"no tamper recipe for {connection.vendor}")
     assert not trigger_active()
@@ -73,7 +80,8 @@ def owner_bypass():
             if connection.vendor == "postgresql":
                 cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
             else:
-                cursor.execute(create)
+                for create in creates:
+                    cursor.execute(create)
     assert trigger_active()
 
 
@@ -297,7 +305,9 @@ def test_the_console_script_exits_non_zero_naming_the_entry(ledger, tmp_path):
         **{k: v for k, v in os.environ.items() if not k.startswith(("KETACARE_", "DJANGO_"))},
         "DATABASE_URL": url,
         "SECRET_KEY": "test-only-not-secret",
+        "KETACARE_AUDIT_KEY": settings.KETACARE_AUDIT_KEY,  # the key the ledger was written with
         "KETACARE_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(sys.path),  # this checkout's code, wherever it runs
     }
 
     def run():
@@ -350,3 +360,138 @@ def test_a_forged_entry_beyond_the_chain_head_is_named(ledger, prescriber):
     forged.hash = entry_digest(forged.content(), forged.prev_hash)
     forged.save()
     verify_fails(says="lies beyond the chain head", entry=7)
+
+
+# --- evidence outside the database (issue 13) -------------------------------------------------
+# A consistent rewrite — entries, digests, the registration's head and the balances together —
+# passed `inventory verify` while the digests were unkeyed SHA-256 and the head lived only in
+# the database. The digests are keyed now, and signed checkpoints of each head are appended to
+# a file outside the database.
+
+
+def sha256_entry_digest(entry: LedgerEntry, prev_hash: str) -> str:
+    """The unkeyed digest anyone can compute from the row."""
+    payload = {**entry.content(), "prev_hash": prev_hash}
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def keyed_entry_digest(entry: LedgerEntry, prev_hash: str) -> str:
+    """What someone who also stole the audit key could compute."""
+    return entry_digest(entry.content(), prev_hash)
+
+
+def set_head(registration: Registration, sequence: int, last_hash: str) -> None:
+    with connection.cursor() as cursor:  # no trigger guards the registration row
+        cursor.execute(
+            "UPDATE inventory_registration SET last_sequence = %s, last_hash = %s WHERE id = %s",
+            [sequence, last_hash, registration.pk],
+        )
+
+
+def balances_made_to_fit(registration: Registration) -> None:
+    """Every stored balance set to what the remaining entries add up to."""
+    with connection.cursor() as cursor:
+        for (lot, location), units in ledger_sums(registration).items():
+            cursor.execute(
+                f"UPDATE {BALANCES} SET quantity_units = %s WHERE lot_id = %s AND location_id = %s",
+                [units, lot, location],
+            )
+
+
+def rehash_ledger(registration: Registration, entries: list[LedgerEntry], digest) -> None:
+    prev = "0" * 64
+    for entry in entries:
+        entry.prev_hash = prev
+        entry.hash = digest(entry, prev)
+        tamper_update(entry, prev_hash=prev, hash=entry.hash)
+        prev = entry.hash
+    set_head(registration, entries[-1].sequence, prev)
+
+
+def nightly_verify() -> None:
+    """`ketacare inventory verify` as cron runs it: it passes and checkpoints every head."""
+    call_command("inventory", "verify", stdout=StringIO())
+
+
+def test_the_database_refuses_a_delete_while_the_trigger_is_on(ledger):
+    # PostgreSQL always did; SQLite does since migration 0003.
+    refused = pytest.raises(DatabaseError, match="a ledger entry cannot be changed or deleted")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [ledger[6].pk])
+    assert LedgerEntry.objects.filter(pk=ledger[6].pk).exists()
+    assert verify(Registration.objects.all()) == []
+
+
+def test_tail_deleted_with_a_rewound_head_and_fitted_balances_is_named(ledger, registration):
+    nightly_verify()
+    tamper_delete(ledger[6])
+    set_head(registration, 5, ledger[5].hash)
+    balances_made_to_fit(registration)
+    message = verify_fails(says="removed from the end and the chain head rewound", entry=6)
+    assert names_entry(message, 5), message
+
+
+def test_tail_deletion_is_named_by_an_automatic_checkpoint(
+    ledger, registration, lot, safe, patient, nurse, clinic, settings,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    settings.KETACARE_CHECKPOINT_EVERY = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        newest = dispense(as_nurse(nurse, clinic), registration, lot, safe, patient, units="5")
+    assert newest.sequence == 7
+    tamper_delete(newest)
+    set_head(registration, 6, ledger[6].hash)
+    balances_made_to_fit(registration)
+    verify_fails(says="chain head rewound", entry=7)
+
+
+def test_an_edit_with_the_whole_ledger_rehashed_without_the_key_is_named(ledger, registration):
+    ledger[3].reason = "nothing to see"
+    tamper_update(ledger[3], reason=ledger[3].reason)
+    rehash_ledger(registration, list(ledger.values()), sha256_entry_digest)
+    verify_fails(says="was re-hashed without the audit key", entry=1)
+
+
+def test_an_edit_rehashed_with_the_stolen_key_is_named_by_the_checkpoint(ledger, registration):
+    nightly_verify()
+    ledger[3].reason = "nothing to see"
+    tamper_update(ledger[3], reason=ledger[3].reason)
+    rehash_ledger(registration, list(ledger.values()), keyed_entry_digest)
+    verify_fails(says="recorded another digest for entry #6", entry=6)
+
+
+def test_an_edited_ledger_checkpoint_is_named(ledger, settings):
+    nightly_verify()
+    path = settings.KETACARE_CHECKPOINT_DIR / "ledger.log"
+    path.write_text(path.read_text().replace('"count":6', '"count":7'))
+    problems = verify(Registration.objects.all())
+    assert [p.label for p in problems] == ["checkpoints"]
+    assert "does not carry a valid signature" in problems[0].message
+    with pytest.raises(CommandError, match=r"checkpoints: Checkpoint .* line 1"):
+        call_command("inventory", "verify")
+
+
+def test_entries_from_before_keyed_chains_still_verify_and_stay_sealed(
+    ledger, registration, lot, safe, patient, nurse, clinic
+):
+    from django.apps import apps
+
+    migration = __import__(
+        "ketacare.inventory.migrations.0003_keyed_ledger_chains", fromlist=["seal"]
+    )
+    # The ledger as the unkeyed code wrote it, sealed on upgrade.
+    entries = list(ledger.values())
+    rehash_ledger(registration, entries, sha256_entry_digest)
+    migration.seal_legacy_entries(apps, None)
+    assert verify(Registration.objects.all()) == []
+    # After the upgrade, a keyed entry follows the last unkeyed one.
+    newest = dispense(as_nurse(nurse, clinic), registration, lot, safe, patient, units="5")
+    assert newest.prev_hash == entries[-1].hash
+    assert verify(Registration.objects.all()) == []
+    entries.append(LedgerEntry.objects.get(pk=newest.pk))
+    # Rewriting the sealed entries (with plain SHA-256, as they were) does not pass.
+    entries[2].reason = "nothing to see"
+    tamper_update(entries[2], reason=entries[2].reason)
+    rehash_ledger(registration, entries, sha256_entry_digest)
+    verify_fails(says="the last written before keyed chains, is not the one the seal records")

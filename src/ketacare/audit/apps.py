@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self) -> None:
-        from ketacare.audit import signals  # noqa: F401  (connects login/logout auditing)
+        from ketacare.audit import checks, signals  # noqa: F401  (login/logout auditing, checks)

@@ -2,6 +2,11 @@
 
 Pure functions, so that ``ketacare audit verify`` and the writer compute exactly the same
 thing. Altering a row changes its digest; removing or inserting one breaks the next link.
+
+The digest is an HMAC-SHA256 under the audit key (``keys.py``), which is kept outside the
+database: someone who can rewrite the table cannot recompute the digests. Events written before
+keyed chains (migration audit 0007) keep their plain SHA-256 digests; the migration sealed
+where they end with the key (``legacy_seal``), so they still verify and cannot be extended.
 """
 
 import hashlib
@@ -9,6 +14,8 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from ketacare.audit import keys
 
 GENESIS_HASH = "0" * 64
 
@@ -24,9 +31,25 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def event_digest(content: Mapping[str, Any], prev_hash: str) -> str:
-    """SHA-256 over the event's content and the previous event's digest, in canonical JSON."""
+def _encoded(content: Mapping[str, Any], prev_hash: str) -> bytes:
     payload = {key: canonical(value) for key, value in content.items()}
     payload["prev_hash"] = prev_hash
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return encoded.encode("utf-8")
+
+
+def event_digest(content: Mapping[str, Any], prev_hash: str) -> str:
+    """HMAC-SHA256, under the audit key, of the event's content and the previous event's
+    digest, in canonical JSON."""
+    return keys.mac("audit event", _encoded(content, prev_hash))
+
+
+def legacy_event_digest(content: Mapping[str, Any], prev_hash: str) -> str:
+    """The unkeyed SHA-256 of events written before keyed chains (verification only)."""
+    return hashlib.sha256(_encoded(content, prev_hash)).hexdigest()
+
+
+def legacy_seal(chain: str, last_id: int, last_hash: str) -> str:
+    """The key's word that the unkeyed part of ``chain`` ends at ``last_id`` with
+    ``last_hash``: an unkeyed row after it, or any other end, does not carry this seal."""
+    return keys.mac("legacy seal", f"{chain}|{last_id}|{last_hash}".encode())

@@ -1,8 +1,10 @@
-"""Triggers that make the database refuse to change (and, on PostgreSQL, delete) rows.
+"""Triggers that make the database refuse to change or delete rows.
 
-A guard is (trigger name, table, condition on OLD, what the row is). SQLite refuses UPDATE
-only and leaves DELETE to PROTECT foreign keys, because Django's test flush empties SQLite
-tables with DELETE (as for the audit log, migration audit 0002).
+A guard is (trigger name, table, condition on OLD, what the row is). PostgreSQL gets one
+trigger for UPDATE and DELETE. SQLite gets one for UPDATE (``install_guards``) and, since
+migration inventory 0003, one for DELETE (``install_sqlite_delete_guards``, named
+``<name>_no_delete``); Django's test flush, which empties SQLite tables with DELETE, lifts them
+in the test suite only (tests/conftest.py).
 """
 
 
@@ -48,3 +50,24 @@ def remove_guards(schema_editor, guards):
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}_guard();", params=None)
         elif vendor == "sqlite":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name};")
+
+
+def _sqlite_delete(name: str, table: str, condition: str, what: str) -> str:
+    return f"""
+CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {table} WHEN {condition.replace("TRUE", "1")}
+BEGIN
+    SELECT RAISE(ABORT, '{what} cannot be changed or deleted (DELETE rejected)');
+END;
+"""
+
+
+def install_sqlite_delete_guards(schema_editor, guards):
+    if schema_editor.connection.vendor == "sqlite":
+        for guard in guards:
+            schema_editor.execute(_sqlite_delete(*guard))
+
+
+def remove_sqlite_delete_guards(schema_editor, guards):
+    if schema_editor.connection.vendor == "sqlite":
+        for name, _, _, _ in guards:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_no_delete;")

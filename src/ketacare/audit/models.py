@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from ketacare.audit.chain import event_digest
+from ketacare.audit.chain import event_digest, legacy_event_digest
 
 
 class AppendOnlyError(Exception):
@@ -20,7 +20,9 @@ class AuditEvent(models.Model):
     """One thing that happened: who, as which role, when (UTC), to what, from where.
 
     Append-only: the model refuses updates and deletes, and the database rejects them with a
-    trigger. ``hash`` chains each event to the one before it (see ``chain.py``).
+    trigger. ``hash`` chains each event to the one before it in its clinic's chain (see
+    ``chain.py``; events with no clinic, and every event from before per-clinic chains, are
+    on the installation's chain).
     """
 
     class Action(models.TextChoices):
@@ -66,6 +68,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["clinic", "-occurred_at"]),
             models.Index(fields=["patient", "-occurred_at"]),
             models.Index(fields=["actor", "-occurred_at"]),
+            models.Index(fields=["clinic", "id"]),  # a clinic's chain, in order
         ]
 
     def __str__(self) -> str:
@@ -101,6 +104,10 @@ class AuditEvent(models.Model):
     def compute_hash(self) -> str:
         return event_digest(self.content(), self.prev_hash)
 
+    def legacy_hash(self) -> str:
+        """The unkeyed digest of events written before keyed chains."""
+        return legacy_event_digest(self.content(), self.prev_hash)
+
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Audit events cannot be updated.")
@@ -111,9 +118,42 @@ class AuditEvent(models.Model):
 
 
 class ChainHead(models.Model):
-    """The newest event's id and hash, one row. Locking it serializes writers, and comparing it
-    with the last event reveals events removed from the end of the log."""
+    """The head of one audit chain: its newest event's id and hash and how many events it
+    holds. One chain per clinic, so that chart views at different clinics do not queue for one
+    lock; the installation's chain (pk 1, no clinic) takes events of no clinic (system events,
+    failed sign-ins of unknown names) and every event written before chains were per clinic.
+    Locking the row serializes the chain's writers; comparing it with the chain's last event
+    reveals events removed from the end (and a checkpoint reveals a head rewound with them).
 
+    ``legacy_*``: where the unkeyed (SHA-256) events of the installation's chain end, sealed
+    with the audit key by migration audit 0007; empty on installations that began keyed."""
+
+    INSTALLATION = 1
+
+    clinic = models.OneToOneField(
+        "accounts.Clinic", null=True, on_delete=models.PROTECT, related_name="+"
+    )
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     event_count = models.BigIntegerField(default=0)
+    legacy_event_id = models.BigIntegerField(null=True)
+    legacy_hash = models.CharField(max_length=64, blank=True, default="")
+    legacy_seal = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(clinic__isnull=False) | models.Q(pk=1),
+                name="audit_chain_of_a_clinic_or_the_installation",
+            )
+        ]
+
+    @property
+    def name(self) -> str:
+        """The chain's name in checkpoints: "installation" or "clinic:<id>"."""
+        return "installation" if self.clinic_id is None else f"clinic:{self.clinic_id}"
+
+    def describe(self) -> str:
+        if self.clinic_id is None:
+            return "The installation's audit chain"
+        return f"The audit chain of clinic {self.clinic_id}"

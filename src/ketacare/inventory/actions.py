@@ -15,9 +15,10 @@ from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate
+from ketacare.audit import checkpoints
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
-from ketacare.inventory.chain import entry_digest
+from ketacare.inventory.chain import entry_digest, ledger_head
 from ketacare.inventory.dea import dea_number_problem
 from ketacare.inventory.models import (
     CountLine,
@@ -160,6 +161,8 @@ def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEn
     entry.save()
     registration.last_sequence, registration.last_hash = entry.sequence, entry.hash
     registration.save(update_fields=["last_sequence", "last_hash"])
+    if checkpoints.due(entry.sequence):
+        checkpoints.append_on_commit(checkpoints.LEDGER_LOG, [ledger_head(registration)])
     units = entry.quantity_units
     # The new balance is computed here, on the locked row, not as SQL arithmetic: SQLite would
     # do that in binary floating point (122.41 - 24.48 = 97.92999...), and the CHECK would

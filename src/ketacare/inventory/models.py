@@ -1,10 +1,11 @@
 """The controlled-substance ledger: registrations, locations, products, lots, the append-only
 ledger of movements, balances derived from it, and physical counts with their discrepancies.
 
-Ledger entries are never changed or deleted (the database refuses it, migration 0002); a
-correction is a reversing entry that names the entry it corrects. Each entry chains the hash
-of its content and of the registration's previous entry, so an edit made behind the
-application's back is found by ``ketacare inventory verify``.
+Ledger entries are never changed or deleted (the database refuses it, migrations 0002 and
+0003); a correction is a reversing entry that names the entry it corrects. Each entry chains
+a keyed digest (HMAC under the audit key) of its content and of the registration's previous
+entry, so an edit made behind the application's back is found by ``ketacare inventory
+verify``, and signed checkpoints outside the database reveal entries removed from the end.
 """
 
 from decimal import Decimal
@@ -20,7 +21,10 @@ GENESIS_HASH = "0" * 64
 
 class Registration(models.Model):
     """A DEA registration of a clinic. Also the head of its ledger's hash chain: writers lock
-    this row, so entries get consecutive numbers and each names its true predecessor."""
+    this row, so entries get consecutive numbers and each names its true predecessor.
+
+    ``legacy_*``: where the entries with unkeyed (SHA-256) digests end, sealed with the audit
+    key by migration inventory 0003; empty for registrations whose ledger began keyed."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="registrations")
     dea_number = models.CharField("DEA number", max_length=9, unique=True)
@@ -28,9 +32,17 @@ class Registration(models.Model):
     address = models.TextField(blank=True)
     last_sequence = models.PositiveIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    legacy_sequence = models.PositiveIntegerField(null=True)
+    legacy_hash = models.CharField(max_length=64, blank=True, default="")
+    legacy_seal = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.dea_number})"
+
+    @property
+    def chain_name(self) -> str:
+        """The ledger chain's name in checkpoints."""
+        return f"registration:{self.pk}"
 
 
 class Location(models.Model):

@@ -63,9 +63,10 @@ from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.audit import checkpoints
 from ketacare.audit.chain import event_digest, json_safe
 from ketacare.audit.models import AuditEvent, ChainHead
-from ketacare.audit.record import Action, field_changes, record
+from ketacare.audit.record import Action, chain_head, field_changes, record
 from ketacare.clinical.eligibility import OVERRIDABLE
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.instruments import score
@@ -76,7 +77,7 @@ from ketacare.clinical.safety import safety_signals
 from ketacare.clinical.session import Reading, VitalSigns, alerts, pre_dose_gate
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.actions import Counted, Signature
-from ketacare.inventory.chain import entry_digest
+from ketacare.inventory.chain import entry_digest, ledger_head
 from ketacare.inventory.models import (
     CountLine,
     LedgerEntry,
@@ -854,13 +855,11 @@ class _Writer:
         self.tables: dict[type[models.Model], _Table] = {}
         self.buffered = 0
         self.seconds = 0.0
-        head = ChainHead.objects.get(pk=1)
         self.event_id = _next_free_id(AuditEvent._meta.db_table)
-        self.last_event_id, self.last_hash, self.event_count = (
-            head.last_event_id,
-            head.last_hash,
-            head.event_count,
-        )
+        # The audit chains written to, by clinic id (None: the installation's), as
+        # [head pk, chain name, last event id, last hash, event count].
+        self.chains: dict[int | None, list[Any]] = {}
+        self.touched: set[int | None] = set()
 
     def table(self, model: type[models.Model]) -> _Table:
         table = self.tables.get(model)
@@ -887,12 +886,20 @@ class _Writer:
     def audit(self, content: dict[str, Any]) -> None:
         """What ``audit.record.record`` appends: the event hashed on the chain."""
         content["changes"] = json_safe(content["changes"])
-        digest = event_digest(content, self.last_hash)
+        clinic_id = content["clinic_id"]
+        chain = self.chains.get(clinic_id)
+        if chain is None:
+            head = chain_head(clinic_id, lock=False)
+            chain = [head.pk, head.name, head.last_event_id, head.last_hash, head.event_count]
+            self.chains[clinic_id] = chain
+        prev_hash = chain[3]
+        digest = event_digest(content, prev_hash)
         pk = self.event_id
         self.event_id += 1
-        self.insert(AuditEvent, pk, {**content, "prev_hash": self.last_hash, "hash": digest})
-        self.last_event_id, self.last_hash = pk, digest
-        self.event_count += 1
+        self.insert(AuditEvent, pk, {**content, "prev_hash": prev_hash, "hash": digest})
+        chain[2], chain[3] = pk, digest
+        chain[4] += 1
+        self.touched.add(clinic_id)
 
     def apply(self, messages: list[tuple[Any, ...]]) -> None:
         for message in messages:
@@ -938,15 +945,34 @@ class _Writer:
         """One transaction: the batch, and the heads as the actions would have left them."""
         with transaction.atomic():
             self.flush()
-            ChainHead.objects.filter(pk=1).update(
-                last_event_id=self.last_event_id,
-                last_hash=self.last_hash,
-                event_count=self.event_count,
-            )
+            written = []
+            for clinic_id in sorted(self.touched, key=lambda c: c or 0):
+                pk, name, last_event_id, last_hash, count = self.chains[clinic_id]
+                ChainHead.objects.filter(pk=pk).update(
+                    last_event_id=last_event_id, last_hash=last_hash, event_count=count
+                )
+                written.append(checkpoints.Head(name, last_event_id, count, last_hash))
+            self.touched = set()
             Registration.objects.filter(pk=heads.registration_id).update(
                 last_sequence=heads.sequence, last_hash=heads.ledger_hash
             )
             Clinic.objects.filter(pk=heads.clinic_id).update(mrn_counter=heads.mrn_counter)
+            # Each batch is checkpointed once it commits, as record() and the ledger's
+            # actions checkpoint every so many writes.
+            checkpoints.append_on_commit(checkpoints.AUDIT_LOG, written)
+            if heads.sequence:
+                checkpoints.append_on_commit(
+                    checkpoints.LEDGER_LOG,
+                    [
+                        ledger_head(
+                            Registration(
+                                pk=heads.registration_id,
+                                last_sequence=heads.sequence,
+                                last_hash=heads.ledger_hash,
+                            )
+                        )
+                    ],
+                )
 
     def finish(self, heads: _Heads) -> None:
         """The last batch; then PostgreSQL's sequences continue after the ids used."""

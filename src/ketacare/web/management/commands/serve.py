@@ -23,6 +23,9 @@ class Command(BaseCommand):
             raise CommandError("SECRET_KEY must be set in the environment to serve ketacare.")
         if options["migrate"]:
             call_command("migrate", interactive=False)
+        # Every chain head, checkpointed outside the database as the server starts.
+        call_command("audit", "checkpoint")
+        call_command("inventory", "checkpoint")
         call_command("collectstatic", interactive=False, verbosity=0)
         argv = [
             sys.executable,
