@@ -98,7 +98,10 @@ def check_datetime(value: datetime | str, what: str = "The date and time") -> da
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise OutOfBounds(f"{what} must be a date and time, got {shown(value)}.") from None
-    day = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    try:
+        day = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    except OverflowError:  # off the calendar in the clinic's time zone: year 1 or 9999
+        day = value.date()
     problem = date_problem(day, today, what)
     if problem:
         raise OutOfBounds(problem)

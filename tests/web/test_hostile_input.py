@@ -226,7 +226,7 @@ def filled(field: Field, role: str | None, mrn: str) -> str:
         return PASSWORD
     if field.kind == "select":
         return field.value or next((o for o in field.options if o), "")
-    if field.value or field.kind in ("hidden", "checkbox", "radio"):
+    if field.value.strip() or field.kind in ("hidden", "checkbox", "radio"):
         return field.value
     if name.endswith("username"):  # a witness or a prescriber signing: someone else
         return "nurse" if role == "prescriber" else "prescriber"
