@@ -554,7 +554,15 @@ def test_the_export_is_audited_without_any_patient_id(people, researcher, as_use
     assert event.changes["cohort"]["indication"] == "trd"
     assert event.changes["cohort"]["start"] == "2020-01-01"
     assert event.changes["cohort"]["min_age"] == 40 and event.changes["cohort"]["max_age"] == 49
-    assert set(event.changes) == {"cohort", "formats", "rows", "left_out_without_consent", "key"}
+    assert event.changes["left_out_for_implausible_dates"] == 0
+    assert set(event.changes) == {
+        "cohort",
+        "formats",
+        "rows",
+        "left_out_without_consent",
+        "left_out_for_implausible_dates",
+        "key",
+    }
     text = json.dumps(event.changes)
     for patient in people.values():
         assert export.research_id(export.installation_key(), patient.pk) not in text

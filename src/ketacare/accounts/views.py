@@ -30,6 +30,7 @@ from ketacare.accounts.forms import (
 )
 from ketacare.accounts.models import Membership, User
 from ketacare.accounts.permissions import LANDING, Role
+from ketacare.bounds import parse_id
 
 login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))
 logout = public(auth_views.LogoutView.as_view())
@@ -113,12 +114,12 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @requires("account.use")
 def switch_clinic(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        clinic_id = request.POST.get("clinic", "")
+        clinic_id = parse_id(request.POST.get("clinic"))
         membership = (
-            request.user.memberships.filter(clinic_id=int(clinic_id), active=True)
+            request.user.memberships.filter(clinic_id=clinic_id, active=True)
             .select_related("clinic")
             .first()
-            if clinic_id.isdigit()
+            if clinic_id is not None
             else None
         )
         if membership is not None:

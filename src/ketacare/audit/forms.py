@@ -1,6 +1,7 @@
 from django import forms
 
 from ketacare.audit.models import AuditEvent
+from ketacare.bounds import BoundedDateField
 
 
 class AuditFilterForm(forms.Form):
@@ -9,10 +10,10 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         required=False, choices=[("", "Any action"), *AuditEvent.Action.choices]
     )
-    date_from = forms.DateField(
+    date_from = BoundedDateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = BoundedDateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 

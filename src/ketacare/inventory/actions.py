@@ -4,7 +4,7 @@ StockError before anything is written, and a failure part-way rolls all of it ba
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +17,15 @@ from ketacare.accounts.permissions import allowed
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate
 from ketacare.audit import checkpoints
 from ketacare.audit.record import Action, record
+from ketacare.bounds import (
+    OutOfBounds,
+    check_date,
+    check_decimal,
+    decimal_limit,
+    digits_of,
+    parse_date,
+    shown,
+)
 from ketacare.clinical.datafiles import load
 from ketacare.inventory.chain import entry_digest, ledger_head
 from ketacare.inventory.dea import dea_number_problem
@@ -52,16 +61,30 @@ def policy() -> dict[str, Any]:
     return load("policy", package="ketacare.inventory")
 
 
-def quantity(value: Any, what: str = "quantity") -> Decimal:
-    """A positive quantity with at most two decimals, or StockError naming what is wrong."""
+def _digits(model: Any, field: str) -> tuple[int, int]:
+    return digits_of(model._meta.get_field(field))
+
+
+# The columns that hold quantities: what they hold is the most anyone may enter.
+LEDGER_UNITS = _digits(LedgerEntry, "quantity_units")
+LEDGER_MG = _digits(LedgerEntry, "quantity_mg")
+BALANCE_UNITS = _digits(StockBalance, "quantity_units")
+PRODUCT_AMOUNT = _digits(Product, "mg_per_unit")
+
+
+def _bounded(value: Any, digits: tuple[int, int], what: str) -> Decimal:
     try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise StockError(f"The {what} must be a number, got {value!r}.") from None
-    if not number.is_finite() or number <= 0:
+        return check_decimal(value, max_digits=digits[0], decimal_places=digits[1], what=what)
+    except OutOfBounds as error:
+        raise StockError(str(error)) from None
+
+
+def quantity(value: Any, what: str = "quantity", digits: tuple[int, int] = LEDGER_UNITS) -> Decimal:
+    """A positive quantity with at most two decimals that the ledger's column holds, or
+    StockError naming what is wrong."""
+    number = _bounded(value, digits, f"The {what}")
+    if number <= 0:
         raise StockError(f"The {what} must be more than 0, got {value}.")
-    if number != number.quantize(Decimal("0.01")):
-        raise StockError(f"The {what} can have at most two decimals, got {value}.")
     return number
 
 
@@ -148,6 +171,9 @@ def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEn
     occurred_at = fields.pop("occurred_at", None) or now
     if occurred_at > now:
         raise StockError("A movement cannot be recorded ahead of time.")
+    # A product's mg per unit times the units may not fit the mg column, nor a balance grow
+    # past its own: refused by name rather than by the database.
+    _bounded(fields["quantity_mg"], LEDGER_MG, "The quantity in mg")
     entry = LedgerEntry(
         registration=registration,
         sequence=registration.last_sequence + 1,
@@ -171,6 +197,7 @@ def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEn
         if location is not None:
             balance = _balance(entry.lot, location)
             balance.quantity_units = Decimal(balance.quantity_units) + sign * units
+            _bounded(balance.quantity_units, BALANCE_UNITS, f"The stock at {location.name}")
             balance.save(update_fields=["quantity_units"])
     record(
         actor,
@@ -234,7 +261,7 @@ def add_product(actor: Actor, **fields: Any) -> Product:
     ):
         raise StockError("Choose the product's drug and form.")
     for key in ("mg_per_unit", "units_per_package"):
-        fields[key] = quantity(fields.get(key), key.replace("_", " "))
+        fields[key] = quantity(fields.get(key), key.replace("_", " "), PRODUCT_AMOUNT)
     if Product.objects.filter(ndc=fields["ndc"]).exists():
         raise StockError(f"NDC {fields['ndc']} is already in the product list.")
     product = Product.objects.create(**fields)
@@ -259,6 +286,10 @@ def receive(
     """Stock in from a supplier, into a new or known lot."""
     registration = _registration(actor, registration_id)
     amount = quantity(units)
+    try:
+        check_date(expires_on, timezone.localdate(), "The expiry date")
+    except OutOfBounds as error:
+        raise StockError(str(error)) from None
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
         raise StockError("Unknown product.")
@@ -573,6 +604,10 @@ def report_loss(
     missing = [text for key, text in LOSS_FIELDS.items() if not str(details.get(key, "")).strip()]
     if missing:
         raise StockError(f"A loss report needs {', '.join(missing)}.")
+    try:
+        parse_date(str(details["discovered_on"]), timezone.localdate(), "The discovery date")
+    except OutOfBounds as error:
+        raise StockError(str(error)) from None
     _take(lot, location, amount)
     return _append(
         actor,
@@ -689,15 +724,15 @@ class Counted:
 
 
 def _counted(value: Any, lot: Lot) -> Decimal:
-    """A counted quantity: zero or more, at most two decimals."""
+    """A counted quantity: zero or more, at most two decimals, what a balance holds."""
     try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        number = Decimal("NaN")
-    if not number.is_finite() or number < 0 or number != number.quantize(Decimal("0.01")):
+        number = check_decimal(value, max_digits=BALANCE_UNITS[0], decimal_places=BALANCE_UNITS[1])
+    except OutOfBounds:
+        number = Decimal(-1)
+    if number < 0:
         raise StockError(
             f"Count for lot {lot.lot_number}: a number of zero or more with at most two "
-            f"decimals, got {value!r}."
+            f"decimals, up to {decimal_limit(*BALANCE_UNITS)}, got {shown(value)}."
         )
     return number
 

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from ketacare.bounds import BoundedDateField, BoundedDecimalField
 from ketacare.inventory.actions import LOSS_FIELDS, Counted, Signature
 from ketacare.inventory.models import (
     Discrepancy,
@@ -159,7 +160,7 @@ def add_loss_fields(form: forms.Form, required: bool) -> None:
     def needed(key: str) -> dict[str, str]:
         return {"required": f"A loss report needs {texts[key]}."}
 
-    form.fields["discovered_on"] = forms.DateField(
+    form.fields["discovered_on"] = BoundedDateField(
         label="Discovered on",
         required=required,
         widget=DateInput(),
@@ -208,7 +209,7 @@ class ReceiveForm(forms.Form):
             max_length=40,
             error_messages={"required": "Write the lot number from the package."},
         )
-        self.fields["expires_on"] = forms.DateField(label="Expires on", widget=DateInput())
+        self.fields["expires_on"] = BoundedDateField(label="Expires on", widget=DateInput())
         self.fields["location"] = forms.ModelChoiceField(
             registration.locations.order_by("name"), label="Stored in", empty_label="—"
         )
@@ -380,7 +381,7 @@ class CountForm(forms.Form):
         )
         self.rows = [(row, f"counted_{row.lot_id}_{row.location_id}") for row in rows]
         for row, name in self.rows:
-            self.fields[name] = forms.DecimalField(
+            self.fields[name] = BoundedDecimalField(
                 label=f"Counted ({row.lot.product.unit})",
                 min_value=Decimal(0),
                 max_digits=9,
@@ -447,9 +448,9 @@ class ProductForm(forms.Form):
     unit = forms.CharField(
         label="Unit", max_length=10, help_text="mL for a vial, device for a spray."
     )
-    mg_per_unit = forms.DecimalField(
+    mg_per_unit = BoundedDecimalField(
         label="mg per unit", max_digits=7, decimal_places=2, min_value=Decimal("0.01")
     )
-    units_per_package = forms.DecimalField(
+    units_per_package = BoundedDecimalField(
         label="Units per package", max_digits=7, decimal_places=2, min_value=Decimal("0.01")
     )

@@ -16,6 +16,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from ketacare.accounts.models import Clinic, User
+from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.clinical.datafiles import load
 from ketacare.inventory.actions import policy
 from ketacare.inventory.models import (
@@ -64,15 +65,11 @@ def day_start(day: date) -> datetime:
 
 def parse_day(value: str | None, what: str, default: date) -> date:
     """A YYYY-MM-DD date, ``default`` when empty, or RangeError naming what is wrong."""
-    value = (value or "").strip()
-    if not value:
-        return default
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise RangeError(
-            f"The {what} date must be a date written YYYY-MM-DD, got {value!r}."
-        ) from None
+        day = parse_date(value, timezone.localdate(), f"The {what} date")
+    except OutOfBounds as error:
+        raise RangeError(str(error)) from None
+    return default if day is None else day
 
 
 def parse_period(start: str | None, end: str | None, today: date) -> Period:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ketacare.accounts.access import requires
 from ketacare.audit.record import Action, record
+from ketacare.bounds import parse_id
 from ketacare.inventory import actions
 from ketacare.inventory.actions import Signature, StockError
 from ketacare.inventory.forms import (
@@ -79,7 +80,8 @@ def _registration(request: HttpRequest) -> Registration | None:
     registrations = Registration.objects.filter(clinic=request.actor.clinic).order_by("pk")
     chosen = request.GET.get("registration", "")
     if chosen.isdigit():
-        return get_object_or_404(registrations, pk=int(chosen))
+        # Digits that are no id (40 of them) name no registration: not found, like any other.
+        return get_object_or_404(registrations, pk=parse_id(chosen) or 0)
     return registrations.first()
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.audit.record import Action, field_changes, record
+from ketacare.bounds import MAX_SMALL_INTEGER, check_date, check_datetime, check_integer
 from ketacare.clinical.instruments import Instrument, get, score
 from ketacare.clinical.safety import safety_signals
 from ketacare.measures import contact, links, notify
@@ -115,6 +116,7 @@ def record_staff_response(
     sex: str | None = None,
 ) -> QuestionnaireResponse:
     """A clinician-rated instrument, or a patient's paper form, entered by staff."""
+    check_datetime(completed_at, "The completion date")
     return _save_response(
         actor,
         patient,
@@ -253,6 +255,9 @@ def assign_instrument(
     starts_on: date,
     every_days: int | None = None,
 ) -> Assignment:
+    check_date(starts_on, timezone.localdate(), "The start date")
+    if every_days is not None:
+        every_days = check_integer(every_days, "Every how many days", 1, MAX_SMALL_INTEGER)
     assignment = Assignment.objects.create(
         patient=patient,
         instrument_id=get(instrument_id).id,

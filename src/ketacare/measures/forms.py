@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 
+from ketacare.bounds import BoundedDateField, BoundedDateTimeField
 from ketacare.clinical.instruments import AnswerError, Instrument
 from ketacare.clinical.instruments.scoring import validate
 from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
@@ -53,7 +54,7 @@ def answers_form_class(
             widget=forms.RadioSelect,
         )
     if not for_patient:
-        fields["completed_at"] = forms.DateTimeField(
+        fields["completed_at"] = BoundedDateTimeField(
             label="Completed at",
             initial=timezone.localtime().replace(second=0, microsecond=0),
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -116,6 +117,7 @@ class AssignForm(forms.ModelForm):
         model = Assignment
         fields = ["instrument_id", "schedule", "every_days", "starts_on"]
         labels = {"instrument_id": "Questionnaire", "every_days": "Every how many days"}
+        field_classes = {"starts_on": BoundedDateField}
         widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, instruments=(), **kwargs):

@@ -11,9 +11,15 @@ from django.utils import timezone
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic
 from ketacare.audit.record import Action, field_changes, record
+from ketacare.bounds import check_date, check_datetime, check_decimal, digits_of
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 from ketacare.patients.mrn import format_mrn
 from ketacare.patients.search import Duplicate, likely_duplicates
+
+
+def _digits(field: str) -> dict[str, int]:
+    max_digits, decimal_places = digits_of(BodyMeasurement._meta.get_field(field))
+    return {"max_digits": max_digits, "decimal_places": decimal_places}
 
 
 def _next_mrn(clinic: Clinic) -> str:
@@ -61,6 +67,7 @@ def create_patient(
     with LikelyDuplicates unless each one found is in ``confirmed_duplicates``: the user saw
     them and says this is someone else."""
     assert actor.clinic is not None
+    check_date(data["date_of_birth"], timezone.localdate(), "Date of birth")
     duplicates = find_duplicates(actor.clinic, data)
     if any(d.patient.pk not in confirmed_duplicates for d in duplicates):
         raise LikelyDuplicates(duplicates)
@@ -102,6 +109,8 @@ def update_patient(
         )
     before = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS}
     after = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
+    if "date_of_birth" in after:
+        check_date(after["date_of_birth"], timezone.localdate(), "Date of birth")
     changes = field_changes(before, after)
     if not changes:
         return {}
@@ -120,6 +129,11 @@ def record_measurement(
     weight_kg: Decimal,
     height_cm: Decimal | None,
 ) -> BodyMeasurement:
+    """A weight (and height) on a day. Values the record cannot hold raise OutOfBounds."""
+    check_date(measured_on, timezone.localdate(), "The measurement date")
+    weight_kg = check_decimal(weight_kg, **_digits("weight_kg"), what="The weight")
+    if height_cm is not None:
+        height_cm = check_decimal(height_cm, **_digits("height_cm"), what="The height")
     measurement = BodyMeasurement.objects.create(
         patient=patient,
         measured_on=measured_on,
@@ -141,6 +155,7 @@ def record_measurement(
 
 @transaction.atomic
 def record_consent(actor: Actor, patient: Patient, data: dict[str, Any]) -> ConsentRecord:
+    check_datetime(data["signed_at"], "The signing date")
     consent = ConsentRecord.objects.create(patient=patient, recorded_by=actor.user, **data)
     record(actor, Action.CREATE, obj=consent, patient=patient, changes=field_changes({}, data))
     return consent

@@ -3,6 +3,12 @@ import re
 from django import forms
 from django.utils import timezone
 
+from ketacare.bounds import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    BoundedDecimalField,
+    date_problem,
+)
 from ketacare.clinical.measurements import date_of_birth_problem, height_problem, weight_problem
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 
@@ -38,7 +44,9 @@ class PatientForm(forms.ModelForm):
 
     def clean_date_of_birth(self):
         dob = self.cleaned_data["date_of_birth"]
-        problem = date_of_birth_problem(dob, timezone.localdate())
+        # The clinical check says more ("in the future"); the bounds hold if its data change.
+        today = timezone.localdate()
+        problem = date_of_birth_problem(dob, today) or date_problem(dob, today, "Date of birth")
         if problem:
             raise forms.ValidationError(problem)
         return dob
@@ -62,6 +70,7 @@ class MeasurementForm(forms.ModelForm):
     class Meta:
         model = BodyMeasurement
         fields = ["measured_on", "weight_kg", "height_cm"]
+        field_classes = {"measured_on": BoundedDateField}
         widgets = {"measured_on": DateInput()}
         labels = {"weight_kg": "Weight (kg)", "height_cm": "Height (cm)"}
 
@@ -91,10 +100,10 @@ class NewPatientForm(PatientForm):
     """Registration also takes the first weight and height, which dosing will need, from staff
     whose role may record measurements (``with_measurement``)."""
 
-    weight_kg = forms.DecimalField(
+    weight_kg = BoundedDecimalField(
         label="Weight (kg)", max_digits=5, decimal_places=1, required=False
     )
-    height_cm = forms.DecimalField(
+    height_cm = BoundedDecimalField(
         label="Height (cm)", max_digits=5, decimal_places=1, required=False
     )
 
@@ -120,6 +129,7 @@ class ConsentForm(forms.ModelForm):
     class Meta:
         model = ConsentRecord
         fields = ["kind", "decision", "version", "signed_at", "signed_by"]
+        field_classes = {"signed_at": BoundedDateTimeField}
         widgets = {"signed_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
 
     def clean_signed_at(self):

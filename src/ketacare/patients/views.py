@@ -7,6 +7,7 @@ from django.utils import timezone
 from ketacare.accounts.access import requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
+from ketacare.bounds import parse_id
 from ketacare.clinical.measurements import age_in_years, body_mass_index
 from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
@@ -58,7 +59,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         # "Create anyway" carries the ids of the likely duplicates the user was shown.
         confirmed = {
-            int(pk) for pk in request.POST.get("create_anyway", "").split() if pk.isdigit()
+            pk for pk in map(parse_id, request.POST.get("create_anyway", "").split()) if pk
         }
         try:
             patient = actions.create_patient(request.actor, form.cleaned_data, confirmed)

@@ -13,6 +13,7 @@ from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
 from ketacare.audit.record import Action, field_changes, record
+from ketacare.bounds import date_problem
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import (
     OVERRIDABLE,
@@ -578,6 +579,7 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
     except LookupError as error:
         raise PlanningError(str(error)) from None
     today = timezone.localdate()
+    _within_bounds(request.start_date, today, "The first session's date")
     if request.start_date < today:
         raise PlanningError(f"The first session ({request.start_date}) is in the past.")
     required = protocol.required_indication
@@ -738,6 +740,12 @@ def discard_plan(actor: Actor, plan_id: int, reason: str) -> TreatmentPlan:
     return plan
 
 
+def _within_bounds(day: date, today: date, what: str) -> None:
+    problem = date_problem(day, today, what)
+    if problem:
+        raise PlanningError(problem)
+
+
 @transaction.atomic
 def reschedule_session(actor: Actor, plan_id: int, number: int, new_date: date) -> dict[str, Any]:
     """Move one session; the later ones re-flow to keep the protocol's spacing. Returns the
@@ -756,6 +764,7 @@ def reschedule_session(actor: Actor, plan_id: int, number: int, new_date: date) 
         )
     if sessions[number - 1].date < today:
         raise PlanningError(f"Session {number} was on {sessions[number - 1].date}; it cannot move.")
+    _within_bounds(new_date, today, "The new date")
     if new_date < today:
         raise PlanningError(f"{new_date} is in the past.")
     try:

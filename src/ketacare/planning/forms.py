@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 
+from ketacare.bounds import BoundedDateField, BoundedDecimalField, BoundedIntegerField
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import FieldSpec, field_specs
 from ketacare.clinical.protocols.library import Protocol
@@ -38,7 +39,7 @@ def _field(spec: FieldSpec) -> forms.Field:
             label=label, choices=[UNANSWERED, NOT_DONE, *numbers], required=False
         )
     if spec.kind == "int":
-        return forms.IntegerField(
+        return BoundedIntegerField(
             label=label, required=False, min_value=spec.low, max_value=spec.high
         )
     if spec.kind == "choice":
@@ -212,7 +213,7 @@ class PlanForm(forms.Form):
                 choices=[(str(m), f"{m} minutes") for m in protocol.raw["infusion_minutes"]],
                 coerce=int,
             )
-        self.fields["start_date"] = forms.DateField(label="First session", widget=DateInput())
+        self.fields["start_date"] = BoundedDateField(label="First session", widget=DateInput())
 
 
 class RescheduleForm(forms.Form):
@@ -225,7 +226,7 @@ class RescheduleForm(forms.Form):
             ],
             coerce=int,
         )
-        self.fields["new_date"] = forms.DateField(label="Move to", widget=DateInput())
+        self.fields["new_date"] = BoundedDateField(label="Move to", widget=DateInput())
 
 
 class RulePolicyForm(forms.Form):
@@ -239,7 +240,10 @@ class RulePolicyForm(forms.Form):
         )
         current = rule.thresholds if rule is not None else file_rule.thresholds
         for path, (symbol, value) in file_rule.thresholds.items():
-            self.fields[field_name(path)] = forms.DecimalField(
+            # Compared with a whole-number field whose plausible range the rules check.
+            self.fields[field_name(path)] = BoundedDecimalField(
+                max_digits=9,
+                decimal_places=2,
                 label=f"{LABELS[path]} {symbol}",
                 initial=current[path][1],
                 help_text=f"Rules file: {symbol} {value}",

@@ -25,8 +25,9 @@ fixed number of queries however many patients there are, for the cohort statisti
     completed_at (timestamp).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pyarrow as pa
@@ -35,6 +36,7 @@ from django.db.models import Count
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from ketacare.bounds import EARLIEST_DATE, date_problem, latest_date
 from ketacare.clinical.eligibility import OVERRIDABLE, ROUTES
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
 from ketacare.measures.models import QuestionnaireResponse
@@ -72,6 +74,71 @@ class Dataset:
     sessions: pd.DataFrame
     adverse_events: pd.DataFrame
     scores: pd.DataFrame
+    # Patients of the clinic left out of every table because a date of their record is
+    # outside ketacare's bounds (``plausible_only``).
+    implausible: int = 0
+
+
+# Every date and timestamp of a patient the registry computes with, by table.
+DATE_COLUMNS = {
+    "patients": ("birth_date", "evaluated_on", "first_dose_at", "last_induction_dose_at"),
+    "sessions": ("date", "dose_started_at"),
+    "scores": ("completed_at",),
+}
+
+
+def outside_bounds(values: pd.Series, today: date) -> pd.Series:
+    """Which values are dates or timestamps outside ``bounds`` (EARLIEST_DATE to
+    ``latest_date(today)``); a missing value is not."""
+    first, last = EARLIEST_DATE, latest_date(today)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        low, high = pd.Timestamp(first), pd.Timestamp(last + timedelta(days=1))
+        if values.dt.tz is not None:
+            low, high = low.tz_localize("UTC"), high.tz_localize("UTC")
+        return (values < low) | (values >= high)
+    try:
+        days = pa.array(values, type=pa.date32(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return values.map(lambda v: not pd.isna(v) and date_problem(v, today) is not None)
+    outside = pc.or_(
+        pc.less(days, pa.scalar(first, pa.date32())),
+        pc.greater(days, pa.scalar(last, pa.date32())),
+    )
+    return pd.Series(
+        pc.fill_null(outside, False).to_numpy(zero_copy_only=False), index=values.index
+    )
+
+
+def implausible_patients(columns: Iterable[tuple[pd.DataFrame, str]], today: date) -> set[int]:
+    """The patients with a date outside the bounds in any of ``columns`` (a frame with a
+    ``patient_id`` column, and the name of a date or timestamp column of it)."""
+    found: set[int] = set()
+    for frame, column in columns:
+        if len(frame):
+            found |= set(frame.loc[outside_bounds(frame[column], today), "patient_id"].astype(int))
+    return found
+
+
+def plausible_only(dataset: Dataset, today: date | None = None) -> Dataset:
+    """The dataset without the patients whose record holds a date outside ketacare's bounds
+    (``bounds.py``), in every table; ``implausible`` counts them. Such a date (0001-01-01,
+    stored before the bounds were enforced) is a mistake in the record that no age, interval
+    or shifted date can be computed from, so the patient is left out whole rather than
+    counted with part of their history, until the record is corrected."""
+    today = today or timezone.localdate()
+    tables = ("patients", "sessions", "adverse_events", "scores")
+    found = implausible_patients(
+        [(getattr(dataset, t), c) for t, columns in DATE_COLUMNS.items() for c in columns], today
+    )
+    if not found:
+        return dataset
+    kept = {
+        t: getattr(dataset, t)[~getattr(dataset, t)["patient_id"].isin(found)].reset_index(
+            drop=True
+        )
+        for t in tables
+    }
+    return Dataset(**kept, implausible=dataset.implausible + len(found))
 
 
 def _local_dates(stamps: pd.Series) -> pd.Series:
@@ -192,6 +259,27 @@ def load(cohort: Cohort) -> Dataset:
             **dict.fromkeys(verdict_columns, "str"),
         },
     )
+    scores = read_sql(
+        SCORES_SQL, [clinic], {"patient_id": "int", "instrument_id": "str", "total": "int",
+                               "completed_at": "stamp"},
+    )  # fmt: skip
+    # A date outside ketacare's bounds (stored before they were enforced) leaves its patient
+    # out of every table, counted (see ``plausible_only``): nothing below can compute with it.
+    implausible = implausible_patients(
+        [
+            (patients, "birth_date"),
+            (sessions, "date"),
+            (sessions, "dose_started_at"),
+            (evaluations, "signed_at"),
+            (scores, "completed_at"),
+        ],
+        timezone.localdate(),
+    )
+    if implausible:
+        patients, sessions, evaluations, scores = (
+            f[~f["patient_id"].isin(implausible)].reset_index(drop=True)
+            for f in (patients, sessions, evaluations, scores)
+        )
     evaluations = evaluations.sort_values(["signed_at", "evaluation_id"], kind="stable")
     evaluations = evaluations.drop_duplicates("patient_id").reset_index(drop=True)
     evaluations["adequate_trials"] = pd.to_numeric(evaluations["adequate_trials"], errors="coerce")
@@ -295,12 +383,8 @@ def load(cohort: Cohort) -> Dataset:
         {"session_id": "int", "patient_id": "int", "kind": "str", "severity": "str"},
     )
     events = events[events["patient_id"].isin(ids)].reset_index(drop=True)
-    scores = read_sql(
-        SCORES_SQL, [clinic], {"patient_id": "int", "instrument_id": "str", "total": "int",
-                               "completed_at": "stamp"},
-    )  # fmt: skip
     scores = scores[scores["patient_id"].isin(ids)].reset_index(drop=True)
-    return Dataset(frame, sessions, events, scores)
+    return Dataset(frame, sessions, events, scores, implausible=len(implausible))
 
 
 def _filtered(patients: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:

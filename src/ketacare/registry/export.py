@@ -10,6 +10,11 @@ What is done to the registry dataset (``dataset.load``):
   (de-identified data needs no authorization under HIPAA): patients were asked, so their
   answer is kept. The README and the export page say how many were left out, a count the
   researcher role sees only from the small-cell minimum up (cohort.toml), as on the dashboard.
+- A patient whose record holds a date outside ketacare's bounds (``bounds.py``: 1900-01-01 to
+  ten years ahead; say a date of birth of 0001-01-01 stored before the bounds were enforced)
+  is left out of every file, and of the registry's figures (``dataset.plausible_only``): no
+  age, interval or shifted date can be computed from it. The README says how many, with the
+  same small-cell rule as the consent count, and the audit event records it.
 - Names, MRN, address, phone, e-mail and database ids never reach the export: the tables are
   rebuilt column by column from an allow-list (``COLUMNS``), so a column added to the dataset
   later stays out until someone describes it here.
@@ -64,6 +69,7 @@ from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
+from ketacare.bounds import EARLIEST_DATE, YEARS_AHEAD
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.measurements import age_in_years
 from ketacare.clinical.outcomes.cohort import settings as cohort_settings
@@ -71,7 +77,7 @@ from ketacare.clinical.protocols.library import get_protocol
 from ketacare.measures.fhir import SURVEY
 from ketacare.measures.fhir import _code as fhir_code
 from ketacare.patients.models import ConsentRecord, Patient
-from ketacare.registry.dataset import Cohort, Dataset, load
+from ketacare.registry.dataset import Cohort, Dataset, load, plausible_only
 
 FORMATS = ("parquet", "csv", "ndjson")
 TABLES = ("patients", "sessions", "adverse_events", "scores")
@@ -121,6 +127,11 @@ ROUTE_CODING = {
 }
 DRUG_TEXT = {"racemic_ketamine": "Ketamine (racemic)", "esketamine": "Esketamine"}
 UCUM = "http://unitsofmeasure.org"
+IMPLAUSIBLE_RULE = (
+    f"A patient whose record holds a date outside {EARLIEST_DATE} to {YEARS_AHEAD} years "
+    "from the day of export (a data-entry mistake no age or shifted date can be computed "
+    "from) is left out of every file until the record is corrected."
+)
 CONSENT_RULE = (
     "Clinic policy: a patient is exported only while their latest research-registry consent "
     "is granted; patients who never gave it or withdrew it are left out of every file."
@@ -422,6 +433,9 @@ def deidentify(dataset: Dataset, key: bytes, today: date | None = None) -> Datas
     """The dataset with Safe Harbor's identifiers removed, dates shifted per patient and the
     patient id replaced by a research id from ``key`` (see the module docstring). ``today``,
     the day of export, decides whose year of birth shows an age over 89."""
+    today = today or timezone.localdate()
+    # A date outside ketacare's bounds would move off the calendar: its patient is left out.
+    dataset = plausible_only(dataset, today)
     p = dataset.patients
     ids = {int(pid) for pid in p["patient_id"]} if len(p) else set()
     rid = {pid: research_id(key, pid) for pid in ids}
@@ -431,7 +445,6 @@ def deidentify(dataset: Dataset, key: bytes, today: date | None = None) -> Datas
         pids = frame["patient_id"].astype("int64")
         return pids.map(rid).astype(object), pids.map(shift)
 
-    today = today or timezone.localdate()
     patients = _patients(p, *of(p), today) if len(p) else _frame({}, "patients")
     patients = patients.sort_values("research_id", ignore_index=True)
 
@@ -486,7 +499,7 @@ def deidentify(dataset: Dataset, key: bytes, today: date | None = None) -> Datas
         },
         "scores",
     ).sort_values(["research_id", "completed_at", "instrument_id"], ignore_index=True)
-    return Dataset(patients, sessions, events, scores)
+    return Dataset(patients, sessions, events, scores, implausible=dataset.implausible)
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -610,7 +623,12 @@ def dictionary() -> dict[str, Any]:
     }
 
 
-def _readme(formats: Iterable[str], rows: Mapping[str, int], left_out: LeftOut) -> bytes:
+def _readme(
+    formats: Iterable[str],
+    rows: Mapping[str, int],
+    left_out: LeftOut,
+    implausible: LeftOut | None = None,
+) -> bytes:
     lines = [
         "# ketacare research export",
         "",
@@ -628,6 +646,8 @@ def _readme(formats: Iterable[str], rows: Mapping[str, int], left_out: LeftOut) 
         "- ZIP: the first three digits; `000` for areas of 20,000 people or fewer.",
         f"- Consent. {CONSENT_RULE}",
         f"  Patients of this cohort left out for want of that consent: {left_out}.",
+        f"- Dates. {IMPLAUSIBLE_RULE}",
+        f"  Patients of the clinic left out so: {implausible or 0}.",
         "",
         f"Formats: {', '.join(formats)}. Rows: "
         + ", ".join(f"{table} {n}" for table, n in rows.items())
@@ -642,9 +662,15 @@ def _readme(formats: Iterable[str], rows: Mapping[str, int], left_out: LeftOut) 
     return ("\n".join(lines) + "\n").encode()
 
 
-def export_files(research: Dataset, formats: Iterable[str], left_out: LeftOut) -> dict[str, bytes]:
+def export_files(
+    research: Dataset,
+    formats: Iterable[str],
+    left_out: LeftOut,
+    implausible: LeftOut | None = None,
+) -> dict[str, bytes]:
     """The export's files by name: tables, FHIR NDJSON, data dictionary and README (which
-    says how many patients were ``left_out`` for want of consent)."""
+    says how many patients were ``left_out`` for want of consent, and how many for a date
+    outside the bounds: ``implausible``)."""
     formats = [f for f in FORMATS if f in set(formats)]
     files: dict[str, bytes] = {}
     for table in TABLES:
@@ -657,7 +683,7 @@ def export_files(research: Dataset, formats: Iterable[str], left_out: LeftOut) -
         for kind, resources in fhir_resources(research).items():
             files[f"fhir/{kind}.ndjson"] = _ndjson(resources)
     files["data_dictionary.json"] = (json.dumps(dictionary(), indent=2) + "\n").encode()
-    files["README.md"] = _readme(formats, row_counts(research), left_out)
+    files["README.md"] = _readme(formats, row_counts(research), left_out, implausible)
     return files
 
 
@@ -717,12 +743,13 @@ def export_cohort(
     if not formats:
         raise ValueError(f"Choose at least one format of {', '.join(FORMATS)}.")
     dataset = load(cohort)
+    implausible = dataset.implausible
     # Read after the tables, so a withdrawal recorded while they were read still counts.
     consented = set(consenting(cohort.clinic_id).values_list("pk", flat=True))
     dataset, left_out = consented_only(dataset, consented)
     research = deidentify(dataset, key or installation_key())
     shown = left_out_for(actor, left_out)
-    files = export_files(research, formats, shown)
+    files = export_files(research, formats, shown, left_out_for(actor, implausible))
     with transaction.atomic():
         record(
             actor,
@@ -734,6 +761,7 @@ def export_cohort(
                 "formats": formats,
                 "rows": row_counts(research),
                 "left_out_without_consent": left_out,
+                "left_out_for_implausible_dates": implausible,
                 "key": "installation" if key is None else "given",
             },
         )

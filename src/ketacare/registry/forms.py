@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from ketacare.bounds import BoundedDateField
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.patients.forms import DateInput
 from ketacare.patients.models import Patient
@@ -20,8 +21,8 @@ INDICATIONS = ["trd", "mdd_with_suicidal_ideation", "anxiety", "ptsd", "ocd", "o
 
 
 class CohortForm(forms.Form):
-    start = forms.DateField(label="First dose from", required=False, widget=DateInput())
-    end = forms.DateField(label="to", required=False, widget=DateInput())
+    start = BoundedDateField(label="First dose from", required=False, widget=DateInput())
+    end = BoundedDateField(label="to", required=False, widget=DateInput())
     indication = forms.ChoiceField(
         required=False, choices=[("", "Any"), *((i, CHOICE_LABELS[i]) for i in INDICATIONS)]
     )

@@ -67,6 +67,7 @@ from ketacare.audit import checkpoints
 from ketacare.audit.chain import event_digest, json_safe
 from ketacare.audit.models import AuditEvent, ChainHead
 from ketacare.audit.record import Action, chain_head, field_changes, record
+from ketacare.bounds import EARLIEST_DATE, date_problem
 from ketacare.clinical.eligibility import OVERRIDABLE
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.instruments import score
@@ -3434,6 +3435,19 @@ def _sink(writer: str) -> _LocalSink | _PipeSink:
     raise SynthError(f"Unknown writer {writer!r}.")
 
 
+def span_days(months: float, end_day: date) -> int:
+    """The program's length in days, or SynthError when its days are not all within the
+    dates ketacare accepts (``bounds``), as an action would refuse them one by one."""
+    problem = date_problem(end_day, timezone.localdate(), "The program's last day (--end)")
+    if problem:
+        raise SynthError(problem)
+    if not (math.isfinite(months) and months >= 0):
+        raise SynthError(f"The number of months must be 0 or more, got {months}.")
+    if months * 30.44 > (end_day - EARLIEST_DATE).days:
+        raise SynthError(f"{months} months before {end_day} starts before {EARLIEST_DATE}.")
+    return round(months * 30.44)
+
+
 def synthesize(
     params: SynthParams,
     *,
@@ -3458,7 +3472,7 @@ def synthesize(
         )
     began = wallclock.perf_counter()
     end_day = params.end or timezone.localdate()
-    start_day = end_day - timedelta(days=round(params.months * 30.44))
+    start_day = end_day - timedelta(days=span_days(params.months, end_day))
     clock = _Clock()
     clock.at = _at(start_day - timedelta(days=1), 8).astimezone(UTC)
     # Never shown: nobody signs in as synthetic staff. Hex, so that it can never spell the

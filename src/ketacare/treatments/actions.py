@@ -16,6 +16,7 @@ from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
 from ketacare.audit.record import Action, record
+from ketacare.bounds import OutOfBounds, check_decimal, digits_of, shown
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.dose import DoseRefused, check_dose
 from ketacare.clinical.protocols.library import Protocol, get_protocol
@@ -62,6 +63,12 @@ class SessionError(ValueError):
     def __init__(self, message: str, fixes: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.fixes = fixes
+
+
+def _decimal(value: Any, model: Any, field: str) -> Decimal:
+    """``value`` as the model's decimal column holds it, or OutOfBounds."""
+    max_digits, decimal_places = digits_of(model._meta.get_field(field))
+    return check_decimal(value, max_digits=max_digits, decimal_places=decimal_places)
 
 
 class Problem(str):
@@ -483,9 +490,9 @@ def start_dose(
         raise SessionError(f"The pre-dose gate stops dosing. {fired}")
     planned = _planned_dose(session)
     try:
-        dose = planned if dose_mg in (None, "") else Decimal(str(dose_mg))
-    except ArithmeticError:
-        raise SessionError(f"The dose must be a number of mg, got {dose_mg!r}.") from None
+        dose = planned if dose_mg in (None, "") else _decimal(dose_mg, TreatmentSession, "dose_mg")
+    except OutOfBounds:
+        raise SessionError(f"The dose must be a number of mg, got {shown(dose_mg)}.") from None
     if not dose.is_finite() or dose <= 0:
         raise SessionError(f"The dose must be more than 0 mg, got {dose_mg}.")
     protocol = protocol_of(session)
@@ -605,8 +612,8 @@ def infusion_step(
     rate = None
     if kind == DoseStep.Kind.RATE_CHANGE:
         try:
-            rate = Decimal(str(rate_ml_per_h))
-        except ArithmeticError:
+            rate = _decimal(rate_ml_per_h, DoseStep, "rate_ml_per_h")
+        except OutOfBounds:
             rate = None
         if rate is None or rate <= 0:
             raise SessionError("Give the new pump rate in mL/h.")

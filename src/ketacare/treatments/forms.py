@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from ketacare.bounds import BoundedDecimalField, IdField
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.inventory.models import StockBalance
 from ketacare.treatments.actions import Checklist, Supply, route_check_in, serious_criteria_labels
@@ -31,7 +32,7 @@ def _code() -> forms.CharField:
 
 
 class OpenSessionForm(forms.Form):
-    planned = forms.IntegerField(widget=forms.HiddenInput)
+    planned = IdField()
     chair = forms.CharField(label="Chair or room", max_length=40)
 
 
@@ -153,10 +154,10 @@ class StartDoseForm(forms.Form):
     prescribers, the action refuses anyone else) a dose other than the plan's."""
 
     supply = forms.ChoiceField(label="Lot and storage")
-    units = forms.DecimalField(
+    units = BoundedDecimalField(
         label="Quantity dispensed", min_value=Decimal("0.01"), decimal_places=2, max_digits=9
     )
-    dose_mg = forms.DecimalField(
+    dose_mg = BoundedDecimalField(
         label="Dose (mg), if different from the plan",
         required=False,
         min_value=Decimal("0.01"),
@@ -201,7 +202,7 @@ class PumpForm(forms.Form):
             (DoseStep.Kind.INFUSION_END, "End infusion"),
         ]
     )
-    rate_ml_per_h = forms.DecimalField(
+    rate_ml_per_h = BoundedDecimalField(
         label="New rate (mL/h)",
         required=False,
         min_value=Decimal("0.1"),

@@ -21,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 from ketacare.accounts.access import requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
+from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes, planned_vital_signs
 from ketacare.clinical.session import rest_minutes
@@ -118,11 +119,15 @@ class BoardRow:
     open_alerts: int
 
 
-def _day(value: str | None) -> date:
+def _day(request: HttpRequest, value: str | None) -> date:
+    """The board's day from ``?date=``: today when absent, or (with a message) when it is
+    not a date ketacare accepts."""
+    today = timezone.localdate()
     try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return timezone.localdate()
+        return parse_date(value, today, "The board's date") or today
+    except OutOfBounds as error:
+        messages.error(request, f"{error} Showing today.")
+        return today
 
 
 def _board_url(day: date) -> str:
@@ -184,7 +189,7 @@ def board_rows(clinic: Any, day: date, now: datetime) -> list[BoardRow]:
 @requires("treatments.view")
 def board(request: HttpRequest) -> HttpResponse:
     """Today's sessions by chair. htmx polls this view for the table alone."""
-    day = _day(request.GET.get("date"))
+    day = _day(request, request.GET.get("date"))
     now = timezone.now()
     context: dict[str, Any] = {
         "day": day,
@@ -215,7 +220,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @requires("treatments.run")
 def session_open(request: HttpRequest) -> HttpResponse:
-    day = _day(request.POST.get("date"))
+    day = _day(request, request.POST.get("date"))
     if request.method != "POST":
         return redirect("chair-board")
     form = OpenSessionForm(request.POST)

@@ -3,9 +3,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.models import Clinic
+from ketacare.bounds import EARLIEST_DATE, latest_date
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.patients.models import Patient
 from ketacare.registry import export
@@ -53,6 +55,14 @@ class Command(BaseCommand):
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise CommandError(f"{out} exists and is not an empty directory.")
         formats = _formats(options["format"])
+        last = latest_date(timezone.localdate()).year
+        for flag in ("from_year", "to_year"):
+            year = options[flag]
+            if year is not None and not EARLIEST_DATE.year <= year <= last:
+                raise CommandError(
+                    f"--{flag.replace('_', '-')} must be a year from {EARLIEST_DATE.year} to "
+                    f"{last}, got {year}."
+                )
         start, end = export.year_range(options["from_year"], options["to_year"])
         low, high = export.age_band(options["age_band"]) if options["age_band"] else (None, None)
         cohort = Cohort(

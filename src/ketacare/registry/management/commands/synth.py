@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from tqdm import tqdm
 
-from ketacare.registry.synth import SynthError, SynthParams, synthesize
+from ketacare.registry.synth import SynthError, SynthParams, span_days, synthesize
 
 # Past this, the actions path takes hours (about 2.5 patients a second): say so.
 SLOW_PATIENTS = 2_000
@@ -80,7 +81,10 @@ class Command(BaseCommand):
                 f"{params.patients / 2.5 / 3600:.1f} hours (about 2.5 a second); --bulk writes "
                 "the same rows about 20 times faster."
             )
-        days = round(params.months * 30.44)
+        try:
+            days = span_days(params.months, params.end or timezone.localdate())
+        except SynthError as error:
+            raise CommandError(str(error)) from None
         with tqdm(
             total=days,
             unit="day",
