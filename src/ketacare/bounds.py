@@ -13,7 +13,7 @@ bounds is refused with a message that names it; nothing is written.
   (months). Python and the databases hold years 1 to 9999, and code computes with dates —
   a week before a day, an age, a date shifted for de-identification, midnight in the
   clinic's time zone converted to UTC — so a date near either end turns into a server error
-  far from where it was typed. A century of margin on each side keeps all of that safe.
+  far from where it was typed. Centuries of margin on either side keep all of that safe.
 - Ids are positive and fit a 64-bit column (``MAX_ID``: Django's BigAutoField); other
   integers fit a 32-bit one (``MAX_INTEGER``), or a 16-bit one (``MAX_SMALL_INTEGER``) where
   the model stores them so, unless a field says less.
@@ -56,11 +56,9 @@ def latest_date(today: date) -> date:
     """The last date accepted: ``YEARS_AHEAD`` years after ``today`` (28 February for a
     29 February that year has none)."""
     year = today.year + YEARS_AHEAD
-    return (
-        today.replace(year=year, day=28)
-        if (today.month, today.day) == (2, 29)
-        else (today.replace(year=year))
-    )
+    if (today.month, today.day) == (2, 29):
+        return date(year, 2, 28)
+    return today.replace(year=year)
 
 
 def date_problem(value: date, today: date, what: str = "The date") -> str | None:
