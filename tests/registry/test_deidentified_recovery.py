@@ -228,7 +228,7 @@ def test_the_month_range_covers_whole_months(evaluated_one_day, researcher, as_u
     assert form.is_valid(), form.errors
     cohort = form.cohort(clinic.pk)
     assert (cohort.start, cohort.end) == (date(2026, 2, 1), date(2026, 2, 28))
-    for bad in ("2026-13", "0001-01", "1e999", "2026-02-30"):
+    for bad in ("2026-13", "0001-01", "9999-12", "1899-12", "1e999", "2026-02-30"):
         assert not ResearcherCohortForm({"start": bad}).is_valid(), bad
 
 

@@ -7,7 +7,9 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
+from ketacare.bounds import date_problem
 from ketacare.registry.forms import CohortForm
 
 
@@ -21,7 +23,6 @@ class MonthField(forms.Field):
     days' patients and no day appears on the researcher's page."""
 
     widget = MonthInput
-    FIRST_YEAR, LAST_YEAR = 1900, 2100
 
     def __init__(self, *, last: bool = False, **kwargs: Any) -> None:
         self.last = last
@@ -37,12 +38,13 @@ class MonthField(forms.Field):
             )
         match = re.fullmatch(r"(\d{4})-(\d{2})", text)
         year, month = (int(match[1]), int(match[2])) if match else (0, 0)
-        if not (self.FIRST_YEAR <= year <= self.LAST_YEAR and 1 <= month <= 12):
-            raise forms.ValidationError(
-                f"Give a month as YYYY-MM (e.g. 2026-03), in the years {self.FIRST_YEAR} to "
-                f"{self.LAST_YEAR}."
-            )
+        if not (year >= 1 and 1 <= month <= 12):
+            raise forms.ValidationError("Give a month as YYYY-MM (e.g. 2026-03).")
         day = calendar.monthrange(year, month)[1] if self.last else 1
+        # The plausible dates of every other form (ketacare.bounds), whole months of them.
+        problem = date_problem(date(year, month, day), timezone.localdate(), "The month")
+        if problem:
+            raise forms.ValidationError(problem)
         return date(year, month, day)
 
     def prepare_value(self, value: Any) -> Any:
