@@ -31,7 +31,9 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def _encoded(content: Mapping[str, Any], prev_hash: str) -> bytes:
+def encoded(content: Mapping[str, Any], prev_hash: str) -> bytes:
+    """The canonical JSON that a chain's digest covers: the content and the previous digest
+    (shared by the audit log's and the ledger's chains)."""
     payload = {key: canonical(value) for key, value in content.items()}
     payload["prev_hash"] = prev_hash
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -41,12 +43,12 @@ def _encoded(content: Mapping[str, Any], prev_hash: str) -> bytes:
 def event_digest(content: Mapping[str, Any], prev_hash: str) -> str:
     """HMAC-SHA256, under the audit key, of the event's content and the previous event's
     digest, in canonical JSON."""
-    return keys.mac("audit event", _encoded(content, prev_hash))
+    return keys.mac("audit event", encoded(content, prev_hash))
 
 
 def legacy_event_digest(content: Mapping[str, Any], prev_hash: str) -> str:
     """The unkeyed SHA-256 of events written before keyed chains (verification only)."""
-    return hashlib.sha256(_encoded(content, prev_hash)).hexdigest()
+    return hashlib.sha256(encoded(content, prev_hash)).hexdigest()
 
 
 def legacy_seal(chain: str, last_id: int, last_hash: str) -> str:

@@ -6,7 +6,6 @@ that migration inventory 0003 sealed with the key (see docs/decisions/0103).
 """
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,25 +15,19 @@ from typing import Any
 from django.db import transaction
 
 from ketacare.audit import checkpoints, keys
-from ketacare.audit.chain import legacy_seal
+from ketacare.audit.chain import encoded, legacy_seal
 from ketacare.inventory.models import GENESIS_HASH, LedgerEntry, Registration, StockBalance
-
-
-def _encoded(content: Mapping[str, Any], prev_hash: str) -> bytes:
-    payload = {**content, "prev_hash": prev_hash}
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return encoded.encode("utf-8")
 
 
 def entry_digest(content: Mapping[str, Any], prev_hash: str) -> str:
     """HMAC-SHA256, under the audit key, of the entry's content and its predecessor's
     digest, in canonical JSON."""
-    return keys.mac("ledger entry", _encoded(content, prev_hash))
+    return keys.mac("ledger entry", encoded(content, prev_hash))
 
 
 def legacy_entry_digest(content: Mapping[str, Any], prev_hash: str) -> str:
     """The unkeyed SHA-256 of entries written before keyed chains (verification only)."""
-    return hashlib.sha256(_encoded(content, prev_hash)).hexdigest()
+    return hashlib.sha256(encoded(content, prev_hash)).hexdigest()
 
 
 def ledger_head(registration: Registration) -> checkpoints.Head:
