@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -279,3 +280,12 @@ def test_the_demo_builds_in_the_small_hours_with_todays_board(db):
         clinic = Clinic.objects.get(name=DEMO_CLINIC)
         dates = set(TreatmentSession.objects.filter(clinic=clinic).values_list("date", flat=True))
     assert dates == {today}
+
+
+def test_the_demo_says_at_once_that_it_cannot_be_seeded_with_2fa_required(db, settings):
+    """Seeding signs as staff do (accounts.reauth): with a second factor required and no
+    authenticator on the demo accounts it would fail half-way; it refuses before writing."""
+    settings.KETACARE_REQUIRE_2FA = True
+    with pytest.raises(CommandError, match="KETACARE_REQUIRE_2FA"):
+        call_command("demo", "--no-serve", "--no-registry")
+    assert not Clinic.objects.filter(name=DEMO_CLINIC).exists()

@@ -2,7 +2,7 @@ from time import perf_counter
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ketacare.web.demo_data import DEMO_PASSWORD, demo_patient_link, seed_demo
 from ketacare.web.demo_registry import (
@@ -36,6 +36,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        if settings.KETACARE_REQUIRE_2FA and not options["no_seed"]:
+            # The demo's staff sign plans, overrides and witness forms as staff do
+            # (accounts.reauth), second factor included, and have no authenticator app.
+            raise CommandError(
+                "The demo's accounts have no authenticator app, and KETACARE_REQUIRE_2FA is on: "
+                "seed the demo without it (then it may be turned on, with --no-seed)."
+            )
         self.stdout.write(f"Data directory: {settings.DATA_DIR}")
         # Links in demo messages must point at this server.
         settings.KETACARE_BASE_URL = f"http://127.0.0.1:{options['port']}"
