@@ -14,7 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from ketacare.accounts.models import Clinic, User
+from ketacare.audit.verify import verify_chain
 from ketacare.clinical.outcomes import prediction
+from ketacare.inventory.chain import verify as verify_ledger
+from ketacare.inventory.models import Registration
 from ketacare.patients.models import Patient
 from ketacare.registry import report
 from ketacare.registry.dataset import Cohort
@@ -107,6 +110,17 @@ def test_the_demo_logins_belong_to_the_synthetic_clinic_alone(built, db):
         assert name == REGISTRY_CLINIC
         user = User.objects.get(username=username)
         assert list(user.memberships.values_list("clinic", flat=True)) == [clinic.pk]
+
+
+def test_the_bulk_written_year_verifies(built, db):
+    """The synthetic clinic is written by the bulk path: its audit events and ledger entries
+    must chain as the actions' would (what `ketacare audit verify` checks after `demo`)."""
+    clinic, _ = built
+    verdict = verify_chain()
+    assert verdict.ok, verdict.message
+    registrations = Registration.objects.filter(clinic=clinic)
+    assert registrations.exists()
+    assert verify_ledger(registrations) == []
 
 
 def test_seeding_again_adds_nothing(built, db):

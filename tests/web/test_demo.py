@@ -183,7 +183,15 @@ def run(*args, data_dir, env=None):
     bool(os.environ.get("DATABASE_URL")), reason="the demo runs on SQLite; the SQLite run covers it"
 )
 def test_cli_demo_then_tamper_then_audit_verify_names_the_event(tmp_path):
-    demo = run("demo", "--no-serve", "--data-dir", str(tmp_path), data_dir=tmp_path / "unused")
+    # The registry's synthetic year is verified in-process (tests/registry/test_demo_registry).
+    demo = run(
+        "demo",
+        "--no-serve",
+        "--no-registry",
+        "--data-dir",
+        str(tmp_path),
+        data_dir=tmp_path / "unused",
+    )
     assert demo.returncode == 0, demo.stderr
     assert "prescriber" in demo.stdout and "ketacare-demo" in demo.stdout
     assert (tmp_path / "secret_key").exists()
