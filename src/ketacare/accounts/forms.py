@@ -76,6 +76,28 @@ class StaffForm(StaffDetailsForm):
         return cleaned
 
 
+def authenticator_code_field(
+    label: str = "Your authenticator code", *, someone_else: bool = False
+) -> forms.CharField:
+    """The optional authenticator code of a password prompt: asked of whoever must give one at
+    sign-in (accounts.reauth decides, and refuses without it in the same words as a wrong
+    password). ``someone_else``: another person (a witness) types it on this session's screen,
+    so the browser must not offer the signed-in user's one-time code."""
+    if someone_else:
+        help_text = "Only if they use an authenticator app: the 6-digit code it shows now."
+        attrs = {"autocomplete": "off", "inputmode": "numeric", "autocapitalize": "none"}
+    else:
+        help_text = "If you sign in with an authenticator app: the 6-digit code it shows now."
+        attrs = {"autocomplete": "one-time-code", "inputmode": "numeric"}
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=10,
+        help_text=help_text,
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
 class PasswordChangeForm(forms.Form):
     """One's own new password, typed twice, after the current one (checked by the action)."""
 
@@ -84,13 +106,7 @@ class PasswordChangeForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    code = forms.CharField(
-        label="Authenticator code",
-        required=False,
-        max_length=10,
-        help_text="Only if you use an authenticator app: the 6-digit code it shows now.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
+    code = authenticator_code_field("Authenticator code")
     new_password = forms.CharField(
         label="New password",
         strip=False,

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from ketacare.accounts.forms import authenticator_code_field
 from ketacare.bounds import BoundedDateField, BoundedDecimalField
 from ketacare.inventory.actions import LOSS_FIELDS, Counted, Signature
 from ketacare.inventory.models import (
@@ -46,20 +47,6 @@ def _signature_input() -> dict[str, forms.Widget]:
     }
 
 
-def code_field(label: str) -> forms.CharField:
-    """The signer's authenticator code: asked of whoever must give one at sign-in (the action
-    decides, and refuses without it in the same words as a wrong password)."""
-    return forms.CharField(
-        label=label,
-        required=False,
-        max_length=10,
-        help_text="Only if they use an authenticator app: the 6-digit code it shows now.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "inputmode": "numeric", "autocapitalize": "none"}
-        ),
-    )
-
-
 def add_witness_fields(form: forms.Form, required: bool) -> None:
     """Username, password and authenticator code of a witness who signs on this screen."""
     needed = {"required": "The witness must sign with their username and password."}
@@ -77,7 +64,9 @@ def add_witness_fields(form: forms.Form, required: bool) -> None:
         widget=_signature_input()["password"],
         error_messages=needed,
     )
-    form.fields["witness_code"] = code_field("Witness's authenticator code")
+    form.fields["witness_code"] = authenticator_code_field(
+        "Witness's authenticator code", someone_else=True
+    )
 
 
 def witness_signature(data: dict[str, Any]) -> Signature | None:
@@ -269,7 +258,9 @@ class DispenseForm(GroupedForm):
                 strip=False,
                 widget=signature["password"],
             )
-            self.fields["override_code"] = code_field("Prescriber's authenticator code")
+            self.fields["override_code"] = authenticator_code_field(
+                "Prescriber's authenticator code", someone_else=True
+            )
             self.fields["override_reason"] = forms.CharField(
                 label="Reason for dispensing an expired lot", required=False, widget=_text()
             )

@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 
+from ketacare.accounts.forms import authenticator_code_field
 from ketacare.bounds import BoundedDateField, BoundedDecimalField, BoundedIntegerField
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import FieldSpec, field_specs
@@ -136,14 +137,7 @@ class PasswordConfirmForm(forms.Form):
         label="Your password",
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    # Asked whenever sign-in asks it (the action decides, accounts.reauth).
-    code = forms.CharField(
-        label="Your authenticator code",
-        required=False,
-        max_length=10,
-        help_text="If you sign in with an authenticator app: the 6-digit code it shows now.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
+    code = authenticator_code_field()
 
 
 class PlanSignForm(PasswordConfirmForm):

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from ketacare.accounts.forms import authenticator_code_field
 from ketacare.bounds import BoundedDecimalField, IdField
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.inventory.models import StockBalance
@@ -18,17 +19,6 @@ PASSWORD_WIDGET = forms.PasswordInput(attrs={"autocomplete": "current-password"}
 
 def _password() -> forms.CharField:
     return forms.CharField(label="Your password", widget=PASSWORD_WIDGET)
-
-
-def _code() -> forms.CharField:
-    # Asked whenever sign-in asks it (the action decides, accounts.reauth).
-    return forms.CharField(
-        label="Your authenticator code",
-        required=False,
-        max_length=10,
-        help_text="If you sign in with an authenticator app: the 6-digit code it shows now.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
 
 
 class OpenSessionForm(forms.Form):
@@ -129,7 +119,7 @@ class GateOverrideForm(forms.Form):
         error_messages={"required": "Write the benefit/risk reason for dosing despite the gate."},
     )
     password = _password()
-    code = _code()
+    code = authenticator_code_field()
 
 
 def supply_rows(clinic: Any, drug: str) -> list[StockBalance]:
@@ -236,7 +226,7 @@ class TransferForm(forms.Form):
     reason = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     decided_by = forms.TypedChoiceField(label="Who decided", coerce=int)
     password = _password()
-    code = _code()
+    code = authenticator_code_field()
 
     def __init__(self, *args: Any, staff: list[Any], decided_by: int | None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -260,7 +250,7 @@ class DischargeForm(forms.Form):
         label="A responsible adult is here to take the patient home", required=False
     )
     password = _password()
-    code = _code()
+    code = authenticator_code_field()
 
     def __init__(self, *args: Any, protocol: Protocol, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
