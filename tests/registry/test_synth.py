@@ -22,12 +22,12 @@ from ketacare.clinical.outcomes.trajectory import Measure, assess
 from ketacare.clinical.protocols.library import get_protocol
 from ketacare.clinical.protocols.monitoring import observation_minutes
 from ketacare.clinical.protocols.schedule import induction_schedule
+from ketacare.dev.synth import SynthError, SynthParams, synthesize
 from ketacare.inventory.models import LedgerEntry
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.models import Patient
 from ketacare.planning.models import TreatmentPlan
 from ketacare.registry.dataset import Cohort, load
-from ketacare.registry.synth import SynthError, SynthParams, synthesize
 from ketacare.treatments.models import Observation, SessionAlert, TreatmentSession
 
 # A fixed last day, so that the figures do not move with the calendar.
