@@ -20,9 +20,9 @@ from ketacare.planning import actions as planning
 from ketacare.treatments import actions
 from ketacare.treatments.actions import SessionError
 from ketacare.treatments.models import RemsSubmission, TreatmentSession
-from ketacare.treatments.rems import monitoring_form
 from ketacare.treatments.rems_actions import RemsError, record_rems_submission
-from ketacare.treatments.rems_views import latin1, monitoring_pdf
+from ketacare.treatments.rems_fill import monitoring_form
+from ketacare.treatments.rems_pdf import latin1, monitoring_pdf
 from tests.conftest import PASSWORD, actor, client_for
 from tests.planning.conftest import as_prescriber, iv_request, signed_evaluation
 from tests.treatments.conftest import HIGH_BP, NORMAL, READY, as_nurse, consent, supply
