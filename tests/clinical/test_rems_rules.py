@@ -18,6 +18,7 @@ from ketacare.clinical.session.rems import (
     concomitant_questions,
     deadline,
     deadline_days,
+    dissociated,
     form_doses_mg,
     low_respiratory_rate,
     respiratory_alerts,
@@ -63,6 +64,11 @@ def test_a_respiratory_rate_below_10_is_respiratory_depression(rate, low):
     assert raised == ({"bradypnoea"} if low else set())
 
 
+@pytest.mark.parametrize("cadss, dissociation", [(0, False), (1, True), (30, True)])
+def test_any_dissociative_symptom_scored_is_dissociation(cadss, dissociation):
+    assert dissociated(cadss) is dissociation
+
+
 def test_the_respiratory_alerts_the_form_counts_are_alerts_of_the_dosing_day():
     for check_id in respiratory_alerts():
         assert "intranasal_esketamine" in check("alerts", check_id).routes
@@ -81,5 +87,5 @@ def test_the_concomitant_medicines_are_questions_of_the_evaluation():
 
 def test_every_rems_fact_cites_the_clinical_reference():
     facts = load("rems")
-    for section in ("deadline", "form", "respiratory_depression"):
+    for section in ("deadline", "form", "respiratory_depression", "dissociation"):
         assert CITATION.search(facts[section]["source"]), section

@@ -1,7 +1,7 @@
 """The REMS Patient Monitoring Form of one esketamine session, filled from what was recorded
 — the patient, the evaluation's concomitant medications, the plan's prescriber, the dispense's
 lot, the dose steps, observations, alerts and adverse events — never typed again. What counts
-as sedation, respiratory depression or the 40-minute blood pressure is
+as sedation, dissociation, respiratory depression or the 40-minute blood pressure is
 ``clinical.session.rems``'s to say."""
 
 from datetime import datetime, timedelta
@@ -12,7 +12,9 @@ from ketacare.clinical.session import VitalSigns, discharge_problems
 from ketacare.clinical.session.rems import (
     bp_at_minutes,
     concomitant_questions,
+    dissociated,
     low_respiratory_rate,
+    respiratory_adverse_events,
     respiratory_alerts,
     sedated,
 )
@@ -100,7 +102,7 @@ def _respiratory(
     findings += [
         f"adverse event: {e.get_kind_display().lower()} at {clock(e.occurred_at)}"
         for e in events
-        if e.kind == AdverseEvent.Kind.DESATURATION
+        if e.kind in respiratory_adverse_events()
     ]
     if findings:
         return True, tuple(findings)
@@ -207,7 +209,7 @@ def monitoring_form(session: TreatmentSession) -> RemsForm:
         bp_before_completion=_reading(last, first_device_at) if last else None,
         sedation=any(sedated(m) for m in moaas) if moaas else None,
         lowest_moaas=min(moaas, default=None),
-        dissociation=any(c > 0 for c in cadss) if cadss else None,
+        dissociation=any(dissociated(c) for c in cadss) if cadss else None,
         highest_cadss=max(cadss, default=None),
         respiratory_depression=respiratory,
         respiratory_findings=findings,

@@ -1,5 +1,6 @@
 """The rules of the esketamine REMS Patient Monitoring Form (clinical-reference §2): when it is
-due, which doses and medicines it names, and what counts as sedation and respiratory depression.
+due, which doses and medicines it names, and what counts as sedation, dissociation and
+respiratory depression.
 From ``data/rems.toml`` and the files it points to, each number in one place: the blood
 pressure at 40 minutes is discharge's (``session_thresholds.toml``), sedation the MOAA/S
 scale's own flag (``instruments/data/moaas.toml``), a low respiratory rate the alert's."""
@@ -61,3 +62,13 @@ def low_respiratory_rate(rate: int) -> bool:
 def respiratory_alerts() -> dict[str, str]:
     """The alerts (check id → how the form names it) that count as respiratory depression."""
     return dict(_facts()["respiratory_depression"]["alerts"])
+
+
+def respiratory_adverse_events() -> frozenset[str]:
+    """The adverse events (by kind) that count as respiratory depression."""
+    return frozenset(_facts()["respiratory_depression"]["adverse_events"])
+
+
+def dissociated(cadss: int) -> bool:
+    """Whether a CADSS total counts as dissociation during the session."""
+    return cadss > int(_facts()["dissociation"]["cadss_above"])
