@@ -13,8 +13,7 @@ from ketacare.accounts.access import requires
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.clinical.eligibility.evaluation import Indication
 from ketacare.patients.models import Patient
-from ketacare.planning.answers import CHOICE_LABELS
-from ketacare.planning.views import ROUTE_LABELS
+from ketacare.planning.answers import CHOICE_LABELS, ROUTE_LABELS
 from ketacare.registry import export
 from ketacare.registry.dataset import Cohort
 
