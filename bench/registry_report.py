@@ -15,7 +15,7 @@ PostgreSQL database ``ketacare_bench_registry`` on the server of DATABASE_URL, d
 end. Then, in the same run:
 
 - (a) the full report the dashboard shows: ``registry.report.build`` = the dataset's queries
-  (``registry.dataset.load``) plus every statistic of ``clinical/outcomes/cohort.py``;
+  (``registry.dataset.load``) plus every statistic of ``clinical/outcomes/cohort/``;
 - (r) the reference: one SQL query computing the PHQ-9 response/remission table (baseline =
   last score within 30 days before the first dose; outcome = last score 14-31 whole days after
   the last induction dose; response = at least 50 % below baseline; remission < 5).
