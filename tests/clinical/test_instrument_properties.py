@@ -2,7 +2,7 @@
 
 Valid answers stay in range and land in exactly one band; bands tile the total range; bad
 answers always raise AnswerError naming the item and the allowed range; scoring is pure.
-An independent oracle written from ``../shared/clinical-reference.md`` §1 checks totals,
+An independent oracle written from ``docs/clinical-reference.md`` §1 checks totals,
 bands and flags of random answer sets.
 """
 

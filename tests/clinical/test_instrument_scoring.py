@@ -1,7 +1,7 @@
 """Hand-computed scoring examples for every instrument, edge rows included.
 
 Every expected total, band and flag below was worked out by hand from
-``../shared/clinical-reference.md`` §1 (and, for the band names the reference does not spell
+``docs/clinical-reference.md`` §1 (and, for the band names the reference does not spell
 out, from the published source the data file cites) — never by running the scoring code.
 The same table drives the CLI tests in ``test_score_command.py`` (rows marked ``cli``).
 """
