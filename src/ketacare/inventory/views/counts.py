@@ -1,6 +1,6 @@
 """Physical counts and the discrepancies they open: the count sheet, the list of
-discrepancies, and resolving one (found, a recording error, or a loss with its DEA Form 106
-facts)."""
+discrepancies, and resolving one (explained, the book adjusted to the count, or reported as a
+loss with its DEA Form 106 facts)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
