@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from ketacare.audit.models import AuditEvent
 from ketacare.inventory import actions
-from ketacare.inventory.reports import Status, daily_reconciliation, tolerance_mg
+from ketacare.inventory.reports.reconciliation import (
+    Status,
+    daily_reconciliation,
+    tolerance_mg,
+)
 from tests.inventory.conftest import as_admin, as_nurse, dispense, receive, witness
 
 RECONCILIATION = reverse("inventory-reconciliation")

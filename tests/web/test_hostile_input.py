@@ -183,36 +183,77 @@ def read_page(html: str) -> _Page:
 PARAMETER = re.compile(r"request\.(GET|POST)(?:\.get\(|\.getlist\(|\[)\s*\"(\w+)\"")
 
 
-def params_read_by_views() -> dict[tuple[str, str], set[tuple[str, str]]]:
+def view_modules() -> dict[str, Path]:
+    """The modules that hold views, by dotted name: each ``*views.py``, and every module of a
+    package of views (``inventory/views/``)."""
+    modules = {}
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        if path.name.endswith("views.py") or any(p.endswith("views") for p in parts[:-1]):
+            dotted = parts[:-1] if parts[-1] == "__init__" else parts
+            modules[".".join(("ketacare", *dotted))] = path
+    return modules
+
+
+Function = tuple[str, str]  # (module, function)
+
+
+def params_read_by_views() -> dict[Function, set[tuple[str, str]]]:
     """The parameters each view reads by name past any form (``request.GET.get("date")``), in
-    its body or in the functions of its module it calls: (module, function) → {(method, name)}.
+    its body or in the functions it calls, in its own module or imported from another module
+    of views: (module, function) → {(method, name)}.
     """
-    found: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for path in SRC.rglob("*views.py"):
+    modules = view_modules()
+    own: dict[Function, set[tuple[str, str]]] = {}
+    calls: dict[Function, set[Function]] = {}
+    for module, path in modules.items():
         source = path.read_text()
-        module = ".".join(("ketacare", *path.relative_to(SRC).with_suffix("").parts))
-        functions = {
-            node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)
-        }
-        own = {
-            name: {
+        tree = ast.parse(source)
+        functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+        # What the module's names stand for: its own functions, functions imported from
+        # another module of views, and such modules imported whole (``shared.entry_of``).
+        named: dict[str, Function] = {name: (module, name) for name in functions}
+        imported: dict[str, str] = {}
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    as_module = f"{node.module}.{alias.name}"
+                    if as_module in modules:
+                        imported[alias.asname or alias.name] = as_module
+                    elif node.module in modules:
+                        named[alias.asname or alias.name] = (node.module, alias.name)
+        for name, node in functions.items():
+            own[(module, name)] = {
                 (method.lower(), param)
                 for method, param in PARAMETER.findall(ast.get_source_segment(source, node) or "")
             }
-            for name, node in functions.items()
-        }
-        calls = {
-            name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in functions}
-            for name, node in functions.items()
-        }
-        for name in functions:
-            reached, todo = {name}, [name]
-            while todo:
-                for callee in calls[todo.pop()] - reached:
-                    reached.add(callee)
-                    todo.append(callee)
-            found[(module, name)] = set().union(*(own[f] for f in reached))
+            callees = set()
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and n.id in named:
+                    callees.add(named[n.id])
+                elif (
+                    isinstance(n, ast.Attribute)
+                    and isinstance(n.value, ast.Name)
+                    and n.value.id in imported
+                ):
+                    callees.add((imported[n.value.id], n.attr))
+            calls[(module, name)] = callees
+    found: dict[Function, set[tuple[str, str]]] = {}
+    for function in own:
+        reached, todo = {function}, [function]
+        while todo:
+            for callee in calls.get(todo.pop(), set()) - reached:
+                reached.add(callee)
+                todo.append(callee)
+        found[function] = set().union(*(own.get(f, set()) for f in reached))
     return found
+
+
+def test_the_parameter_scan_reads_the_module_of_every_view():
+    """A view in a module the scan does not read would be attacked without the query
+    parameters it reads by name: a new module or package of views must be found."""
+    ours = {cb.__module__ for _, _, cb in VIEWS if cb.__module__.startswith("ketacare.")}
+    assert ours - set(view_modules()) == set()
 
 
 # --- what a valid submission looks like -------------------------------------------------------

@@ -89,15 +89,6 @@ def quantity_field(label: str = "Quantity", help_text: str = "") -> forms.CharFi
     )
 
 
-def stock_with_units(registration: Registration) -> list[StockBalance]:
-    """The lot × location balances of the registration that hold stock, one query."""
-    return list(
-        StockBalance.objects.filter(lot__registration=registration, quantity_units__gt=0)
-        .select_related("lot__product", "location")
-        .order_by("lot__product__name", "lot__expires_on", "lot__lot_number", "location__name")
-    )
-
-
 def stock_label(balance: StockBalance, today: date) -> str:
     lot, product = balance.lot, balance.lot.product
     units = balance.quantity_units

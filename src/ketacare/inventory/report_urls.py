@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.inventory import report_views as views
+from ketacare.inventory.views import report_pages as views
 
 urlpatterns = [
     path("dispensing/", views.dispensing, name="inventory-report-dispensing"),

@@ -1,0 +1,82 @@
+"""What the ledger's pages share: the registration a page works on, an entry or discrepancy
+looked up within the clinic, submitting a form to its action, and the links back."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from ketacare.bounds import parse_id
+from ketacare.inventory import queries
+from ketacare.inventory.actions import StockError
+from ketacare.inventory.models import Discrepancy, LedgerEntry, Registration
+
+
+def submitted(
+    request: HttpRequest,
+    form: Form,
+    act: Callable[[dict[str, Any]], Any],
+    success: Callable[[Any], str] | str,
+) -> tuple[bool, Any]:
+    """Run the action on a valid POST: (True, its result), or (False, None) when nothing was
+    done (a GET, an invalid form, or a refusal, which is added to the form's errors)."""
+    if request.method != "POST" or not form.is_valid():
+        return False, None
+    try:
+        result = act(form.cleaned_data)
+    except StockError as error:
+        form.add_error(None, str(error))
+        return False, None
+    messages.success(request, success if isinstance(success, str) else success(result))
+    return True, result
+
+
+# --- what a page works on ---------------------------------------------------------------------
+
+
+def registration_of(request: HttpRequest) -> Registration | None:
+    """The registration a page works on: the one chosen with ``?registration=`` (a clinic
+    with more than one), else the clinic's first; None before set-up."""
+    registrations = queries.registrations(request.actor.clinic)
+    chosen = request.GET.get("registration", "")
+    if chosen.isdigit():
+        # Digits that are no id (40 of them) name no registration: not found, like any other.
+        return get_object_or_404(registrations, pk=parse_id(chosen) or 0)
+    return registrations.first()
+
+
+def not_set_up(request: HttpRequest) -> HttpResponse:
+    messages.error(request, "This clinic has no DEA registration yet; a clinic admin sets it up.")
+    return redirect("inventory-stock")
+
+
+def entry_of(request: HttpRequest, entry_id: int) -> LedgerEntry:
+    # Another clinic's entry is "not found", never "forbidden": ids reveal nothing.
+    return get_object_or_404(queries.entries_of(request.actor.clinic), pk=entry_id)
+
+
+def discrepancy_of(request: HttpRequest, discrepancy_id: int) -> Discrepancy:
+    return get_object_or_404(queries.discrepancies_of(request.actor.clinic), pk=discrepancy_id)
+
+
+# --- what a page shows ------------------------------------------------------------------------
+
+
+def movement_page(request: HttpRequest, form: Form, **context: Any) -> HttpResponse:
+    return render(request, "inventory/movement.html", {"form": form, **context})
+
+
+def amount(entry: LedgerEntry) -> str:
+    return f"{entry.quantity_units} {entry.lot.product.unit} ({entry.quantity_mg} mg)"
+
+
+def with_registration(name: str, registration: Registration) -> str:
+    return f"{reverse(name)}?registration={registration.pk}"
+
+
+def ledger_url(registration: Registration) -> str:
+    return with_registration("inventory-ledger", registration)
