@@ -144,7 +144,7 @@ def _ready(session: TreatmentSession, protocol: Protocol, open_alerts: int, now:
     minimum = observation_minutes(protocol, session.plan.infusion_minutes or 0)
     if now - session.dose_started_at < timedelta(minutes=minimum):
         return False
-    return not actions.discharge_blockers(session, True, True)
+    return not actions.discharge_blockers(session, True, True, now)
 
 
 def board_rows(clinic: Any, day: date, now: datetime) -> list[BoardRow]:
@@ -400,7 +400,7 @@ def _page(
             else None
         ),
         "blockers": (
-            actions.discharge_blockers(session, True, True)
+            actions.discharge_blockers(session, True, True, now)
             if session.state == State.MONITORING
             else []
         ),
