@@ -3,7 +3,7 @@ rows' and the audit events' ``occurred_at``) and every "today" it judges by come
 clock, never from the process's. Here the clock is set to a day long past, so that the real
 clock could not have written any of them, and each action runs at its own minute of that day."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,21 +28,12 @@ from ketacare.planning.actions import PlanRequest
 from ketacare.treatments import actions as treatments
 from ketacare.treatments.actions import Checklist, Supply
 from ketacare.web.demo_data import CLEAR_EVALUATION
-from tests.conftest import PASSWORD, actor
+from tests.conftest import PASSWORD, PATIENT_DATA, actor
 from tests.measures.helpers import PHQ9_ITEM9, contact_consent, token_of
 
 # 9:00 in the clinic's time zone on a day long gone.
 PAST = timezone.make_aware(datetime(2021, 3, 9, 9, 0))
 READY = Checklist(True, True, "not_applicable", True)
-PATIENT = {
-    "given_name": "Ada",
-    "family_name": "Lovelace",
-    "date_of_birth": date(1985, 12, 10),
-    "sex_at_birth": "female",
-    "allergies": "NKDA",
-    "weight_kg": Decimal("61.5"),
-    "height_cm": Decimal("165.0"),
-}
 NORMAL = {"systolic": 124, "diastolic": 78, "heart_rate": 72, "spo2": 98, "respiratory_rate": 14}
 
 Key = tuple[str, int, str]  # model label, row id, field name
@@ -107,7 +98,7 @@ def test_a_patient_a_plan_a_session_and_its_ledger_are_written_at_the_actors_tim
 ):
     nurse, doctor, admin = team["nurse"], team["prescriber"], team["clinic_admin"]
     # The patient, a weight measured "today" (the clock's day), an edit and a consent.
-    patient = run(nurse, 0, patients.create_patient, PATIENT)
+    patient = run(nurse, 0, patients.create_patient, dict(PATIENT_DATA))
     assert patient.measurements.get().measured_on == PAST.date()
     run(nurse, 1, patients.update_patient, patient.pk, {"phone": "+1 555 0100"}, patient.version)
     consent = {"version": "2026-1", "decision": "granted", "signed_by": "Ada", "signed_at": at(2)}
@@ -238,7 +229,7 @@ def test_the_messages_of_an_action_go_to_its_actors_outbox(
     prescriber.email, prescriber.mobile = "dr@example.org", "+1 555 0101"
     prescriber.save()
     patient = patients.create_patient(
-        team["nurse"], {**PATIENT, "phone": "+1 555 0199", "email": "ada@example.org"}
+        team["nurse"], {**PATIENT_DATA, "phone": "+1 555 0199", "email": "ada@example.org"}
     )
     contact_consent(nurse, patient)
     recorder = Recorder()
