@@ -9,13 +9,13 @@ With ``--database`` the registry already in that database (say, one filled by ``
 --patients 100000 --bulk --database URL``, which takes a while) is measured and left as it is:
 its first clinic, or ``--clinic``.
 
-A synthetic clinic is generated with ``ketacare.registry.synth`` (the bulk path, which writes
+A synthetic clinic is generated with ``ketacare.dev.synth`` (the bulk path, which writes
 what the actions write) into a throwaway database — a temporary SQLite file, or a separate
 PostgreSQL database ``ketacare_bench_registry`` on the server of DATABASE_URL, dropped at the
 end. Then, in the same run:
 
 - (a) the full report the dashboard shows: ``registry.report.build`` = the dataset's queries
-  (``registry.dataset.load``) plus every statistic of ``clinical/outcomes/cohort.py``;
+  (``registry.dataset.load``) plus every statistic of ``clinical/outcomes/cohort/``;
 - (r) the reference: one SQL query computing the PHQ-9 response/remission table (baseline =
   last score within 30 days before the first dose; outcome = last score 14-31 whole days after
   the last induction dose; response = at least 50 % below baseline; remission < 5).
@@ -105,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    from ketacare.dev.synth import SynthParams, synthesize
     from ketacare.registry import report
     from ketacare.registry.dataset import Cohort, load
-    from ketacare.registry.synth import SynthParams, synthesize
 
     if args.database:
         made, generated = _existing(args.clinic), 0.0
@@ -166,9 +166,9 @@ def run(args: argparse.Namespace) -> int:
 def _existing(clinic_id: int | None):  # type: ignore[no-untyped-def]
     """What the report will read, counted (the synth's report, for a registry made before)."""
     from ketacare.accounts.models import Clinic
+    from ketacare.dev.synth import SynthReport
     from ketacare.measures.models import QuestionnaireResponse
     from ketacare.patients.models import Patient
-    from ketacare.registry.synth import SynthReport
     from ketacare.treatments.models import TreatmentSession
 
     clinic = Clinic.objects.get(pk=clinic_id) if clinic_id else Clinic.objects.order_by("pk")[0]

@@ -88,7 +88,7 @@ def _one(path: str, patients: int) -> int:
 
     call_command("migrate", verbosity=0)
     references = _references()
-    from ketacare.registry.synth import SynthParams, synthesize
+    from ketacare.dev.synth import SynthParams, synthesize
 
     before = _rows()
     report = synthesize(

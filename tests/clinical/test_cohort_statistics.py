@@ -12,29 +12,20 @@ import pytest
 
 from ketacare.clinical.instruments import get
 from ketacare.clinical.outcomes import Measure, assess, relapse_policy
-from ketacare.clinical.outcomes.cohort import (
-    EventRate,
+from ketacare.clinical.outcomes.cohort.config import settings
+from ketacare.clinical.outcomes.cohort.durability import SurvivalCurve, durability
+from ketacare.clinical.outcomes.cohort.flow import FlowStep, flow
+from ketacare.clinical.outcomes.cohort.misuse import MisuseSignals, Signal, misuse_signals
+from ketacare.clinical.outcomes.cohort.proportions import Proportion, proportion, wilson
+from ketacare.clinical.outcomes.cohort.response import (
     Exclusion,
-    FlowStep,
-    MisuseSignals,
-    Proportion,
     Rates,
-    Safety,
-    Signal,
-    SurvivalCurve,
     TimeToResponse,
-    Titration,
-    durability,
-    flow,
-    misuse_signals,
-    proportion,
     response_remission,
-    safety,
-    settings,
-    suppress,
     time_to_response,
-    wilson,
 )
+from ketacare.clinical.outcomes.cohort.safety import EventRate, Safety, Titration, safety
+from ketacare.clinical.outcomes.cohort.suppression import suppress
 from ketacare.clinical.protocols.library import get_protocol
 
 EPOCH = pd.Timestamp("2026-01-05 09:00", tz="UTC")

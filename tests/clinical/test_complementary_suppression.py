@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ketacare.clinical.outcomes.cohort import settings as cohort_settings
+from ketacare.clinical.outcomes.cohort import config as cohort_config
 from ketacare.clinical.outcomes.complementary import Margin, Rest, complementary
 
 MINIMUM = 11
@@ -212,4 +212,4 @@ def test_a_margin_that_does_not_add_up_or_a_link_of_two_counts_is_refused():
 
 
 def test_the_minimum_is_the_data_file_s():
-    assert cohort_settings().small_cell_minimum == MINIMUM
+    assert cohort_config.settings().small_cell_minimum == MINIMUM

@@ -7,7 +7,7 @@ import pytest
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.instruments import get
 from ketacare.clinical.outcomes import Measure, RelapsePolicy, assess, relapse_policy
-from ketacare.clinical.outcomes.cohort import _series
+from ketacare.clinical.outcomes.cohort.scores import score_series
 from ketacare.clinical.outcomes.trajectory import baseline, baseline_rule
 
 START = datetime(2026, 1, 1, 9, 0)
@@ -194,7 +194,7 @@ def test_the_registry_takes_the_same_baseline_as_a_single_patients_assessment():
             "completed_at": pd.to_datetime([m.taken_at for _, m in rows], utc=True),
         }
     ).sample(frac=1, random_state=3)  # the database returns them in no particular order
-    registry = _series(patients, scores, "phq9")
+    registry = score_series(patients, scores, "phq9")
     found = 0
     for pid, ms in measures.items():
         expected = baseline(ms, first[pid])

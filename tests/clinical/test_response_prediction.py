@@ -9,17 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketacare.clinical.outcomes.cohort import response_remission
-from ketacare.clinical.outcomes.prediction import (
-    LABEL,
-    Model,
-    Prediction,
-    Withheld,
-    _features,
-    predict,
-    settings,
-    train,
-)
+from ketacare.clinical.outcomes.cohort.response import response_remission
+from ketacare.clinical.outcomes.prediction.config import settings
+from ketacare.clinical.outcomes.prediction.features import patient_features
+from ketacare.clinical.outcomes.prediction.predictions import predict
+from ketacare.clinical.outcomes.prediction.results import LABEL, Model, Prediction, Withheld
+from ketacare.clinical.outcomes.prediction.training import train
 
 EPOCH = pd.Timestamp("2026-01-05 09:00", tz="UTC")
 DAY = pd.Timedelta(days=1)
@@ -164,7 +159,7 @@ def test_early_change_is_the_first_score_at_least_n_days_in_and_before_the_last_
             scores_frame([1, 2], [10, 10], [first + 7 * DAY + DAY, first + 11 * DAY]),
         ]
     )
-    features = _features(patients, scores, settings())
+    features = patient_features(patients, scores, settings())
     assert features.numbers[:, 3].tolist() == [-50.0, -75.0]
     assert features.numbers[:, 0].tolist() == [20.0, 20.0]
 

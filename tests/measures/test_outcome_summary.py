@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ketacare.clinical.instruments import get, score
-from ketacare.clinical.outcomes import cohort
-from ketacare.clinical.outcomes.cohort import _series
+from ketacare.clinical.outcomes.cohort.durability import durability
+from ketacare.clinical.outcomes.cohort.response import response_remission, time_to_response
+from ketacare.clinical.outcomes.cohort.scores import score_series
 from ketacare.clinical.outcomes.trajectory import baseline_rule
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.measures.summary import patient_summary
@@ -183,22 +184,22 @@ def test_the_page_shows_what_the_registry_computes_for_the_patient(
     [series] = patient_summary(patient).series
     shown = series.assessment
     data = load(Cohort(clinic_id=clinic.pk))
-    registry = _series(data.patients, data.scores, "phq9")
+    registry = score_series(data.patients, data.scores, "phq9")
     assert registry.started == 1
     assert shown.baseline.total == registry.baseline_total[0] == 20
     assert shown.baseline.taken_at.timestamp() == pytest.approx(registry.baseline_t[0] * 86_400)
 
-    rates = cohort.response_remission(data.patients, data.scores)
+    rates = response_remission(data.patients, data.scores)
     assert rates.n == 1
     assert shown.get("response").met is responded is (rates.responders == 1)
     assert shown.get("remission").met is (rates.remitters == 1) is False
-    curve = cohort.durability(data.patients, data.scores)
+    curve = durability(data.patients, data.scores)
     assert (curve.n, curve.events) == (1, int(relapsed))
     assert shown.get("relapse").met is relapsed
     if relapsed:
         assert shown.get("relapse").since == first_dose + 17 * DAY
         assert curve.timeline[-1] == pytest.approx(7)  # relapse on day 17, response on day 10
-    assert cohort.time_to_response(data.patients, data.scores).median_days == pytest.approx(10)
+    assert time_to_response(data.patients, data.scores).median_days == pytest.approx(10)
 
     html = page(as_user(nurse), patient)
     assert f"Response</strong>: {'yes' if responded else 'no'}" in html

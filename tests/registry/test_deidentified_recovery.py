@@ -13,7 +13,8 @@ import pytest
 from django.urls import reverse
 from scipy.linalg import null_space
 
-from ketacare.clinical.outcomes.cohort import FlowStep, Proportion
+from ketacare.clinical.outcomes.cohort.flow import FlowStep
+from ketacare.clinical.outcomes.cohort.proportions import Proportion
 from ketacare.clinical.outcomes.complementary import Margin, Rest
 from ketacare.registry import disclosure, report, report_counts
 from ketacare.registry.dataset import Cohort, Dataset

@@ -4,7 +4,7 @@ trained (not withheld) prediction model; its director sees it all, its researche
 de-identified; `ketacare demo` says where to go and as whom."""
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 
 import pytest
@@ -14,16 +14,23 @@ from django.test import Client
 from django.urls import reverse
 
 from ketacare.accounts.models import Clinic, User
+from ketacare.accounts.permissions import Role
 from ketacare.audit.verify import verify_chain
-from ketacare.clinical.outcomes import prediction
+from ketacare.clinical.outcomes.cohort import config as cohort_config
+from ketacare.clinical.outcomes.prediction import config as prediction_config
+from ketacare.clinical.outcomes.prediction.features import patient_features
+from ketacare.clinical.outcomes.prediction.results import Model
 from ketacare.inventory.chain import verify as verify_ledger
 from ketacare.inventory.models import Registration
+from ketacare.measures.actions import record_staff_response
 from ketacare.patients.models import Patient
 from ketacare.registry import report
-from ketacare.registry.dataset import Cohort
+from ketacare.registry.dataset import Cohort, load
 from ketacare.web.demo_data import DEMO_PASSWORD, seed_demo
 from ketacare.web.demo_registry import REGISTRY_CLINIC, REGISTRY_PATIENTS, seed_registry
 from ketacare.web.management.commands import demo
+from tests.conftest import actor
+from tests.registry.test_model_cache import fits  # noqa: F401 (fixture)
 
 # A fixed last day, so that the figures do not move with the calendar. The demo's own end
 # (today) varies the history a little; REGISTRY_PATIENTS leaves a margin for that.
@@ -79,7 +86,7 @@ def test_the_director_sees_the_dashboard_with_patients_and_prediction(clinic):
     assert "Cross-validated AUC" in html
     # Trained with a margin over its minimum, so that another end day does not withhold it.
     model = response.context["model"]
-    per_class = model.degrees_of_freedom * prediction.settings().events_per_feature
+    per_class = model.degrees_of_freedom * prediction_config.settings().events_per_feature
     assert min(model.responders, model.labelled - model.responders) >= per_class * 1.15
     assert response.context["predictions"]  # patients now in induction, with a probability
     assert reverse("registry-patients", args=["started"]) in html
@@ -88,6 +95,36 @@ def test_the_director_sees_the_dashboard_with_patients_and_prediction(clinic):
     assert listing.status_code == 200 and listing.context["count"] >= 100
     someone = listing.context["patients"][0]
     assert someone.clinic_id == clinic.pk and someone.family_name in listing.content.decode()
+
+
+def test_the_model_is_fitted_once_per_data_version(clinic, fits):  # noqa: F811
+    """A second view of the same data fits nothing; a new outcome score fits it again."""
+    client = signed_in("registry.director")
+    first = client.get(DASHBOARD).context["model"]
+    assert isinstance(first, Model) and len(fits) > prediction_config.settings().cv_folds
+    fitted = len(fits)
+    assert client.get(DASHBOARD).context["model"] == first
+    assert len(fits) == fitted
+
+    # A responder's PHQ-9 on the last day of the outcome window, far from a response: the
+    # last score in the window decides, so the model now learns from one responder fewer.
+    window_end = cohort_config.settings().outcome_window_days[1]
+    data = load(Cohort(clinic.pk))
+    f = patient_features(data.patients, data.scores, prediction_config.settings())
+    responder = int(f.ids[(f.label == 1).nonzero()[0][0]])
+    patients = data.patients.set_index("patient_id")
+    last_dose = patients.loc[responder, "last_induction_dose_at"].to_pydatetime()
+    director = User.objects.get(username="registry.director")
+    record_staff_response(
+        actor(director, clinic, Role.PRESCRIBER),
+        Patient.objects.get(pk=responder),
+        "phq9",
+        [3, 3, 3, 3, 3, 3, 3, 3, 0],
+        last_dose + timedelta(days=window_end, hours=23),
+    )
+    second = client.get(DASHBOARD).context["model"]
+    assert len(fits) > fitted
+    assert second.responders == first.responders - 1
 
 
 def test_the_researcher_sees_it_de_identified(clinic):

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from django.db import transaction
 
+from ketacare.dev.synth import SynthParams, SynthReport, synthesize
 from ketacare.registry import report
 from ketacare.registry.dataset import Cohort
-from ketacare.registry.synth import SynthParams, SynthReport, synthesize
 
 # Rates away from the defaults, so that recovering them means something. Nobody drops out:
 # the true rates are those of patients who finish the induction, and so is the report's

@@ -29,8 +29,9 @@ from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord
 from ketacare.planning.models import Evaluation
-from ketacare.registry import export
 from ketacare.registry.dataset import Cohort, Dataset, load
+from ketacare.registry.export import actions, consent, safe_harbor, writers
+from ketacare.registry.export.dictionary import COLUMNS, TABLES
 from ketacare.treatments import actions as treatments
 from ketacare.treatments.actions import Supply
 from ketacare.treatments.models import TreatmentSession
@@ -165,14 +166,14 @@ def wide_key(people, monkeypatch):
     key = next(
         k
         for k in (f"test key {n}".encode() for n in range(1000))
-        if all(abs(export.shift_days(k, pid)) > 110 for pid in ids)
+        if all(abs(safe_harbor.shift_days(k, pid)) > 110 for pid in ids)
     )
-    monkeypatch.setattr(export, "installation_key", lambda: key)
+    monkeypatch.setattr(actions, "installation_key", lambda: key)
     return key
 
 
 def download(client, **form):
-    data = {"formats": list(export.FORMATS), **form}
+    data = {"formats": list(writers.FORMATS), **form}
     response = client.post(reverse("registry-export"), data)
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"] == "application/zip"
@@ -263,7 +264,7 @@ def test_no_name_mrn_address_phone_email_or_real_date_appears_in_any_file(
 def test_every_file_is_described_in_the_data_dictionary(people, researcher, as_user):
     files = download(as_user(researcher))
     dictionary = json.loads(files["data_dictionary.json"])
-    for table in export.TABLES:
+    for table in TABLES:
         described = [c["name"] for c in dictionary[table]]
         assert parquet(files, table).column_names == described
         assert files[f"{table}.csv"].decode().splitlines()[0].split(",") == described
@@ -296,15 +297,15 @@ def test_zip_is_cut_to_three_digits_and_000_for_small_areas(people, researcher, 
     [("02139", "021"), ("03601", "000"), ("89301", "000"), ("89401", "894"), ("", ""), (None, "")],
 )
 def test_zip3(zip_code, cut):
-    assert export.zip3(zip_code) == cut
+    assert safe_harbor.zip3(zip_code) == cut
 
 
 def test_every_safe_harbor_small_area_becomes_000():
     # As HHS lists them (2000 Census), written out again so a change to the list shows here.
     areas = "036 059 063 102 203 556 692 790 821 823 830 831 878 879 884 890 893"
-    assert set(areas.split(" ")) == export.RESTRICTED_ZIP3
-    for area in export.RESTRICTED_ZIP3:
-        assert export.zip3(area + "12") == "000"
+    assert set(areas.split(" ")) == safe_harbor.RESTRICTED_ZIP3
+    for area in safe_harbor.RESTRICTED_ZIP3:
+        assert safe_harbor.zip3(area + "12") == "000"
 
 
 # --- pseudonyms and shifted dates ------------------------------------------------------------
@@ -413,9 +414,9 @@ def hand_made_dataset():
 
 def test_intervals_within_a_patient_are_kept_and_no_date_is_real():
     original = hand_made_dataset()
-    research = export.deidentify(original, KEY)
-    shift = timedelta(days=export.shift_days(KEY, 7))
-    rid = export.research_id(KEY, 7)
+    research = safe_harbor.deidentify(original, KEY)
+    shift = timedelta(days=safe_harbor.shift_days(KEY, 7))
+    rid = safe_harbor.research_id(KEY, 7)
     patient = research.patients.set_index("research_id").loc[rid]
     sessions, scores = research.sessions, research.scores
     assert shift != timedelta(0)
@@ -431,10 +432,10 @@ def test_intervals_within_a_patient_are_kept_and_no_date_is_real():
 
 
 def test_the_same_patient_has_one_research_id_and_shift_in_every_table():
-    research = export.deidentify(hand_made_dataset(), KEY)
+    research = safe_harbor.deidentify(hand_made_dataset(), KEY)
     ids = set(research.patients["research_id"])
-    assert ids == {export.research_id(KEY, 7), export.research_id(KEY, 8)}
-    ada = export.research_id(KEY, 7)
+    assert ids == {safe_harbor.research_id(KEY, 7), safe_harbor.research_id(KEY, 8)}
+    ada = safe_harbor.research_id(KEY, 7)
     assert set(research.sessions["research_id"]) == {ada}
     assert list(research.sessions["session_ref"]) == [f"{ada}-1", f"{ada}-2"]
     assert list(research.adverse_events["session_ref"]) == [f"{ada}-2"]
@@ -443,14 +444,14 @@ def test_the_same_patient_has_one_research_id_and_shift_in_every_table():
     first_score = research.scores[research.scores["research_id"] == ada]["completed_at"].min()
     assert first_score == research.sessions["dose_started_at"].min()
     # And the same id and shift in another export with the same key.
-    again = export.deidentify(hand_made_dataset(), KEY)
+    again = safe_harbor.deidentify(hand_made_dataset(), KEY)
     pd.testing.assert_frame_equal(again.scores, research.scores)
 
 
 def test_a_patients_real_intervals_survive_the_export(people, wide_key, researcher, as_user):
     files = download(as_user(researcher))
     ada = people["ada"]
-    rid = export.research_id(wide_key, ada.pk)
+    rid = safe_harbor.research_id(wide_key, ada.pk)
     real_dose = TreatmentSession.objects.get(patient=ada).dose_started_at
     real_scores = sorted(
         QuestionnaireResponse.objects.filter(patient=ada).values_list("completed_at", flat=True)
@@ -465,45 +466,47 @@ def test_a_patients_real_intervals_survive_the_export(people, wide_key, research
 
     exported = [minute(t) - minute(session["dose_started_at"]) for t in scores]
     assert exported == [minute(t) - minute(real_dose) for t in real_scores]
-    assert session["date"] - real_dose.date() == timedelta(days=export.shift_days(wide_key, ada.pk))
+    assert session["date"] - real_dose.date() == timedelta(
+        days=safe_harbor.shift_days(wide_key, ada.pk)
+    )
 
 
 def test_research_ids_and_shifts_depend_on_the_key_and_reveal_nothing_of_each_other():
-    assert export.research_id(KEY, 7) != export.research_id(b"another key", 7)
-    assert export.research_id(KEY, 7) != export.research_id(KEY, 8)
-    shifts = [export.shift_days(KEY, pid) for pid in range(1, 3001)]
+    assert safe_harbor.research_id(KEY, 7) != safe_harbor.research_id(b"another key", 7)
+    assert safe_harbor.research_id(KEY, 7) != safe_harbor.research_id(KEY, 8)
+    shifts = [safe_harbor.shift_days(KEY, pid) for pid in range(1, 3001)]
     assert 0 not in shifts
     assert min(shifts) >= -365 and max(shifts) <= 365
     assert sum(s < 0 for s in shifts) > 1300 and sum(s > 0 for s in shifts) > 1300
-    assert len({export.research_id(KEY, pid) for pid in range(1, 3001)}) == 3000
+    assert len({safe_harbor.research_id(KEY, pid) for pid in range(1, 3001)}) == 3000
 
 
 def test_no_identifier_column_survives():
-    research = export.deidentify(hand_made_dataset(), KEY)
-    for table in export.TABLES:
+    research = safe_harbor.deidentify(hand_made_dataset(), KEY)
+    for table in TABLES:
         columns = set(getattr(research, table).columns)
         assert not columns & {"patient_id", "session_id", "plan_id", "clinic_id", "birth_date"}
         assert "zip" not in columns
     patients = research.patients.set_index("research_id")
-    old = patients.loc[export.research_id(KEY, 8)]
+    old = patients.loc[safe_harbor.research_id(KEY, 8)]
     assert old["age"] == "90+" and pd.isna(old["birth_year"])
-    assert patients.loc[export.research_id(KEY, 7)]["birth_year"] == 1960
+    assert patients.loc[safe_harbor.research_id(KEY, 7)]["birth_year"] == 1960
 
 
 def test_the_birth_year_goes_once_the_patient_is_90_on_the_day_of_export():
-    research = export.deidentify(hand_made_dataset(), KEY, today=date(2050, 5, 17))
-    patient = research.patients.set_index("research_id").loc[export.research_id(KEY, 7)]
+    research = safe_harbor.deidentify(hand_made_dataset(), KEY, today=date(2050, 5, 17))
+    patient = research.patients.set_index("research_id").loc[safe_harbor.research_id(KEY, 7)]
     assert patient["age"] == "63"  # at the first dose
     assert pd.isna(patient["birth_year"])
 
 
 def test_an_empty_cohort_exports_empty_tables_with_their_columns(clinic):
-    research = export.deidentify(load(Cohort(clinic_id=clinic.pk)), KEY)
-    files = export.export_files(research, export.FORMATS, export.LeftOut(0, 11))
-    for table in export.TABLES:
+    research = safe_harbor.deidentify(load(Cohort(clinic_id=clinic.pk)), KEY)
+    files = writers.export_files(research, writers.FORMATS, consent.LeftOut(0, 11))
+    for table in TABLES:
         table_read = pq.read_table(io.BytesIO(files[f"{table}.parquet"]))
         assert table_read.num_rows == 0
-        assert table_read.column_names == [c.name for c in export.COLUMNS[table]]
+        assert table_read.column_names == [c.name for c in COLUMNS[table]]
     assert files["fhir/Patient.ndjson"] == b""
 
 
@@ -521,10 +524,10 @@ def test_ndjson_lines_parse_and_validate_as_fhir_r4(people, wide_key, researcher
             get_fhir_model_class(kind).model_validate(resource)
     assert counts == {"Patient": 3, "Observation": 5, "MedicationAdministration": 1}
     patients = {p["id"]: p for p in ndjson(files, "Patient")}
-    ada = patients[export.research_id(wide_key, people["ada"].pk)]
+    ada = patients[safe_harbor.research_id(wide_key, people["ada"].pk)]
     assert ada["birthDate"] == "1985"
     assert "name" not in ada and "identifier" not in ada and "address" not in ada
-    assert "birthDate" not in patients[export.research_id(wide_key, people["beatrix"].pk)]
+    assert "birthDate" not in patients[safe_harbor.research_id(wide_key, people["beatrix"].pk)]
     phq9 = [o for o in ndjson(files, "Observation") if o["code"].get("coding")]
     assert {o["code"]["coding"][0]["code"] for o in phq9} >= {"44261-6"}  # PHQ-9 total
     dose = ndjson(files, "MedicationAdministration")[0]
@@ -565,7 +568,7 @@ def test_the_export_is_audited_without_any_patient_id(people, researcher, as_use
     }
     text = json.dumps(event.changes)
     for patient in people.values():
-        assert export.research_id(export.installation_key(), patient.pk) not in text
+        assert safe_harbor.research_id(safe_harbor.installation_key(), patient.pk) not in text
 
 
 @pytest.mark.parametrize("role", ["researcher", "prescriber", "clinic_admin"])
@@ -587,8 +590,10 @@ def test_the_nurse_and_coordinator_may_not(role, staff, people, as_user):
 def test_another_clinics_patients_never_appear(people, wide_key, researcher, as_user):
     files = download(as_user(researcher))
     ids = set(parquet(files, "patients").column("research_id").to_pylist())
-    assert ids == {export.research_id(wide_key, people[n].pk) for n in ("ada", "beatrix", "cyrus")}
-    grace = export.research_id(wide_key, people["grace"].pk)
+    assert ids == {
+        safe_harbor.research_id(wide_key, people[n].pk) for n in ("ada", "beatrix", "cyrus")
+    }
+    grace = safe_harbor.research_id(wide_key, people["grace"].pk)
     assert all(grace.encode() not in content for content in files.values())
     assert len(parquet(files, "scores")) == 5
 
@@ -645,7 +650,7 @@ def consents(clinic, nurse, monkeypatch):
     """Five patients with a PHQ-9 each and their research-registry consent records: granted;
     never asked; granted, then withdrawn; withdrawn, then granted again; and a withdrawal
     signed before the grant but entered after it (the latest signed counts)."""
-    monkeypatch.setattr(export, "installation_key", lambda: KEY)
+    monkeypatch.setattr(actions, "installation_key", lambda: KEY)
     who = as_nurse(nurse, clinic)
     patients = {}
     for name, records in [
@@ -680,7 +685,7 @@ def test_only_patients_whose_latest_research_consent_is_granted_are_exported(
     consents, researcher, as_user
 ):
     files = download(as_user(researcher))
-    rid = {name: export.research_id(KEY, p.pk) for name, p in consents.items()}
+    rid = {name: safe_harbor.research_id(KEY, p.pk) for name, p in consents.items()}
     included = {rid["granted"], rid["regranted"], rid["entered_late"]}
     assert rids(files, "patients") == included
     assert rids(files, "scores") == included
@@ -695,7 +700,7 @@ def test_a_patient_who_withdrew_is_in_no_file_of_the_export(
     ada = people["ada"]
     research_consent(nurse, ada, "withdrawn", days_ago=0)
     files = download(as_user(researcher))
-    gone = export.research_id(wide_key, ada.pk)
+    gone = safe_harbor.research_id(wide_key, ada.pk)
     for name, text in readable(files):
         assert gone.lower() not in text, f"Ada's research id is in {name}"
     # Ada had the only session, adverse event and GAD-7: their tables are empty now.

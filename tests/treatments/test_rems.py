@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from ketacare.accounts.permissions import Role
 from ketacare.audit.models import AuditEvent
+from ketacare.clinical.session.rems import respiratory_adverse_events
 from ketacare.planning import actions as planning
 from ketacare.treatments import actions
 from ketacare.treatments.actions import SessionError
-from ketacare.treatments.models import RemsSubmission, TreatmentSession
-from ketacare.treatments.rems import monitoring_form
+from ketacare.treatments.models import AdverseEvent, RemsSubmission, TreatmentSession
 from ketacare.treatments.rems_actions import RemsError, record_rems_submission
-from ketacare.treatments.rems_views import latin1, monitoring_pdf
+from ketacare.treatments.rems_fill import monitoring_form
+from ketacare.treatments.rems_pdf import latin1, monitoring_pdf
 from tests.conftest import PASSWORD, actor, client_for
 from tests.planning.conftest import as_prescriber, iv_request, signed_evaluation
 from tests.treatments.conftest import HIGH_BP, NORMAL, READY, as_nurse, consent, supply
@@ -487,3 +488,8 @@ def test_another_clinic_sees_nothing(discharged, outsider, as_user):
         assert client.get(url).status_code == 404
     assert client.post(form_url(discharged), {"reference": "X"}).status_code == 404
     assert not RemsSubmission.objects.exists()
+
+
+def test_the_adverse_events_counted_as_respiratory_depression_are_kinds_staff_record():
+    kinds = respiratory_adverse_events()
+    assert kinds and kinds <= set(AdverseEvent.Kind.values)

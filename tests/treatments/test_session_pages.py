@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from ketacare.clinical.datafiles import load
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.actions import Signature
 from ketacare.inventory.models import LedgerEntry
@@ -179,8 +180,22 @@ def test_a_refused_observation_keeps_what_was_typed(session, nurse):
     post(nurse, "session-check-in", session, READY_FORM)
     response = post(nurse, "session-observation", session, {**NORMAL, "heart_rate": 300})
     assert response.status_code == 200
-    assert any("Implausible values" in m for m in messages_of(response))
+    bound = load("vital_signs")["bounds"]["heart_rate"]
+    assert any(
+        "Implausible value" in m and f"outside {bound['min']}–{bound['max']}" in m
+        for m in messages_of(response)
+    )
     assert response.context["forms"]["observation"]["heart_rate"].value() == "300"
+    assert not reload(session).observations.exists()
+
+
+def test_an_observation_the_action_refuses_keeps_what_was_typed(session, nurse):
+    """Each value within its range, together impossible (diastolic above systolic)."""
+    post(nurse, "session-check-in", session, READY_FORM)
+    response = post(nurse, "session-observation", session, {**NORMAL, "systolic": 70})
+    assert response.status_code == 200
+    assert any("Implausible values" in m and "swapped?" in m for m in messages_of(response))
+    assert response.context["forms"]["observation"]["systolic"].value() == "70"
     assert not reload(session).observations.exists()
 
 
@@ -218,7 +233,8 @@ def test_esketamine_devices_from_the_page_wait_their_interval(esketamine, nurse,
         )
     with time_machine.travel(start + timedelta(minutes=3), tick=False):
         page = client_for(nurse).get(url("session-detail", esketamine))
-        assert page.context["devices"]["given"] == 1 and page.context["devices"]["needed"] == 2
+        devices = page.context["devices"]
+        assert devices.given == 1 and devices.needed == 2
         response = post(nurse, "session-device", esketamine)
         assert response.status_code == 200
         assert any("Wait 2 min 0 s" in m for m in messages_of(response))

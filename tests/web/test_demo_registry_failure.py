@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command as run_command
 
 from ketacare.accounts.models import Clinic, User
+from ketacare.dev import synth
 from ketacare.patients.models import Patient
-from ketacare.registry import synth
 from ketacare.web import demo_registry
 from ketacare.web.demo_data import seed_demo
 from ketacare.web.demo_registry import REGISTRY_CLINIC, seed_registry

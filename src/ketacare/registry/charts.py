@@ -3,7 +3,7 @@ and the number at risk), like the other charts: no library, no script."""
 
 from dataclasses import dataclass
 
-from ketacare.clinical.outcomes.cohort import SurvivalCurve
+from ketacare.clinical.outcomes.cohort.durability import SurvivalCurve
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 12, 30

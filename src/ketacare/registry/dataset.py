@@ -1,6 +1,6 @@
 """The registry dataset: a clinic's program as four tables (pandas DataFrames), read with a
 fixed number of queries however many patients there are, for the cohort statistics in
-``clinical/outcomes/cohort.py`` and the research export.
+``clinical/outcomes/cohort/`` and the research export.
 
 ``patients`` — one row per registered patient of the cohort:
     patient_id, clinic_id, sex ("female", "male", "intersex", "unknown"), birth_date (date),

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from ketacare.clinical.eligibility import ROUTES
-from ketacare.clinical.outcomes import cohort as stats
+from ketacare.clinical.outcomes.cohort import config
 from ketacare.clinical.outcomes.complementary import Margin, complementary
 from ketacare.patients.models import Patient
 from ketacare.registry import forms, report, report_counts
@@ -101,7 +101,7 @@ def every_sibling(
     (characteristic, value); ``WHOLE`` for ``whole`` itself."""
     data = narrow(base, whole) if base is not None else load(whole)
     undated = replace(whole, start=None, end=None)  # the months are applied already
-    minimum = stats.settings().small_cell_minimum
+    minimum = config.settings().small_cell_minimum
     siblings = [WHOLE] + [(c.name, v) for c in CHARACTERISTICS for v in c.values]
     built = {}
     for name, value in siblings:

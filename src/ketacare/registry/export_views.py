@@ -13,10 +13,9 @@ from ketacare.accounts.access import requires
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.clinical.eligibility.evaluation import Indication
 from ketacare.patients.models import Patient
-from ketacare.planning.answers import CHOICE_LABELS
-from ketacare.planning.views import ROUTE_LABELS
-from ketacare.registry import export
+from ketacare.planning.answers import CHOICE_LABELS, ROUTE_LABELS
 from ketacare.registry.dataset import Cohort
+from ketacare.registry.export import actions, consent, safe_harbor, writers
 
 ANY = [("", "Any")]
 FORMAT_LABELS = {
@@ -47,7 +46,7 @@ class ExportForm(forms.Form):
     age_band = forms.ChoiceField(
         required=False,
         label="Age at first dose",
-        choices=ANY + [(value, label) for value, label, _, _ in export.AGE_BANDS],
+        choices=ANY + [(value, label) for value, label, _, _ in safe_harbor.AGE_BANDS],
     )
     formats = forms.MultipleChoiceField(
         choices=list(FORMAT_LABELS.items()),
@@ -65,8 +64,8 @@ class ExportForm(forms.Form):
 
     def cohort(self, clinic_id: int) -> Cohort:
         data = self.cleaned_data
-        start, end = export.year_range(data["from_year"], data["to_year"])
-        low, high = export.age_band(data["age_band"]) if data["age_band"] else (None, None)
+        start, end = safe_harbor.year_range(data["from_year"], data["to_year"])
+        low, high = safe_harbor.age_band(data["age_band"]) if data["age_band"] else (None, None)
         return Cohort(
             clinic_id=clinic_id,
             start=start,
@@ -84,10 +83,10 @@ def research_export(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.POST if request.method == "POST" else None)
     clinic_id = request.actor.clinic.pk
     if request.method == "POST" and form.is_valid():
-        result = export.export_cohort(
+        result = actions.export_cohort(
             request.actor, form.cohort(clinic_id), form.cleaned_data["formats"]
         )
-        response = HttpResponse(export.zipped(result.files), content_type="application/zip")
+        response = HttpResponse(writers.zipped(result.files), content_type="application/zip")
         response["Content-Disposition"] = 'attachment; filename="research-export.zip"'
         return response
     return render(
@@ -95,8 +94,9 @@ def research_export(request: HttpRequest) -> HttpResponse:
         "registry/export.html",
         {
             "form": form,
-            "max_shift": export.MAX_SHIFT_DAYS,
-            "consent_rule": export.CONSENT_RULE,
-            "left_out": export.left_out_for(request.actor, export.without_consent(clinic_id)),
+            "max_shift": safe_harbor.MAX_SHIFT_DAYS,
+            "top_age": safe_harbor.OLDEST_AGE + 1,
+            "consent_rule": consent.CONSENT_RULE,
+            "left_out": consent.left_out_for(request.actor, consent.without_consent(clinic_id)),
         },
     )

@@ -5,7 +5,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ketacare.clinical.datafiles import load
-from ketacare.clinical.outcomes import cohort as stats
+from ketacare.clinical.outcomes.cohort import config
+from ketacare.clinical.outcomes.cohort.durability import SurvivalCurve, durability
+from ketacare.clinical.outcomes.cohort.flow import FlowStep, flow
+from ketacare.clinical.outcomes.cohort.misuse import MisuseSignals, misuse_signals
+from ketacare.clinical.outcomes.cohort.response import (
+    Rates,
+    TimeToResponse,
+    response_remission,
+    time_to_response,
+)
+from ketacare.clinical.outcomes.cohort.safety import Safety, safety
+from ketacare.clinical.outcomes.cohort.suppression import suppress
 from ketacare.registry.dataset import Cohort, Dataset
 from ketacare.registry.dataset import load as load_dataset
 
@@ -16,14 +27,14 @@ INSTRUMENTS = ("phq9", "gad7", "madrs")
 class Report:
     cohort: Cohort
     deidentified: bool
-    flow: list[stats.FlowStep]
-    rates: list[stats.Rates]
-    time_to_response: stats.TimeToResponse
-    durability: stats.SurvivalCurve
-    safety: stats.Safety
-    misuse: stats.MisuseSignals
+    flow: list[FlowStep]
+    rates: list[Rates]
+    time_to_response: TimeToResponse
+    durability: SurvivalCurve
+    safety: Safety
+    misuse: MisuseSignals
     published: dict[str, Any]
-    settings: stats.Settings
+    settings: config.Settings
 
     @property
     def suppressed(self) -> str:
@@ -52,37 +63,37 @@ def build(cohort: Cohort, deidentified: bool, dataset: Dataset | None = None) ->
     data = dataset or load_dataset(cohort)
     patients, scores = data.patients, data.scores
     rates = [
-        stats.response_remission(patients, scores, instrument)
+        response_remission(patients, scores, instrument)
         for instrument in INSTRUMENTS
         if not scores.empty and (scores["instrument_id"] == instrument).any()
-    ] or [stats.response_remission(patients, scores, "phq9")]
+    ] or [response_remission(patients, scores, "phq9")]
     parts: dict[str, Any] = {
-        "flow": stats.flow(patients, scores),
+        "flow": flow(patients, scores),
         "rates": rates,
-        "time_to_response": stats.time_to_response(patients, scores),
-        "durability": stats.durability(patients, scores),
-        "safety": stats.safety(data.sessions, data.adverse_events),
-        "misuse": stats.misuse_signals(patients, data.sessions, scores),
+        "time_to_response": time_to_response(patients, scores),
+        "durability": durability(patients, scores),
+        "safety": safety(data.sessions, data.adverse_events),
+        "misuse": misuse_signals(patients, data.sessions, scores),
     }
     return Report(
         cohort=cohort,
         deidentified=False,
         published=load("published", package="ketacare.clinical.outcomes"),
-        settings=stats.settings(),
+        settings=config.settings(),
         **parts,
     )
 
 
 def suppressed(raw: Report) -> Report:
     """The report with each panel's small counts, and what would reveal them within the
-    panel, hidden (``cohort.suppress``): the first step of the researcher's report."""
+    panel, hidden (``cohort.suppression.suppress``): the first step of the researcher's report."""
     return replace(
         raw,
         deidentified=True,
-        flow=stats.suppress(raw.flow),
-        rates=[stats.suppress(r) for r in raw.rates],
-        time_to_response=stats.suppress(raw.time_to_response),
-        durability=stats.suppress(raw.durability),
-        safety=stats.suppress(raw.safety),
-        misuse=stats.suppress(raw.misuse),
+        flow=suppress(raw.flow),
+        rates=[suppress(r) for r in raw.rates],
+        time_to_response=suppress(raw.time_to_response),
+        durability=suppress(raw.durability),
+        safety=suppress(raw.safety),
+        misuse=suppress(raw.misuse),
     )

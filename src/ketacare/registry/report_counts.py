@@ -7,7 +7,11 @@ and the report with chosen counts blanked, together with whatever is computed fr
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ketacare.clinical.outcomes import cohort as stats
+from ketacare.clinical.outcomes.cohort.durability import SurvivalCurve
+from ketacare.clinical.outcomes.cohort.flow import FlowStep
+from ketacare.clinical.outcomes.cohort.misuse import Signal
+from ketacare.clinical.outcomes.cohort.proportions import Proportion
+from ketacare.clinical.outcomes.cohort.safety import EventRate, Safety
 from ketacare.clinical.outcomes.complementary import Margin
 from ketacare.registry.report import Report
 
@@ -30,7 +34,7 @@ class Counts:
         if total in self.values and all(p in self.values for p in parts):
             self.margins.append(Margin(total, tuple(parts), complete))
 
-    def proportion(self, key: Key, p: stats.Proportion, n: Key | None = None) -> None:
+    def proportion(self, key: Key, p: Proportion, n: Key | None = None) -> None:
         """count of n; ``n`` when the proportion's denominator is a count shown elsewhere."""
         if p.n is None or p.count is None:
             return
@@ -86,14 +90,15 @@ def counts(r: Report) -> Counts:
     earlier: Key | None = None
     for a in d.at_risk:
         key = ("durability", "at_risk", a.day, "n")
-        if not c.add(key, a.n):
+        if a.n is None:
             continue
+        c.add(key, a.n)
         if earlier is None:
             if a.n == d.n:  # the number at risk on day 0 is every responder
                 c.same.append((("durability", "n"), key))
         else:
             lost = ("durability", "at_risk", a.day, "lost")
-            c.add(lost, c.values[earlier][0] - int(a.n), published=False)
+            c.add(lost, c.values[earlier][0] - a.n, published=False)
             c.margin(earlier, [key, lost])
         earlier = key
 
@@ -101,13 +106,13 @@ def counts(r: Report) -> Counts:
     c.add(("safety", "sessions"), s.sessions)
     c.add(("safety", "patients"), s.patients)
     kinds = []
-    for e in s.by_kind:
-        key = ("safety", "by_kind", e.kind)
+    for kind in s.by_kind:
+        key = ("safety", "by_kind", kind.kind)
         kinds.append(key)
-        c.add((*key, "events"), e.events)
-        c.add((*key, "severe"), e.severe)
-        if e.events is not None and e.severe is not None:
-            c.add((*key, "mild"), e.events - e.severe, published=False)
+        c.add((*key, "events"), kind.events)
+        c.add((*key, "severe"), kind.severe)
+        if kind.events is not None and kind.severe is not None:
+            c.add((*key, "mild"), kind.events - kind.severe, published=False)
             c.margin((*key, "events"), [(*key, "severe"), (*key, "mild")])
     c.add(("safety", "all_events", "events"), s.all_events.events, published=False)
     c.add(("safety", "all_events", "severe"), s.all_events.severe, published=False)
@@ -212,7 +217,7 @@ def blank(r: Report, hidden: set[Key]) -> Report:
     sessions_hidden = r.safety.sessions is None
     patients_hidden = r.safety.patients is None
     misuse_hidden = r.misuse.patients is None
-    n_of = {
+    n_of: dict[Key, bool] = {
         ("safety", "severe_hypertension_sessions"): sessions_hidden,
         ("safety", "gate_overrides"): sessions_hidden,
         ("safety", "severe_hypertension_patients"): patients_hidden,
@@ -230,20 +235,20 @@ def blank(r: Report, hidden: set[Key]) -> Report:
     return replace(r, durability=_curve_shown(r.durability))
 
 
-def _signals(r: Report) -> list[stats.Signal]:
+def _signals(r: Report) -> list[Signal]:
     m = r.misuse
     return [m.escalating_doses, m.early_requests, m.positive_screens_after_start]
 
 
-def _proportion_shown(p: stats.Proportion, n_hidden: bool) -> stats.Proportion:
+def _proportion_shown(p: Proportion, n_hidden: bool) -> Proportion:
     if n_hidden or p.n is None:
-        return stats.Proportion(None, None, None, None, None, suppressed=True)
+        return Proportion(None, None, None, None, None, suppressed=True)
     if p.count is None:
         return replace(p, rate=None, ci_lower=None, ci_upper=None, suppressed=True)
     return p
 
 
-def _flow_shown(steps: list[stats.FlowStep]) -> list[stats.FlowStep]:
+def _flow_shown(steps: list[FlowStep]) -> list[FlowStep]:
     shown, previous = [], None
     for step in steps:
         if step.share_of_previous is not None and (
@@ -255,8 +260,8 @@ def _flow_shown(steps: list[stats.FlowStep]) -> list[stats.FlowStep]:
     return shown
 
 
-def _safety_shown(s: stats.Safety) -> stats.Safety:
-    def rate(e: stats.EventRate) -> stats.EventRate:
+def _safety_shown(s: Safety) -> Safety:
+    def rate(e: EventRate) -> EventRate:
         per_100 = e.per_100_sessions if e.events is not None and s.sessions is not None else None
         severe = e.severe_per_100_sessions if e.severe is not None and s.sessions else None
         if (per_100, severe) == (e.per_100_sessions, e.severe_per_100_sessions):
@@ -266,7 +271,7 @@ def _safety_shown(s: stats.Safety) -> stats.Safety:
     return replace(s, all_events=rate(s.all_events), by_kind=tuple(rate(e) for e in s.by_kind))
 
 
-def _curve_shown(d: stats.SurvivalCurve) -> stats.SurvivalCurve:
+def _curve_shown(d: SurvivalCurve) -> SurvivalCurve:
     """No curve when the responders or the relapses are hidden: its steps would give them."""
     if d.n is not None and d.events is not None:
         return d

@@ -1,18 +1,24 @@
+import pandas as pd
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from ketacare.accounts.access import requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
-from ketacare.clinical.outcomes import prediction
+from ketacare.clinical.outcomes.prediction.predictions import predict
+from ketacare.clinical.outcomes.prediction.results import Model, Prediction, Withheld
 from ketacare.patients.models import Patient
 from ketacare.registry import report
 from ketacare.registry.charts import km_chart
 from ketacare.registry.dataset import Cohort, load
 from ketacare.registry.forms import CohortForm
+from ketacare.registry.model_cache import response_model
 from ketacare.registry.researcher_form import ResearcherCohortForm
 from ketacare.treatments.models import AdverseEvent
 from ketacare.web.templatetags.clinical_text import words
+
+# The patients behind a step listed on one page, the first by name (the count says how many).
+LISTED_AT_MOST = 500
 
 # Which patients stand behind each flow step (the step's rule over the dataset's columns).
 STEP_FILTERS = {
@@ -45,9 +51,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         result = report.build(cohort, deidentified, data)
         # The experimental model is shown to staff only: its calibration bins are not
         # suppressed.
-        model = prediction.train(data.patients, data.scores)
-        if isinstance(model, prediction.Model):
-            predictions = prediction.predict(model, _in_induction(data.patients), data.scores)
+        model = response_model(clinic_id, data.patients, data.scores)
+        if isinstance(model, Model):
+            predictions = predict(model, _in_induction(data.patients), data.scores)
     record(
         request.actor,
         Action.VIEW,
@@ -69,7 +75,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ],
             "query": request.GET.urlencode(),
             "model": model,
-            "model_withheld": isinstance(model, prediction.Withheld),
+            "model_withheld": isinstance(model, Withheld),
             "predictions": _named(predictions),
         },
     )
@@ -82,14 +88,14 @@ def _event_label(kind: str) -> str:
     return words(kind)
 
 
-def _in_induction(patients):  # type: ignore[no-untyped-def]
+def _in_induction(patients: pd.DataFrame) -> pd.DataFrame:
     """Started and not yet through the induction (the dataset cannot tell a dropout)."""
     if patients.empty:
         return patients
     return patients[patients["started"] & ~patients["completed_induction"]]
 
 
-def _named(predictions: list[prediction.Prediction]) -> list[tuple[Patient, prediction.Prediction]]:
+def _named(predictions: list[Prediction]) -> list[tuple[Patient, Prediction]]:
     people = Patient.objects.in_bulk([p.patient_id for p in predictions])
     return [(people[p.patient_id], p) for p in predictions if p.patient_id in people]
 
@@ -107,8 +113,10 @@ def step_patients(request: HttpRequest, step: str) -> HttpResponse:
     ids = list(patients[rule(patients)]["patient_id"]) if rule and not patients.empty else []
     listed = Patient.objects.filter(pk__in=ids, clinic_id=clinic_id).order_by(
         "family_name", "given_name"
-    )[:500]
+    )[:LISTED_AT_MOST]
     record(request.actor, Action.VIEW, object_type="registry_patients", changes={"step": step})
     return render(
-        request, "registry/patients.html", {"patients": listed, "step": step, "count": len(ids)}
+        request,
+        "registry/patients.html",
+        {"patients": listed, "step": step, "count": len(ids), "at_most": LISTED_AT_MOST},
     )

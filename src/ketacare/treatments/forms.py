@@ -1,4 +1,5 @@
-"""The forms of the dosing day. They only parse; every clinical decision and hard stop is in
+"""The forms of the dosing day. They parse, and hold a typed vital sign or score to its
+plausible range as the action does; every clinical decision and hard stop is in
 ``treatments.actions``, which refuses with a message the page shows next to the form."""
 
 from decimal import Decimal
@@ -10,11 +11,23 @@ from django.utils import timezone
 from ketacare.accounts.forms import authenticator_code_field
 from ketacare.bounds import BoundedDecimalField, IdField
 from ketacare.clinical.protocols.library import Protocol
+from ketacare.clinical.session import plausible_ranges
 from ketacare.inventory.models import StockBalance
 from ketacare.treatments.actions import Checklist, Supply, route_check_in, serious_criteria_labels
 from ketacare.treatments.models import AdverseEvent, DoseStep, Observation
+from ketacare.treatments.rems_actions import REFERENCE_MAX
 
 PASSWORD_WIDGET = forms.PasswordInput(attrs={"autocomplete": "current-password"})
+
+
+def form_errors(form: forms.Form) -> str:
+    """An invalid form's errors as one message, each after its field's label."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        text = " ".join(str(e) for e in errors)
+        parts.append(f"{label}: {text}" if label else text)
+    return "Not saved. " + "; ".join(parts)
 
 
 def _password() -> forms.CharField:
@@ -68,7 +81,10 @@ class CheckInForm(forms.Form):
         )
 
 
-def _vital(label: str, high: int, autofocus: bool = False) -> forms.IntegerField:
+def _vital(name: str, label: str, autofocus: bool = False) -> forms.IntegerField:
+    """A flowsheet value, within the range ``plausibility_problems`` holds it to (the data
+    files' bounds and scales): one source, so the form and the action never disagree."""
+    low, high = plausible_ranges()[name]
     attrs = {
         "inputmode": "numeric",
         "pattern": "[0-9]*",
@@ -77,25 +93,33 @@ def _vital(label: str, high: int, autofocus: bool = False) -> forms.IntegerField
     }
     if autofocus:
         attrs["autofocus"] = "autofocus"
+    outside = f"Implausible value: outside {low}–{high}."
     return forms.IntegerField(
         label=label,
         required=False,
-        min_value=0,
+        min_value=low,
         max_value=high,
         widget=forms.TextInput(attrs=attrs),
+        error_messages={"min_value": outside, "max_value": outside},
     )
 
 
-class ObservationForm(forms.Form):
-    """One row of the flowsheet. Plausibility and thresholds are the action's to judge."""
+def _scale(name: str, short_name: str) -> str:
+    low, high = plausible_ranges()[name]
+    return f"{short_name} ({low}–{high})"
 
-    systolic = _vital("Systolic (mmHg)", 400, autofocus=True)
-    diastolic = _vital("Diastolic (mmHg)", 400)
-    heart_rate = _vital("Heart rate (/min)", 400)
-    spo2 = _vital("SpO₂ (%)", 100)
-    respiratory_rate = _vital("Resp. rate (/min)", 100)
-    moaas = _vital("MOAA/S (0–5)", 5)
-    cadss = _vital("CADSS (0–92)", 92)
+
+class ObservationForm(forms.Form):
+    """One row of the flowsheet. Thresholds are the action's to judge; the form holds each
+    value to its plausible range, as the action does."""
+
+    systolic = _vital("systolic", "Systolic (mmHg)", autofocus=True)
+    diastolic = _vital("diastolic", "Diastolic (mmHg)")
+    heart_rate = _vital("heart_rate", "Heart rate (/min)")
+    spo2 = _vital("spo2", "SpO₂ (%)")
+    respiratory_rate = _vital("respiratory_rate", "Resp. rate (/min)")
+    moaas = _vital("moaas", _scale("moaas", "MOAA/S"))
+    cadss = _vital("cadss", _scale("cadss", "CADSS"))
 
     def __init__(self, *args: Any, last: Observation | None = None, **kwargs: Any) -> None:
         # Empty fields, the last row's values beside them: a value is saved only when someone
@@ -256,3 +280,13 @@ class DischargeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not protocol.monitoring.get("responsible_adult_at_discharge"):
             self.fields["responsible_adult_present"].help_text = "Not required by this protocol."
+
+
+class RemsSubmissionForm(forms.Form):
+    """The confirmation the REMS portal gave for a submitted Patient Monitoring Form."""
+
+    reference = forms.CharField(
+        label="REMS portal confirmation reference",
+        max_length=REFERENCE_MAX,
+        help_text="Submit the form on the REMS portal first, then type the reference it gave.",
+    )

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from ketacare.treatments import rems_views as views
+from ketacare.treatments.views import rems
 
 urlpatterns = [
-    path("", views.dashboard, name="rems-dashboard"),
-    path("sessions/<int:session_id>/", views.form, name="rems-form"),
+    path("", rems.dashboard, name="rems-dashboard"),
+    path("sessions/<int:session_id>/", rems.form, name="rems-form"),
 ]

@@ -4,7 +4,7 @@ with their intervals, a durability curve with relapses, safety and misuse tables
 experimental prediction above its minimum data.
 
 Riverside, the hand-made demo clinic, cannot hold this history: the synthetic clinic
-generator (``registry/synth.py``) fills only a clinic without patients, with staff of its own.
+generator (``ketacare.dev.synth``) fills only a clinic without patients, with staff of its own.
 So the history goes to a clinic of its own, named so nobody mistakes it for a real one, and
 two demo logins are added to it. Built once: a demo database that has it keeps it."""
 
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import Role
+from ketacare.dev.synth import SynthParams, synthesize
 from ketacare.patients.models import Patient
-from ketacare.registry.synth import SynthParams, synthesize
 from ketacare.web.demo_data import ensure_staff
 
 REGISTRY_CLINIC = "Ketacare Registry Demo (synthetic)"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
+from ketacare.clinical import instruments
 from ketacare.clinical.datafiles import load
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -47,6 +48,14 @@ class Check:
     def fields(self) -> tuple[str, ...]:
         """The vital signs this check looks at, in order, once each."""
         return tuple(dict.fromkeys(name for name, _, _ in self.conditions))
+
+    def hits(self, vitals: VitalSigns) -> dict[str, int]:
+        """The values of ``vitals`` that make this check fire (empty: it does not)."""
+        return {
+            name: value
+            for name, op, limit in self.conditions
+            if (value := vitals.value(name)) is not None and _OPS[op](value, limit)
+        }
 
 
 @dataclass(frozen=True)
@@ -129,24 +138,42 @@ def fire(section: str, route: str, vitals: VitalSigns) -> list[Fired]:
     for check in _checks(section):
         if route not in check.routes:
             continue
-        hits = {
-            name: value
-            for name, op, limit in check.conditions
-            if (value := vitals.value(name)) is not None and _OPS[op](value, limit)
-        }
+        hits = check.hits(vitals)
         if hits:
             fired.append(Fired(check, hits))
     return fired
 
 
+# The scales the flowsheet records beside the vital signs: a typed score must be one the
+# scale has (its range is the instrument's, ``instruments/data/<id>.toml``).
+SCALES = ("moaas", "cadss")
+
+
+def plausible_ranges() -> dict[str, tuple[int, int]]:
+    """The lowest and highest value a typed flowsheet entry may have: the vital signs'
+    plausibility bounds (``vital_signs.toml``), then the MOAA/S and CADSS scales' totals. The
+    observation form and ``plausibility_problems`` both take them from here."""
+    ranges = {
+        name: (int(bound["min"]), int(bound["max"]))
+        for name, bound in load("vital_signs")["bounds"].items()
+    }
+    for scale in SCALES:
+        total = instruments.get(scale).total_range
+        if total is None:
+            raise ValueError(f"{scale}.toml: the scale has no total range")
+        ranges[scale] = total
+    return ranges
+
+
 def plausibility_problems(vitals: VitalSigns) -> list[str]:
     """Why these numbers cannot be real (a typing error), one message per problem."""
     problems = []
-    for name, bound in load("vital_signs")["bounds"].items():
+    ranges = plausible_ranges()
+    for name in load("vital_signs")["bounds"]:
+        low, high = ranges[name]
         value = vitals.value(name)
-        if value is not None and not bound["min"] <= value <= bound["max"]:
-            label = name.replace("_", " ")
-            problems.append(f"{label} {value} is outside {bound['min']}–{bound['max']}")
+        if value is not None and not low <= value <= high:
+            problems.append(f"{name.replace('_', ' ')} {value} is outside {low}–{high}")
     if (
         vitals.systolic is not None
         and vitals.diastolic is not None
@@ -155,8 +182,9 @@ def plausibility_problems(vitals: VitalSigns) -> list[str]:
         problems.append(
             f"diastolic {vitals.diastolic} must be below systolic {vitals.systolic}; swapped?"
         )
-    if vitals.moaas is not None and not 0 <= vitals.moaas <= 5:
-        problems.append(f"MOAA/S {vitals.moaas} is outside 0–5")
+    low, high = ranges["moaas"]
+    if vitals.moaas is not None and not low <= vitals.moaas <= high:
+        problems.append(f"MOAA/S {vitals.moaas} is outside {low}–{high}")
     return problems
 
 

@@ -10,16 +10,16 @@ from ketacare.accounts.models import Clinic
 from ketacare.bounds import EARLIEST_DATE, latest_date
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.patients.models import Patient
-from ketacare.registry import export
 from ketacare.registry.dataset import Cohort
+from ketacare.registry.export import actions, safe_harbor, writers
 
 
 def _formats(value: str) -> list[str]:
     chosen = [f.strip() for f in value.split(",") if f.strip()]
-    unknown = sorted(set(chosen) - set(export.FORMATS))
+    unknown = sorted(set(chosen) - set(writers.FORMATS))
     if unknown or not chosen:
         raise CommandError(
-            f"--format takes a comma-separated list of {', '.join(export.FORMATS)}"
+            f"--format takes a comma-separated list of {', '.join(writers.FORMATS)}"
             + (f"; unknown: {', '.join(unknown)}." if unknown else ".")
         )
     return chosen
@@ -37,15 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="Directory to write (new or empty).")
         parser.add_argument(
             "--format",
-            default=",".join(export.FORMATS),
-            help=f"Comma-separated: {', '.join(export.FORMATS)} (default: all).",
+            default=",".join(writers.FORMATS),
+            help=f"Comma-separated: {', '.join(writers.FORMATS)} (default: all).",
         )
         parser.add_argument("--from-year", type=int, help="First dose in this year or later.")
         parser.add_argument("--to-year", type=int, help="First dose in this year or earlier.")
         parser.add_argument("--indication")
         parser.add_argument("--route", choices=ROUTES)
         parser.add_argument("--sex", choices=Patient.SexAtBirth.values)
-        parser.add_argument("--age-band", choices=[band[0] for band in export.AGE_BANDS])
+        parser.add_argument("--age-band", choices=[band[0] for band in safe_harbor.AGE_BANDS])
 
     def handle(self, *args: object, **options: Any) -> None:
         clinic = Clinic.objects.filter(name=options["clinic"]).first()
@@ -63,8 +63,10 @@ class Command(BaseCommand):
                     f"--{flag.replace('_', '-')} must be a year from {EARLIEST_DATE.year} to "
                     f"{last}, got {year}."
                 )
-        start, end = export.year_range(options["from_year"], options["to_year"])
-        low, high = export.age_band(options["age_band"]) if options["age_band"] else (None, None)
+        start, end = safe_harbor.year_range(options["from_year"], options["to_year"])
+        low, high = (
+            safe_harbor.age_band(options["age_band"]) if options["age_band"] else (None, None)
+        )
         cohort = Cohort(
             clinic_id=clinic.pk,
             start=start,
@@ -75,9 +77,9 @@ class Command(BaseCommand):
             max_age=high,
             sex=options["sex"] or None,
         )
-        result = export.export_cohort(replace(SYSTEM, clinic=clinic), cohort, formats)
+        result = actions.export_cohort(replace(SYSTEM, clinic=clinic), cohort, formats)
         out.mkdir(parents=True, exist_ok=True)
-        export.write_directory(result.files, out)
+        writers.write_directory(result.files, out)
         self.stderr.write(
             f"Wrote {len(result.files)} files to {out}. Left out for want of research-registry "
             f"consent: {result.left_out} patients."

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from tqdm import tqdm
 
-from ketacare.registry.synth import SynthError, SynthParams, span_days, synthesize
+from ketacare.dev.synth import SynthError, SynthParams, span_days, synthesize
 
 # Past this, the actions path takes hours (about 2.5 patients a second): say so.
 SLOW_PATIENTS = 2_000

@@ -1,0 +1,196 @@
+"""What the bulk path's steps share: the patients as the steps remember them
+(``BulkPatient``), and the state, audit and ledger chains every domain writes to
+(``BulkBase``)."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ketacare.accounts.access import Actor
+from ketacare.audit.models import AuditEvent
+from ketacare.audit.record import Action
+from ketacare.dev.synth.clock import Clock
+from ketacare.dev.synth.setup import Staff, StockSetup
+from ketacare.dev.synth.sinks import LocalSink, PipeSink
+from ketacare.dev.synth.writer import Heads
+from ketacare.inventory.chain import entry_digest
+from ketacare.inventory.models import LedgerEntry, Lot, Registration, StockBalance
+from ketacare.patients.models import Patient
+from ketacare.treatments.models import TreatmentSession
+
+
+def as_stored(value: Any, places: int) -> Decimal:
+    """A decimal as the database gives it back (quantized to the column's places)."""
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+
+
+@dataclass
+class BulkPatient:
+    pk: int
+    model: Patient  # unsaved: what the clinical functions read (birth date, sex, clinic)
+    full_name: str
+    measurements: list[tuple[date, datetime, Decimal, Decimal | None]] = field(default_factory=list)
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # instrument → response
+    open_alerts: list[int] = field(default_factory=list)
+    evaluations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    plans: dict[int, dict[str, Any]] = field(default_factory=dict)
+    links: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def latest_measurement(self) -> tuple[date, datetime, Decimal, Decimal | None]:
+        return max(self.measurements, key=lambda m: (m[0], m[1]))
+
+    def height(self) -> Decimal | None:
+        ordered = sorted(self.measurements, key=lambda m: (m[0], m[1]), reverse=True)
+        return next((m[3] for m in ordered if m[3]), None)
+
+
+class BulkBase:
+    """What the steps of every domain share: the clinic and its staff, the sink the rows go
+    to, the two hash chains (audit log and ledger) with their heads, and what the steps
+    remember between them (patients, plans' sessions, open sessions, lots and balances).
+    What only one domain's steps remember is set up in that domain's class."""
+
+    def __init__(
+        self, stock: StockSetup, staff: Staff, clock: Clock, sink: LocalSink | PipeSink
+    ) -> None:
+        self.stock, self.clinic, self.clock = stock, staff.clinic, clock
+        # Every signature is checked as the action checks it (accounts.reauth): one rule.
+        self.password = staff.password
+        clinic = self.clinic
+        self.users = {
+            a.user.pk: a.user for actors in staff.by_role.values() for a in actors if a.user
+        }
+        self.w = sink
+        registration = Registration.objects.get(pk=stock.registration_id)
+        self.sequence, self.ledger_hash = registration.last_sequence, registration.last_hash
+        clinic.refresh_from_db()
+        self.mrn_counter = clinic.mrn_counter
+        self.patients: dict[int, BulkPatient] = {}
+        self.sessions: dict[int, TreatmentSession] = {}  # open, until discharge or cancel
+        self.planned: dict[int, tuple[BulkPatient, int, int]] = {}  # → patient, plan, number
+        self.owners: dict[tuple[str, int], BulkPatient] = {}  # ("plan", id) → its patient
+        self.lots: dict[int, Lot] = {
+            lot.pk: lot
+            for lot in Lot.objects.filter(registration_id=stock.registration_id).select_related(
+                "product"
+            )
+        }
+        self.balances: dict[int, tuple[int, Decimal]] = {
+            b.lot_id: (b.pk, Decimal(b.quantity_units))
+            for b in StockBalance.objects.filter(location_id=stock.location_id)
+        }
+        self.ip = AuditEvent._meta.get_field("ip").get_prep_value("127.0.0.1")
+
+    # --- the two chains ---------------------------------------------------------------------
+
+    def audit(
+        self,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: int,
+        patient_id: int | None,
+        changes: dict[str, Any],
+        clinic_id: int | None = None,
+    ) -> None:
+        """What ``audit.record.record`` appends (the writer hashes it on the chain)."""
+        self.w.audit(
+            {
+                "occurred_at": self.clock.at,
+                "actor_id": actor.user.pk if actor.user is not None else None,
+                "actor_username": actor.username,
+                "role": actor.role,
+                "clinic_id": clinic_id or (actor.clinic.pk if actor.clinic else None),
+                "action": action,
+                "object_type": object_type,
+                "object_id": str(object_id),
+                "patient_id": patient_id,
+                "ip": self.ip if actor.ip else None,
+                "changes": changes,
+            }
+        )
+
+    def ledger(self, actor: Actor, **fields: Any) -> tuple[int, LedgerEntry]:
+        """What ``inventory.actions._append`` writes: the entry at the chain's head, the
+        balances it moves, and its audit event."""
+        assert actor.user is not None
+        now = self.clock.at
+        self.sequence += 1
+        entry = LedgerEntry(
+            registration_id=self.stock.registration_id,
+            sequence=self.sequence,
+            prev_hash=self.ledger_hash,
+            actor_id=actor.user.pk,
+            occurred_at=now,
+            recorded_at=now,
+            **fields,
+        )
+        entry.hash = entry_digest(entry.content(), entry.prev_hash)
+        row = {f.attname: getattr(entry, f.attname) for f in LedgerEntry._meta.concrete_fields}
+        del row["id"]
+        pk = self.w.insert(LedgerEntry, **row)
+        entry.pk = pk
+        self.ledger_hash = entry.hash
+        units = entry.quantity_units
+        lot_id = entry.lot_id
+        if entry.to_location_id is not None or entry.from_location_id is not None:
+            sign = 1 if entry.to_location_id is not None else -1
+            balance = self.balances.get(lot_id)
+            if balance is None:
+                balance_id = self.w.insert(
+                    StockBalance,
+                    lot_id=lot_id,
+                    location_id=self.stock.location_id,
+                    quantity_units=Decimal(0),
+                )
+                balance = (balance_id, Decimal(0))
+            quantity = balance[1] + sign * units
+            self.balances[lot_id] = (balance[0], quantity)
+            self.w.update(StockBalance, balance[0], quantity_units=quantity)
+        self.audit(
+            actor,
+            Action.CREATE,
+            "ledgerentry",
+            pk,
+            entry.patient_id,
+            {
+                "kind": entry.kind,
+                "sequence": entry.sequence,
+                "lot": self.lots[lot_id].lot_number,
+                "units": str(units),
+                "mg": str(entry.quantity_mg),
+            },
+        )
+        return pk, entry
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def forget(self, patient_id: int) -> None:
+        patient = self.patients.pop(patient_id, None)
+        if patient is not None:
+            for plan_id, plan in patient.plans.items():
+                self.owners.pop(("plan", plan_id), None)
+                for planned_id, _ in plan["sessions"].values():
+                    self.planned.pop(planned_id, None)
+            for evaluation_id in patient.evaluations:
+                self.owners.pop(("evaluation", evaluation_id), None)
+            for link_id in patient.links:
+                self.owners.pop(("link", link_id), None)
+
+    def heads(self) -> Heads:
+        return Heads(
+            self.stock.registration_id,
+            self.sequence,
+            self.ledger_hash,
+            self.clinic.pk,
+            self.mrn_counter,
+        )
+
+    def checkpoint(self) -> None:
+        self.w.checkpoint(self.heads())
+
+    def finish(self) -> None:
+        self.write_seconds = self.w.finish(self.heads())
+
+    write_seconds = 0.0
