@@ -161,18 +161,20 @@ def edit_form_data(patient, **changes):
     return data
 
 
+# A new patient as create_patient takes it (the form's cleaned data).
+PATIENT_DATA = {
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "date_of_birth": date(1985, 12, 10),
+    "sex_at_birth": "female",
+    "allergies": "NKDA",
+    "weight_kg": Decimal("61.5"),
+    "height_cm": Decimal("165.0"),
+}
+
+
 def make_patient(user, clinic, **overrides):
-    data = {
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-        "date_of_birth": date(1985, 12, 10),
-        "sex_at_birth": "female",
-        "allergies": "NKDA",
-        "weight_kg": Decimal("61.5"),
-        "height_cm": Decimal("165.0"),
-    }
-    data.update(overrides)
-    return patient_actions.create_patient(actor(user, clinic), data)
+    return patient_actions.create_patient(actor(user, clinic), {**PATIENT_DATA, **overrides})
 
 
 @pytest.fixture

@@ -156,9 +156,9 @@ def test_the_form_fields_refuse_out_of_bounds_values_with_a_message(zone, field,
 
 def test_a_datetime_off_the_calendar_in_the_clinics_zone_is_out_of_bounds():
     with override_settings(TIME_ZONE="Pacific/Kiritimati"), pytest.raises(OutOfBounds):
-        check_datetime(datetime(1, 1, 1, tzinfo=UTC))
+        check_datetime(datetime(1, 1, 1, tzinfo=UTC), TODAY)
     with override_settings(TIME_ZONE="Pacific/Pago_Pago"), pytest.raises(OutOfBounds):
-        check_datetime(datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+        check_datetime(datetime(9999, 12, 31, 23, 59, tzinfo=UTC), TODAY)
 
 
 def test_a_long_value_is_shown_cut():

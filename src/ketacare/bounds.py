@@ -87,10 +87,9 @@ def check_date(value: date | str, today: date, what: str = "The date") -> date:
     return value
 
 
-def check_datetime(value: datetime | str, what: str = "The date and time") -> datetime:
+def check_datetime(value: datetime | str, today: date, what: str = "The date and time") -> datetime:
     """``value`` (aware, or ISO 8601 text) if its day in the clinic's time zone is accepted,
     else OutOfBounds."""
-    today = timezone.localdate()
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())

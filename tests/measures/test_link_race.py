@@ -25,7 +25,7 @@ def test_the_locked_recheck_stops_a_submit_that_read_the_link_before_it_was_used
     link, _ = make_link(coordinator, patient)
     stale = PatientLink.objects.get(pk=link.pk)
     actions.submit_link_response(token_of(link), PHQ9_NO_RISK, "127.0.0.1")
-    monkeypatch.setattr(actions, "open_link", lambda token: stale)
+    monkeypatch.setattr(actions, "open_link", lambda token, now: stale)
     with pytest.raises(actions.LinkError) as problem:
         actions.submit_link_response(token_of(link), PHQ9_ITEM9, "127.0.0.1")
     assert problem.value.status == 410
@@ -41,8 +41,8 @@ def test_two_simultaneous_submits_save_one_response(coordinator, patient, monkey
     both_opened = threading.Barrier(2, timeout=10)
     real_open = actions.open_link
 
-    def open_then_wait(token):
-        opened = real_open(token)
+    def open_then_wait(token, now):
+        opened = real_open(token, now)
         both_opened.wait()  # both submits have seen an unused link before either locks it
         return opened
 

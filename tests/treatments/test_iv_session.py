@@ -241,7 +241,7 @@ def test_observation_counts_from_the_real_end_of_a_long_infusion(
     with time_machine.travel(start + timedelta(minutes=71), tick=False):
         actions.record_observation(who, session.pk, {**NORMAL, "moaas": 5})
         blockers = actions.discharge_blockers(
-            TreatmentSession.objects.get(pk=session.pk), True, True
+            TreatmentSession.objects.get(pk=session.pk), True, True, timezone.now()
         )
     assert "observed 6 of at least 30 minutes since the infusion ended" in blockers
 

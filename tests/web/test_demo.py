@@ -268,7 +268,7 @@ def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(db):
     transferred = sessions.get(state="transferred")
     assert transferred.adverse_events.get().serious_criteria == ["hospitalisation"]
     monitoring = sessions.filter(state="monitoring")
-    ready = [s for s in monitoring if not discharge_blockers(s, True, True)]
+    ready = [s for s in monitoring if not discharge_blockers(s, True, True, timezone.now())]
     assert ready and len(ready) < monitoring.count()  # one ready, one still being watched
     assert sessions.filter(state="checked_in").exclude(gate_fired=[]).exists()
     client = Client()

@@ -21,7 +21,7 @@ from ketacare.audit.record import Action, field_changes, record
 
 @transaction.atomic
 def create_clinic(actor: Actor, name: str) -> Clinic:
-    clinic = Clinic.objects.create(name=name)
+    clinic = Clinic.objects.create(name=name, created_at=actor.now())
     record(
         actor, Action.CREATE, obj=clinic, clinic=clinic, changes=field_changes({}, {"name": name})
     )
@@ -61,6 +61,7 @@ def create_staff(
         email=email,
         mobile=mobile.strip(),
         must_change_password=must_change_password,
+        date_joined=actor.now(),
     )
     try:
         validate_password(password, passwords.for_clinic(user, clinic))
@@ -353,7 +354,8 @@ def set_staff_active(actor: Actor, membership_id: int, active: bool) -> Membersh
 
 def locked_out(usernames: list[str]) -> set[str]:
     """Which of these usernames (lower case) django-axes locks out now: at least
-    AXES_FAILURE_LIMIT failed sign-ins within the cool-off time."""
+    AXES_FAILURE_LIMIT failed sign-ins within the cool-off time. Now is the real time, as
+    django-axes counts it (a lock-out is not simulated)."""
     attempts = (
         AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - get_cool_off())
         .annotate(name=Lower("username"))

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from ketacare.accounts.permissions import Role
 
@@ -19,7 +20,7 @@ class Clinic(models.Model):
     on_call_prescriber = models.ForeignKey(
         "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="on_call_for"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:
         return self.name

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.audit import checkpoints
@@ -49,12 +48,13 @@ def record(
     changes: dict[str, Any] | None = None,
     clinic: Any = None,
 ) -> AuditEvent:
-    """Append one event to its clinic's hash chain, in the caller's transaction."""
+    """Append one event to its clinic's hash chain, in the caller's transaction, at the
+    actor's time (``actor.now()``)."""
     clinic = clinic or actor.clinic
     with transaction.atomic():
         head = chain_head(clinic.pk if clinic is not None else None, lock=True)
         event = AuditEvent(
-            occurred_at=timezone.now(),
+            occurred_at=actor.now(),
             actor=actor.user,
             actor_username=actor.username,
             role=actor.role,

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
@@ -167,7 +166,7 @@ def _append(actor: Actor, registration: Registration, **fields: Any) -> LedgerEn
     """Write the entry at the head of the registration's chain and move its balances. The
     caller holds the registration's lock and has checked the balances."""
     assert actor.user is not None
-    now = timezone.now()
+    now = actor.now()
     occurred_at = fields.pop("occurred_at", None) or now
     if occurred_at > now:
         raise StockError("A movement cannot be recorded ahead of time.")
@@ -287,7 +286,7 @@ def receive(
     registration = _registration(actor, registration_id)
     amount = quantity(units)
     try:
-        check_date(expires_on, timezone.localdate(), "The expiry date")
+        check_date(expires_on, actor.today(), "The expiry date")
     except OutOfBounds as error:
         raise StockError(str(error)) from None
     product = Product.objects.filter(pk=product_id).first()
@@ -394,7 +393,7 @@ def _dispense(
             f"The dose ({dose} mg) is more than is dispensed ({dispensed_mg} mg = {amount} "
             f"{lot.product.unit})."
         )
-    if lot.expires_on < timezone.localdate():
+    if lot.expires_on < actor.today():
         if override_by is None:
             raise StockError(
                 f"Lot {lot.lot_number} expired on {lot.expires_on}. Dispensing it needs a "
@@ -605,7 +604,7 @@ def report_loss(
     if missing:
         raise StockError(f"A loss report needs {', '.join(missing)}.")
     try:
-        parse_date(str(details["discovered_on"]), timezone.localdate(), "The discovery date")
+        parse_date(str(details["discovered_on"]), actor.today(), "The discovery date")
     except OutOfBounds as error:
         raise StockError(str(error)) from None
     _take(lot, location, amount)
@@ -756,7 +755,7 @@ def record_count(
     count = PhysicalCount.objects.create(
         registration=registration,
         kind=kind,
-        counted_at=counted_at or timezone.now(),
+        counted_at=counted_at or actor.now(),
         counted_by=actor.user,
         note=note.strip(),
     )
@@ -776,7 +775,7 @@ def record_count(
             counted_units=units,
         )
         if line.difference:
-            Discrepancy.objects.create(line=line, registration=registration)
+            Discrepancy.objects.create(line=line, registration=registration, opened_at=actor.now())
     record(
         actor,
         Action.CREATE,
@@ -848,7 +847,7 @@ def resolve_discrepancy(
     elif resolution != Discrepancy.Resolution.EXPLAINED:
         raise StockError(f"Unknown resolution {resolution!r}.")
     discrepancy.resolution, discrepancy.note, discrepancy.entry = resolution, note.strip(), entry
-    discrepancy.resolved_by, discrepancy.resolved_at = actor.user, timezone.now()
+    discrepancy.resolved_by, discrepancy.resolved_at = actor.user, actor.now()
     discrepancy.save()
     record(
         actor,

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from ketacare.accounts.models import Clinic
 
@@ -258,7 +259,7 @@ class Discrepancy(models.Model):
 
     line = models.OneToOneField(CountLine, on_delete=models.PROTECT, related_name="discrepancy")
     registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="+")
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(default=timezone.now, editable=False)
     resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
     note = models.TextField(blank=True)
     entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, null=True, related_name="+")

@@ -7,9 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from ketacare.accounts.access import Actor
+from ketacare.accounts.access import Actor, Clock, system_now
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.bounds import MAX_SMALL_INTEGER, check_date, check_datetime, check_integer
 from ketacare.clinical.instruments import Instrument, get, score
@@ -17,6 +16,7 @@ from ketacare.clinical.safety import safety_signals
 from ketacare.measures import contact, links, notify
 from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
+from ketacare.outbox import DELIVER, Outbox
 from ketacare.patients.models import Patient
 
 
@@ -86,6 +86,7 @@ def _save_response(
             flag=signal.flag,
             rule=signal.rule,
             source=signal.source,
+            created_at=actor.now(),
         )
         record(
             actor,
@@ -97,7 +98,10 @@ def _save_response(
             changes=field_changes({}, {"flag": signal.flag}),
         )
         # Told at once, but only once the alert is really there.
-        transaction.on_commit(partial(notify.alert_opened, alert.pk), robust=True)
+        transaction.on_commit(
+            partial(notify.alert_opened, alert.pk, clock=actor.clock, outbox=actor.outbox),
+            robust=True,
+        )
     return response
 
 
@@ -116,7 +120,7 @@ def record_staff_response(
     sex: str | None = None,
 ) -> QuestionnaireResponse:
     """A clinician-rated instrument, or a patient's paper form, entered by staff."""
-    check_datetime(completed_at, "The completion date")
+    check_datetime(completed_at, actor.today(), "The completion date")
     return _save_response(
         actor,
         patient,
@@ -145,12 +149,14 @@ def create_link(
         )
     contact.check(patient, channel)
     hours = settings.KETACARE_LINK_EXPIRY_HOURS
+    now = actor.now()
     link = PatientLink.objects.create(
         patient=patient,
         instrument_id=instrument.id,
         channel=channel,
         created_by=actor.user,
-        expires_at=timezone.now() + timedelta(hours=hours),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
     )
     # Audit first: a message must never carry a link whose record could still roll back.
     record(
@@ -164,9 +170,9 @@ def create_link(
     url = links.absolute_url(links.token_for(link.public_id))
     body = links.message_text(patient.clinic.name, url, hours)
     if channel == PatientLink.Channel.EMAIL:
-        links.send_email(patient.email, patient.clinic.name, body)
+        actor.outbox.email(patient.email, links.subject(patient.clinic.name), body)
     elif channel == PatientLink.Channel.SMS:
-        links.send_sms(patient.phone, body)
+        actor.outbox.sms(patient.phone, body)
     return link, url
 
 
@@ -181,8 +187,8 @@ def patient_can_answer(instrument: Instrument) -> bool:
     return instrument.respondent == "patient" and instrument.item_text_licensed
 
 
-def open_link(token: str) -> PatientLink:
-    """The link behind ``token`` if it can still be answered; else LinkError."""
+def open_link(token: str, now: datetime) -> PatientLink:
+    """The link behind ``token`` if it can still be answered at ``now``; else LinkError."""
     public_id = links.public_id_from(token)
     link = (
         PatientLink.objects.select_related("patient__clinic").filter(public_id=public_id).first()
@@ -193,25 +199,34 @@ def open_link(token: str) -> PatientLink:
         raise LinkError("This link is not valid. Please use the latest link your clinic sent.", 404)
     if link.used_at is not None:
         raise LinkError("This questionnaire has already been answered. Thank you.", 410)
-    if link.expires_at <= timezone.now():
+    if link.expires_at <= now:
         raise LinkError("This link has expired. Please ask your clinic to send you a new one.", 410)
     return link
 
 
 @transaction.atomic
 def submit_link_response(
-    token: str, answers: Sequence[int], ip: str | None, sex: str | None = None
+    token: str,
+    answers: Sequence[int],
+    ip: str | None,
+    sex: str | None = None,
+    *,
+    clock: Clock = system_now,
+    outbox: Outbox = DELIVER,
 ) -> QuestionnaireResponse:
-    """The patient's answers through a link; the link is used up in the same transaction."""
-    link = open_link(token)
+    """The patient's answers through a link; the link is used up in the same transaction.
+    The patient is the actor, at ``clock``'s time; an alert the answers open is told through
+    ``outbox``."""
+    link = open_link(token, clock())
     # Lock and re-check, so two submissions racing on one link cannot both be saved.
     link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
     if link.used_at is not None:
         raise LinkError("This questionnaire has already been answered. Thank you.", 410)
-    now = timezone.now()
+    now = clock()
     link.used_at = now
     link.save(update_fields=["used_at"])
-    actor = Actor(user=None, role="patient", clinic=link.patient.clinic, ip=ip)
+    clinic = link.patient.clinic
+    actor = Actor(user=None, role="patient", clinic=clinic, ip=ip, clock=clock, outbox=outbox)
     return _save_response(
         actor,
         link.patient,
@@ -232,7 +247,7 @@ def acknowledge_alert(actor: Actor, alert: SafetyAlert, note: str) -> SafetyAler
     if not alert.is_open:
         raise AlreadyAcknowledged(alert)
     alert.acknowledged_by = actor.user
-    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_at = actor.now()
     alert.acknowledgement_note = note
     alert.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
     record(
@@ -255,7 +270,7 @@ def assign_instrument(
     starts_on: date,
     every_days: int | None = None,
 ) -> Assignment:
-    check_date(starts_on, timezone.localdate(), "The start date")
+    check_date(starts_on, actor.today(), "The start date")
     if every_days is not None:
         every_days = check_integer(every_days, "Every how many days", 1, MAX_SMALL_INTEGER)
     assignment = Assignment.objects.create(
@@ -265,6 +280,7 @@ def assign_instrument(
         every_days=every_days,
         starts_on=starts_on,
         created_by=actor.user,
+        created_at=actor.now(),
     )
     record(
         actor,
@@ -325,7 +341,7 @@ def _note_not_sent(actor: Actor, assignment: Assignment, code: str) -> None:
         return
     before = {"not_sent": assignment.not_sent_reason or None}
     assignment.not_sent_reason = code
-    assignment.not_sent_since = timezone.now() if code else None
+    assignment.not_sent_since = actor.now() if code else None
     assignment.save(update_fields=["not_sent_reason", "not_sent_since"])
     record(
         actor,
@@ -345,21 +361,22 @@ def send_reminder(actor: Actor, link: PatientLink) -> contact.Refusal | None:
     link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
     if link.reminded_at or link.reminder_not_sent or link.used_at:
         return None
-    if link.expires_at <= timezone.now() or link.channel == PatientLink.Channel.IN_CLINIC:
+    now = actor.now()
+    if link.expires_at <= now or link.channel == PatientLink.Channel.IN_CLINIC:
         return None
     if refused := contact.refusal_for(link.patient, link.channel):
         change = {"reminder_not_sent": {"old": None, "new": refused.code}}
         _save_link(actor, link, "reminder_not_sent", refused.code, change)
         return refused
-    hours_left = max(1, int((link.expires_at - timezone.now()).total_seconds() // 3600))
+    hours_left = max(1, int((link.expires_at - now).total_seconds() // 3600))
     url = links.absolute_url(links.token_for(link.public_id))
     body = "Reminder: " + links.message_text(link.patient.clinic.name, url, hours_left)
     if link.channel == PatientLink.Channel.EMAIL:
-        links.send_email(link.patient.email, link.patient.clinic.name, body)
+        actor.outbox.email(link.patient.email, links.subject(link.patient.clinic.name), body)
     else:
-        links.send_sms(link.patient.phone, body)
+        actor.outbox.sms(link.patient.phone, body)
     change = {"reminder_sent": {"old": False, "new": True}}
-    _save_link(actor, link, "reminded_at", timezone.now(), change)
+    _save_link(actor, link, "reminded_at", now, change)
     return None
 
 

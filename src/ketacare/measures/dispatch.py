@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
+from ketacare.accounts.access import Actor, Clock, system_now
 from ketacare.clinical.instruments import get
 from ketacare.measures import actions, contact
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse
@@ -63,16 +63,17 @@ def due_assignments(now: datetime) -> list[Assignment]:
     return due
 
 
-def dispatch(now: datetime | None = None, dry_run: bool = False) -> DispatchReport:
-    """Send what is due and the reminders owed. A patient who may not be contacted by text or
-    email (``contact.refusal``: the same decision as every other send) is skipped, and why is
-    kept on the assignment or link (audited) and shown on the measures page."""
-    now = now or timezone.now()
+def dispatch(dry_run: bool = False, clock: Clock = system_now) -> DispatchReport:
+    """Send what is due and the reminders owed, at ``clock``'s time. A patient who may not be
+    contacted by text or email (``contact.refusal``: the same decision as every other send) is
+    skipped, and why is kept on the assignment or link (audited) and shown on the measures
+    page."""
+    now = clock()
     report = DispatchReport()
     for assignment in due_assignments(now):
         patient = assignment.patient
         label = _label(patient, assignment.instrument_id)
-        system = Actor(user=None, role="system", clinic=patient.clinic)
+        system = Actor(user=None, role="system", clinic=patient.clinic, clock=clock)
         if dry_run:
             refused = contact.refusal_for(patient, actions.preferred_channel(patient))
         else:
@@ -98,7 +99,7 @@ def dispatch(now: datetime | None = None, dry_run: bool = False) -> DispatchRepo
         if dry_run:
             refused = contact.refusal_for(link.patient, link.channel)
         else:
-            system = Actor(user=None, role="system", clinic=link.patient.clinic)
+            system = Actor(user=None, role="system", clinic=link.patient.clinic, clock=clock)
             refused = actions.send_reminder(system, link)
         if refused:
             report.reminders_not_sent.append((label, refused.message))

@@ -1,10 +1,9 @@
-"""Signed patient-link tokens and the messages that carry them."""
+"""Signed patient-link tokens and the messages that carry them (sent through the actor's
+``outbox``)."""
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.urls import reverse
-from django.utils.module_loading import import_string
 
 SALT = "ketacare.measures.patient-link"
 
@@ -33,10 +32,6 @@ def message_text(clinic_name: str, url: str, hours: int) -> str:
     )
 
 
-def send_email(to: str, clinic_name: str, body: str) -> None:
-    send_mail(f"A message from {clinic_name}", body, None, [to], fail_silently=False)
-
-
-def send_sms(to: str, body: str) -> None:
-    backend = import_string(settings.KETACARE_SMS_BACKEND)
-    backend().send(to, body)
+def subject(clinic_name: str) -> str:
+    """The email's subject: the clinic, nothing else (see ``message_text``)."""
+    return f"A message from {clinic_name}"

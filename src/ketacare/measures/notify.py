@@ -1,5 +1,6 @@
-"""Telling a prescriber at once that a safety alert opened: by email through Django's mail, and
-by text through the SMS backend (``KETACARE_SMS_BACKEND``) to staff with a mobile number.
+"""Telling a prescriber at once that a safety alert opened: by email, and by text to staff with
+a mobile number, through the outbox of the action that opened the alert (``ketacare.outbox``:
+the deployment's mail and ``KETACARE_SMS_BACKEND`` unless the caller said otherwise).
 
 Who is told: the clinic's on-call prescriber (``Clinic.on_call_prescriber``) when one is set,
 still an active prescriber of the clinic and reachable (an email address or a mobile number);
@@ -12,18 +13,17 @@ to whom and why them, is audited.
 """
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
+from ketacare.accounts.access import Actor, Clock, system_now
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 from ketacare.audit.record import Action, record
-from ketacare.measures.links import send_sms
 from ketacare.measures.models import SafetyAlert
+from ketacare.outbox import DELIVER, Outbox
 
 ON_CALL = "on_call_prescriber"
 ALL_PRESCRIBERS = "all_active_prescribers"
@@ -70,9 +70,10 @@ def alert_message(alert: SafetyAlert, basis: str) -> tuple[str, str]:
     return f"Safety alert at {clinic}: MRN {alert.patient.mrn}", body
 
 
-def alert_opened(alert_id: int) -> None:
+def alert_opened(alert_id: int, *, clock: Clock = system_now, outbox: Outbox = DELIVER) -> None:
     """Email the prescribers who must know about this alert, and audit it. Runs after the
-    alert's transaction has committed: a message never announces an alert that rolled back."""
+    alert's transaction has committed: a message never announces an alert that rolled back.
+    ``clock`` and ``outbox`` are those of the action that opened the alert."""
     alert = SafetyAlert.objects.select_related("patient", "clinic").get(pk=alert_id)
     recipients, basis = alert_recipients(alert.clinic)
     subject, body = alert_message(alert, basis)
@@ -81,10 +82,10 @@ def alert_opened(alert_id: int) -> None:
     for user in recipients:
         try:
             if user.email:
-                send_mail(subject, body, None, [user.email], fail_silently=False)
+                outbox.email(user.email, subject, body)
                 sent.append(user.username)
             if user.mobile:
-                send_sms(user.mobile, text)
+                outbox.sms(user.mobile, text)
                 texted.append(user.username)
         except Exception as error:  # any mail or SMS provider error: the others are still told
             failed[user.username] = str(error)
@@ -100,7 +101,7 @@ def alert_opened(alert_id: int) -> None:
         changes["not_sent"] = "no active prescriber of the clinic has an email or a mobile"
     with transaction.atomic():
         record(
-            Actor(user=None, role="system", clinic=alert.clinic),
+            Actor(user=None, role="system", clinic=alert.clinic, clock=clock, outbox=outbox),
             Action.CREATE,
             obj=alert,
             object_type="safety_alert_notification",

@@ -200,7 +200,7 @@ def _link_problem(request: HttpRequest, problem: actions.LinkError) -> HttpRespo
 def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's questionnaire, by link: no login, only the patient's first name shown."""
     try:
-        link = actions.open_link(token)
+        link = actions.open_link(token, timezone.now())
     except actions.LinkError as problem:
         return _link_problem(request, problem)
     instrument = get(link.instrument_id)

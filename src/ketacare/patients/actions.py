@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic
@@ -67,12 +66,15 @@ def create_patient(
     with LikelyDuplicates unless each one found is in ``confirmed_duplicates``: the user saw
     them and says this is someone else."""
     assert actor.clinic is not None
-    check_date(data["date_of_birth"], timezone.localdate(), "Date of birth")
+    check_date(data["date_of_birth"], actor.today(), "Date of birth")
     duplicates = find_duplicates(actor.clinic, data)
     if any(d.patient.pk not in confirmed_duplicates for d in duplicates):
         raise LikelyDuplicates(duplicates)
     fields = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
-    patient = Patient(clinic=actor.clinic, mrn=_next_mrn(actor.clinic), **fields)
+    now = actor.now()
+    patient = Patient(
+        clinic=actor.clinic, mrn=_next_mrn(actor.clinic), created_at=now, updated_at=now, **fields
+    )
     patient.save()
     changes = field_changes({}, {"mrn": patient.mrn, **fields})
     if duplicates:
@@ -82,7 +84,7 @@ def create_patient(
         record_measurement(
             actor,
             patient,
-            data.get("measured_on") or timezone.localdate(),
+            data.get("measured_on") or actor.today(),
             data["weight_kg"],
             data.get("height_cm"),
         )
@@ -110,12 +112,13 @@ def update_patient(
     before = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS}
     after = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
     if "date_of_birth" in after:
-        check_date(after["date_of_birth"], timezone.localdate(), "Date of birth")
+        check_date(after["date_of_birth"], actor.today(), "Date of birth")
     changes = field_changes(before, after)
     if not changes:
         return {}
     for name in changes:
         setattr(patient, name, after[name])
+    patient.updated_at = actor.now()  # a new version: an edit opened before now conflicts
     patient.save()
     record(actor, Action.UPDATE, obj=patient, patient=patient, changes=changes)
     return changes
@@ -130,7 +133,7 @@ def record_measurement(
     height_cm: Decimal | None,
 ) -> BodyMeasurement:
     """A weight (and height) on a day. Values the record cannot hold raise OutOfBounds."""
-    check_date(measured_on, timezone.localdate(), "The measurement date")
+    check_date(measured_on, actor.today(), "The measurement date")
     weight_kg = check_decimal(weight_kg, **_digits("weight_kg"), what="The weight")
     if height_cm is not None:
         height_cm = check_decimal(height_cm, **_digits("height_cm"), what="The height")
@@ -140,6 +143,7 @@ def record_measurement(
         weight_kg=weight_kg,
         height_cm=height_cm,
         recorded_by=actor.user,
+        recorded_at=actor.now(),
     )
     record(
         actor,
@@ -155,7 +159,9 @@ def record_measurement(
 
 @transaction.atomic
 def record_consent(actor: Actor, patient: Patient, data: dict[str, Any]) -> ConsentRecord:
-    check_datetime(data["signed_at"], "The signing date")
-    consent = ConsentRecord.objects.create(patient=patient, recorded_by=actor.user, **data)
+    check_datetime(data["signed_at"], actor.today(), "The signing date")
+    consent = ConsentRecord.objects.create(
+        patient=patient, recorded_by=actor.user, recorded_at=actor.now(), **data
+    )
     record(actor, Action.CREATE, obj=consent, patient=patient, changes=field_changes({}, data))
     return consent

@@ -149,12 +149,15 @@ def suggested_answers(patient: Patient) -> dict[str, Any]:
 def start_evaluation(
     actor: Actor, patient: Patient, answers: dict[str, Any], notes: str
 ) -> Evaluation:
+    now = actor.now()
     evaluation = Evaluation.objects.create(
         patient=patient,
         clinic=patient.clinic,
         answers=answers,
         notes=notes,
         created_by=actor.user,
+        created_at=now,
+        updated_at=now,
     )
     record(
         actor,
@@ -197,6 +200,7 @@ def save_evaluation(
         changes["state"] = {"old": evaluation.state, "new": Evaluation.State.IN_PROGRESS}
         evaluation.state = Evaluation.State.IN_PROGRESS
         evaluation.verdicts, evaluation.completed_at, evaluation.completed_by = {}, None, None
+    evaluation.updated_at = actor.now()  # a new version: an edit opened before now conflicts
     evaluation.save()
     record(actor, Action.UPDATE, obj=evaluation, patient=evaluation.patient, changes=changes)
     return changes
@@ -209,13 +213,13 @@ def _readable(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
-def evaluation_day(evaluation: Evaluation) -> date:
-    """The day an evaluation speaks for: the day it was last completed, today until then.
+def evaluation_day(evaluation: Evaluation, today: date) -> date:
+    """The day an evaluation speaks for: the day it was last completed, ``today`` until then.
 
     Derived answers are taken on this day, so a signature or an addendum after the patient's
     birthday judges the evaluation as it was completed, not as a different one."""
     if evaluation.completed_at is None:
-        return timezone.localdate()
+        return today
     return timezone.localdate(evaluation.completed_at)
 
 
@@ -225,11 +229,11 @@ def derived_answers(patient: Patient, day: date) -> dict[str, Any]:
     return {"age_years": age_in_years(patient.date_of_birth, day)}
 
 
-def judged_answers(evaluation: Evaluation) -> dict[str, Any]:
+def judged_answers(evaluation: Evaluation, today: date) -> dict[str, Any]:
     """What the rules read: the effective answers and those derived from the record."""
     return {
         **effective_answers(evaluation),
-        **derived_answers(evaluation.patient, evaluation_day(evaluation)),
+        **derived_answers(evaluation.patient, evaluation_day(evaluation, today)),
     }
 
 
@@ -274,7 +278,7 @@ def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
         raise PlanningError("This evaluation is already signed.")
     previous_state = evaluation.state
     patient = evaluation.patient
-    now = timezone.now()
+    now = actor.now()
     verdicts, rules_version = _judge(evaluation.answers, patient, timezone.localdate(now))
     measurement = BodyMeasurement.objects.filter(patient=patient).first()
     if measurement is None:
@@ -289,6 +293,7 @@ def complete_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
     evaluation.verdicts, evaluation.rules_version = verdicts, rules_version
     evaluation.state = Evaluation.State.COMPLETED
     evaluation.completed_by, evaluation.completed_at = actor.user, now
+    evaluation.updated_at = now
     evaluation.save()
     record(
         actor,
@@ -335,7 +340,7 @@ def _sign_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
             f"{evaluation.get_state_display().lower()}."
         )
     verdicts, rules_version = _judge(
-        evaluation.answers, evaluation.patient, evaluation_day(evaluation)
+        evaluation.answers, evaluation.patient, evaluation_day(evaluation, actor.today())
     )
     if verdicts != evaluation.verdicts:
         raise PlanningError(
@@ -345,7 +350,8 @@ def _sign_evaluation(actor: Actor, evaluation_id: int) -> Evaluation:
         )
     evaluation.rules_version = rules_version
     evaluation.state = Evaluation.State.SIGNED
-    evaluation.signed_by, evaluation.signed_at = actor.user, timezone.now()
+    evaluation.signed_by, evaluation.signed_at = actor.user, actor.now()
+    evaluation.updated_at = evaluation.signed_at
     evaluation.digest = evaluation_digest(evaluation)
     evaluation.save()
     record(
@@ -392,7 +398,8 @@ def add_addendum(
         raise PlanningError(f"An addendum cannot leave answers blank: {', '.join(cleared)}.")
     verdicts: dict[str, Any] = {}
     if changes:
-        verdicts, _ = _judge({**current, **answers}, evaluation.patient, evaluation_day(evaluation))
+        day = evaluation_day(evaluation, actor.today())
+        verdicts, _ = _judge({**current, **answers}, evaluation.patient, day)
         before = effective_verdicts(evaluation)
         eased = [
             route
@@ -411,6 +418,7 @@ def add_addendum(
         changes=changes,
         verdicts=verdicts,
         author=actor.user,
+        created_at=actor.now(),
     )
     record(
         actor,
@@ -462,6 +470,7 @@ def _override_eligibility(
         fired_rule_ids=status.blocking_rule_ids,
         reason=reason.strip(),
         prescriber=actor.user,
+        created_at=actor.now(),
     )
     record(
         actor,
@@ -578,7 +587,7 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
         protocol = get_protocol(request.protocol_id)
     except LookupError as error:
         raise PlanningError(str(error)) from None
-    today = timezone.localdate()
+    today = actor.today()
     _within_bounds(request.start_date, today, "The first session's date")
     if request.start_date < today:
         raise PlanningError(f"The first session ({request.start_date}) is in the past.")
@@ -613,6 +622,7 @@ def draft_plan(actor: Actor, evaluation_id: int, request: PlanRequest) -> Treatm
         eligibility=status.verdict,
         override=status.override,
         created_by=actor.user,
+        created_at=actor.now(),
     )
     proposed_schedule(plan)  # refuse now a start that cannot be scheduled
     plan.save()
@@ -664,7 +674,7 @@ def _sign_plan(actor: Actor, plan_id: int, consent_reason: str) -> TreatmentPlan
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan_id, clinic=actor.clinic)
     if plan.state != TreatmentPlan.State.DRAFT:
         raise PlanningError(f"This plan is {plan.get_state_display().lower()}, not a draft.")
-    today = timezone.localdate()
+    today = actor.today()
     if plan.start_date < today:
         raise PlanningError(
             f"The first session ({plan.start_date}) has passed. Draft the plan again with a new "
@@ -707,7 +717,7 @@ def _sign_plan(actor: Actor, plan_id: int, consent_reason: str) -> TreatmentPlan
     plan.signed_schedule = [d.isoformat() for d in dates]
     plan.eligibility, plan.override = status.verdict, status.override
     plan.state = TreatmentPlan.State.SIGNED
-    plan.signed_by, plan.signed_at = actor.user, timezone.now()
+    plan.signed_by, plan.signed_at = actor.user, actor.now()
     plan.consent_reason = consent_reason
     plan.digest = plan_digest(plan)
     plan.save()
@@ -756,7 +766,7 @@ def reschedule_session(actor: Actor, plan_id: int, number: int, new_date: date) 
     sessions = list(plan.sessions.order_by("number"))
     if not 1 <= number <= len(sessions):
         raise PlanningError(f"This plan has no session {number}.")
-    today = timezone.localdate()
+    today = actor.today()
     on_board = [s.number for s in sessions[number - 1 :] if hasattr(s, "treatment")]
     if on_board:
         raise PlanningError(
@@ -819,6 +829,7 @@ def change_rule_policy(
         change=change,
         reason=reason.strip(),
         author=actor.user,
+        created_at=actor.now(),
     )
     record(
         actor,

@@ -6,6 +6,7 @@ it (migration 0002), so a bug or a hand-written query cannot rewrite a signed re
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from ketacare.accounts.models import Clinic
 from ketacare.clinical.protocols.library import get_protocol
@@ -40,8 +41,8 @@ class Evaluation(models.Model):
     verdicts = models.JSONField(default=dict)
     rules_version = models.CharField(max_length=30, blank=True)
     created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
     completed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
     completed_at = models.DateTimeField(null=True)
     signed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
@@ -70,7 +71,7 @@ class EvaluationAddendum(models.Model):
     changes = models.JSONField(default=dict)
     verdicts = models.JSONField(default=dict)
     author = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -87,7 +88,7 @@ class EligibilityOverride(models.Model):
     fired_rule_ids = models.JSONField(default=list)
     reason = models.TextField()
     prescriber = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -126,7 +127,7 @@ class TreatmentPlan(models.Model):
     # Why the prescriber signed without a current treatment consent (empty: there was one).
     consent_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     signed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
     signed_at = models.DateTimeField(null=True)
     digest = models.CharField(max_length=64, blank=True)
@@ -169,7 +170,7 @@ class RulePolicyChange(models.Model):
     change = models.JSONField(default=dict)
     reason = models.TextField()
     author = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,7 +4,7 @@ here, not in the pages, so no request can go around them."""
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +121,12 @@ def protocol_of(session: TreatmentSession) -> Protocol:
     return get_protocol(session.plan.protocol_id)
 
 
+def _save(actor: Actor, session: TreatmentSession) -> None:
+    """Save the session as changed at the actor's time."""
+    session.updated_at = actor.now()
+    session.save()
+
+
 def _audit(actor: Actor, session: TreatmentSession, what: str, **changes: Any) -> None:
     record(
         actor,
@@ -155,6 +161,7 @@ def open_session(actor: Actor, planned_id: int, chair: str) -> TreatmentSession:
         planned=planned,
         date=planned.date,
         chair=chair.strip(),
+        updated_at=actor.now(),
     )
     record(
         actor,
@@ -183,8 +190,9 @@ def route_check_in(protocol: Protocol) -> dict[str, Any]:
     return dict(by_route.get(protocol.eligibility_route, {}))
 
 
-def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[str]:
-    """Every reason the patient cannot be checked in, from the protocol and the record."""
+def check_in_problems(session: TreatmentSession, checklist: Checklist, today: date) -> list[str]:
+    """Every reason the patient cannot be checked in on ``today``, from the protocol and the
+    record."""
     protocol = protocol_of(session)
     route_rules = route_check_in(protocol)
     patient = session.patient
@@ -229,7 +237,7 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
     if protocol.weight_based:
         latest = BodyMeasurement.objects.filter(patient=patient).first()
         limit = int(load("dose_policy")["weight_max_age_days"])
-        if latest is None or (timezone.localdate() - latest.measured_on).days > limit:
+        if latest is None or (today - latest.measured_on).days > limit:
             problems.append(
                 Problem(f"no weight from the last {limit} days: weigh the patient", "weight")
             )
@@ -240,9 +248,9 @@ def check_in_problems(session: TreatmentSession, checklist: Checklist) -> list[s
 def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSession:
     session = _session(actor, session_id)
     _require(session, State.SCHEDULED)
-    if session.date != timezone.localdate():
+    if session.date != actor.today():
         raise SessionError(f"This session is planned for {session.date}, not today.")
-    _refuse(check_in_problems(session, checklist))
+    _refuse(check_in_problems(session, checklist, actor.today()))
     _advance(session, State.CHECKED_IN)
     session.checklist = {
         "fasting_as_instructed": checklist.fasting_as_instructed,
@@ -250,8 +258,8 @@ def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSe
         "pregnancy_test": checklist.pregnancy_test,
         "questionnaires_done": checklist.questionnaires_done,
     }
-    session.checked_in_at, session.checked_in_by = timezone.now(), actor.user
-    session.save()
+    session.checked_in_at, session.checked_in_by = actor.now(), actor.user
+    _save(actor, session)
     _audit(actor, session, "check_in", checklist=session.checklist)
     return session
 
@@ -264,7 +272,7 @@ def cancel_session(actor: Actor, session_id: int, reason: str) -> TreatmentSessi
     if not reason.strip():
         raise SessionError("Write why the session is cancelled.")
     session.state, session.cancel_reason = State.CANCELLED, reason.strip()
-    session.save()
+    _save(actor, session)
     _audit(actor, session, "cancel", reason=session.cancel_reason)
     return session
 
@@ -303,7 +311,7 @@ def record_observation(
     cadss = values.get("cadss")
     if cadss not in (None, "") and not (str(cadss).isdigit() and 0 <= int(cadss) <= 92):
         raise SessionError(f"CADSS must be a whole number from 0 to 92, got {cadss!r}.")
-    now = timezone.now()
+    now = actor.now()
     taken_at = taken_at or now
     if taken_at > now:
         raise SessionError("An observation cannot be recorded ahead of time.")
@@ -325,12 +333,13 @@ def record_observation(
         cadss=int(cadss) if cadss not in (None, "") else None,
         gate=gate,
         recorded_by=actor.user,
+        recorded_at=now,
         **{name: vitals.value(name) for name in VITAL_FIELDS},
     )
     if pre_dose:
         for name, value in gate_fields(state, now).items():
             setattr(session, name, value)
-        session.save()
+        _save(actor, session)
     else:
         for hit in alerts(protocol.eligibility_route, vitals):
             SessionAlert.objects.create(
@@ -340,6 +349,7 @@ def record_observation(
                 message=hit.check.message,
                 source=hit.check.source,
                 values=hit.values,
+                created_at=now,
             )
         _note_readiness(session, now)
     _audit(actor, session, "observation", **observation_audit(vitals, gate))
@@ -441,8 +451,8 @@ def _override_gate(actor: Actor, session_id: int, reason: str) -> TreatmentSessi
     if not reason.strip():
         raise SessionError("Write the benefit/risk reason for dosing despite the gate.")
     session.gate_override_by, session.gate_override_reason = actor.user, reason.strip()
-    session.gate_override_at = timezone.now()
-    session.save()
+    session.gate_override_at = actor.now()
+    _save(actor, session)
     _audit(
         actor,
         session,
@@ -517,7 +527,7 @@ def start_dose(
         raise SessionError(f"Dispense refused: {error}") from None
     if entry.lot.product.drug != protocol.drug:
         raise SessionError(f"The lot is {entry.lot.product.name}, not {protocol.drug}.")
-    now = timezone.now()
+    now = actor.now()
     session.dose_mg, session.dispense, session.dose_started_at = dose, entry, now
     _advance(session, State.DOSING)
     first = {"iv": DoseStep.Kind.INFUSION_START, "im": DoseStep.Kind.INJECTION}.get(
@@ -530,7 +540,7 @@ def start_dose(
     if protocol.route == "im" or (protocol.route == "intranasal" and _devices_needed(session) == 1):
         session.dose_ended_at = now
         _advance(session, State.MONITORING)
-    session.save()
+    _save(actor, session)
     _audit(actor, session, "dose_started", dose_mg=str(dose), dispense=entry.pk)
     return session
 
@@ -562,7 +572,7 @@ def give_device(actor: Actor, session_id: int) -> DoseStep:
     given = list(session.steps.filter(kind=DoseStep.Kind.DEVICE).order_by("at"))
     needed = _devices_needed(session)
     interval = timedelta(minutes=int(protocol.raw["minutes_between_devices"]))
-    now = timezone.now()
+    now = actor.now()
     wait = given[-1].at + interval - now
     if wait > timedelta(0):
         seconds = math.ceil(wait.total_seconds())
@@ -576,7 +586,7 @@ def give_device(actor: Actor, session_id: int) -> DoseStep:
     if len(given) + 1 >= needed:
         session.dose_ended_at = now
         _advance(session, State.MONITORING)
-        session.save()
+        _save(actor, session)
     _audit(actor, session, "device", number=len(given) + 1, of=needed)
     return step
 
@@ -617,14 +627,14 @@ def infusion_step(
             rate = None
         if rate is None or rate <= 0:
             raise SessionError("Give the new pump rate in mL/h.")
-    now = timezone.now()
+    now = actor.now()
     step = DoseStep.objects.create(
         session=session, kind=kind, at=now, rate_ml_per_h=rate, note=note, recorded_by=actor.user
     )
     if kind == DoseStep.Kind.INFUSION_END:
         session.dose_ended_at = now
         _advance(session, State.MONITORING)
-        session.save()
+        _save(actor, session)
     _audit(actor, session, kind, rate=str(rate) if rate else None, note=note)
     return step
 
@@ -661,11 +671,12 @@ def record_adverse_event(
         session=session,
         kind=kind,
         severity=severity,
-        occurred_at=occurred_at or timezone.now(),
+        occurred_at=occurred_at or actor.now(),
         description=description.strip(),
         intervention=intervention.strip(),
         serious_criteria=[c for c in known if c in serious_criteria],
         recorded_by=actor.user,
+        recorded_at=actor.now(),
     )
     _audit(actor, session, "adverse_event", **adverse_event_audit(event))
     return event
@@ -696,7 +707,7 @@ def acknowledge_alert(actor: Actor, alert_id: int, note: str) -> SessionAlert:
         raise SessionError("This alert is already acknowledged.")
     if not note.strip():
         raise SessionError("Write what was done about the alert.")
-    alert.acknowledged_by, alert.acknowledged_at = actor.user, timezone.now()
+    alert.acknowledged_by, alert.acknowledged_at = actor.user, actor.now()
     alert.acknowledgement_note = note.strip()
     alert.save()
     if alert.session.state == State.MONITORING:
@@ -723,12 +734,14 @@ def _wasted_mg(entry: LedgerEntry) -> Decimal:
 
 
 def discharge_blockers(
-    session: TreatmentSession, dissociation_resolved: bool, responsible_adult_present: bool
+    session: TreatmentSession,
+    dissociation_resolved: bool,
+    responsible_adult_present: bool,
+    now: datetime,
 ) -> list[str]:
-    """Every criterion not yet met, from the protocol, the observations and the ledger."""
-    problems = _patient_blockers(
-        session, dissociation_resolved, responsible_adult_present, timezone.now()
-    )
+    """Every criterion not yet met at ``now``, from the protocol, the observations and the
+    ledger."""
+    problems = _patient_blockers(session, dissociation_resolved, responsible_adult_present, now)
     left = left_to_waste(session)
     if left > 0 and session.state == State.MONITORING:
         problems.append(f"{left} mg left from the dispense is not yet wasted with a witness")
@@ -854,7 +867,7 @@ def ready_at_after(session: TreatmentSession, now: datetime) -> datetime | None:
 def _note_readiness(session: TreatmentSession, now: datetime) -> None:
     ready_at = ready_at_after(session, now)
     if ready_at != session.ready_at:
-        session.ready_at = ready_at
+        session.ready_at, session.updated_at = ready_at, now
         session.save(update_fields=["ready_at", "updated_at"])
 
 
@@ -882,14 +895,15 @@ def _discharge(
     actor: Actor, session_id: int, *, dissociation_resolved: bool, responsible_adult_present: bool
 ) -> TreatmentSession:
     session = _session(actor, session_id)
-    _refuse(discharge_blockers(session, dissociation_resolved, responsible_adult_present))
+    now = actor.now()
+    _refuse(discharge_blockers(session, dissociation_resolved, responsible_adult_present, now))
     session.dissociation_resolved = dissociation_resolved
     session.responsible_adult_present = responsible_adult_present
-    session.discharged_at, session.discharged_by = timezone.now(), actor.user
+    session.discharged_at, session.discharged_by = now, actor.user
     session.ready_at = ready_at_discharge(session)
     _advance(session, State.DISCHARGED)
     session.note = session_note(session)
-    session.save()
+    _save(actor, session)
     _audit(actor, session, "discharge", note=session.note)
     return session
 
@@ -940,7 +954,7 @@ def _transfer(
         if decider is None:
             problems.append("who decided must be a staff member of this clinic")
     _refuse(problems)
-    now = timezone.now()
+    now = actor.now()
     if session.dose_ended_at is None:
         session.dose_ended_at = now  # the infusion or the devices stop with the transfer
     session.transferred_at, session.transferred_by = now, actor.user
@@ -949,7 +963,7 @@ def _transfer(
     session.transfer_reason = reason.strip()
     _advance(session, State.TRANSFERRED)
     session.note = session_note(session)
-    session.save()
+    _save(actor, session)
     _audit(
         actor,
         session,

@@ -59,7 +59,7 @@ def ready(session: TreatmentSession, protocol: Protocol, open_alerts: int, now: 
         open_alerts=open_alerts,
         minimum_minutes=minimum_minutes(session, protocol),
         now=now,
-        blockers=lambda: actions.discharge_blockers(session, True, True),
+        blockers=lambda: actions.discharge_blockers(session, True, True, now),
     )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from ketacare.accounts.models import Clinic
 from ketacare.patients.models import Patient
@@ -77,7 +78,7 @@ class TreatmentSession(models.Model):
     transfer_reason = models.TextField(blank=True)
     note = models.TextField(blank=True)
     cancel_reason = models.TextField(blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "date", "state"])]
@@ -133,7 +134,7 @@ class Observation(models.Model):
     # it counted (a passing repeat too soon after a stop does not) and why.
     gate = models.JSONField(default=dict)
     recorded_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["taken_at", "id"]
@@ -172,7 +173,7 @@ class SessionAlert(models.Model):
     message = models.CharField(max_length=300)
     source = models.TextField()
     values = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     acknowledged_by = models.ForeignKey(
         STAFF, on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -207,7 +208,7 @@ class AdverseEvent(models.Model):
     description = models.CharField(max_length=300, blank=True)
     intervention = models.CharField(max_length=300, blank=True)
     recorded_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     @property
     def serious(self) -> bool:

@@ -2,7 +2,6 @@
 One transaction with its audit event; a refusal raises RemsError and writes nothing."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
@@ -41,7 +40,7 @@ def record_rems_submission(actor: Actor, session_id: int, reference: str) -> Rem
         raise RemsError(f"The reference is longer than {REFERENCE_MAX} characters.")
     submission = RemsSubmission.objects.create(
         session=session,
-        submitted_at=timezone.now(),
+        submitted_at=actor.now(),
         submitted_by=actor.user,
         reference=reference,
     )

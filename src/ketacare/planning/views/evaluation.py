@@ -51,7 +51,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         {
             "evaluation": evaluation,
             "patient": evaluation.patient,
-            "groups": grouped(actions.judged_answers(evaluation)),
+            "groups": grouped(actions.judged_answers(evaluation, request.actor.today())),
             "shared": shared,
             "verdicts": [(*row, statuses[row[1]["route"]]) for row in rows],
             "addenda": [

@@ -158,7 +158,7 @@ def page(
         "minimum_minutes": minimum,
         "earliest_discharge": earliest_discharge(session.dose_started_at, minimum),
         "blockers": (
-            actions.discharge_blockers(session, True, True)
+            actions.discharge_blockers(session, True, True, now)
             if session.state == State.MONITORING
             else []
         ),

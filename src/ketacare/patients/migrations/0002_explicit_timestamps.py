@@ -1,0 +1,42 @@
+"""Timestamps are written by the actions at the actor's time (``Actor.clock``), no longer by
+``auto_now``/``auto_now_add``, which overwrite any value given on save.
+
+Only Django's model state changes: the columns stay as they are (a Python default is not in
+the schema). Nothing is run on the database, so SQLite does not rebuild these tables, which
+would drop their guards (``ketacare.audit.guards``)."""
+
+import django.utils.timezone
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("patients", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="bodymeasurement",
+                    name="recorded_at",
+                    field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                migrations.AlterField(
+                    model_name="consentrecord",
+                    name="recorded_at",
+                    field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                migrations.AlterField(
+                    model_name="patient",
+                    name="created_at",
+                    field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                migrations.AlterField(
+                    model_name="patient",
+                    name="updated_at",
+                    field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+            ],
+        ),
+    ]
