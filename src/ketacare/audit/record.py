@@ -62,7 +62,8 @@ def record(
             action=action,
             object_type=object_type or (obj._meta.model_name if obj is not None else "") or "",
             object_id=str(obj.pk) if obj is not None else "",
-            patient=patient,
+            # An instance or its id (the bulk path's builders hold ids).
+            patient_id=getattr(patient, "pk", patient),
             # Stored as the column will return it, so the digest matches on re-reading.
             ip=AuditEvent._meta.get_field("ip").get_prep_value(actor.ip),
             changes=json_safe(changes or {}),

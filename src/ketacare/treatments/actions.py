@@ -50,6 +50,7 @@ from ketacare.treatments.models import (
     TreatmentSession,
 )
 from ketacare.treatments.note import session_note
+from ketacare.writes import DATABASE, Writes
 
 State = TreatmentSession.State
 VITAL_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas")
@@ -133,6 +134,24 @@ def _audit(actor: Actor, session: TreatmentSession, what: str, **changes: Any) -
         Action.UPDATE,
         obj=session,
         patient=session.patient,
+        changes={"step": what, "state": session.state, **changes},
+    )
+
+
+def _write(writes: Writes, actor: Actor, session: TreatmentSession, *fields: str) -> None:
+    """Store the named fields of the session, changed at the actor's time."""
+    session.updated_at = actor.now()
+    writes.save(session, *fields, "updated_at")
+
+
+def _write_audit(
+    writes: Writes, actor: Actor, session: TreatmentSession, what: str, **changes: Any
+) -> None:
+    writes.record(
+        actor,
+        Action.UPDATE,
+        obj=session,
+        patient=session.patient_id,
         changes={"step": what, "state": session.state, **changes},
     )
 
@@ -252,6 +271,16 @@ def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSe
         raise SessionError(f"This session is planned for {session.date}, not today.")
     _refuse(check_in_problems(session, checklist, actor.today()))
     _advance(session, State.CHECKED_IN)
+    write_check_in(DATABASE, actor, session, checklist)
+    return session
+
+
+def write_check_in(
+    writes: Writes, actor: Actor, session: TreatmentSession, checklist: Checklist
+) -> None:
+    """What a check-in writes, once its checks have passed (``check_in``; the synthetic
+    clinic's bulk path calls it with its own writer)."""
+    session.state = State.CHECKED_IN
     session.checklist = {
         "fasting_as_instructed": checklist.fasting_as_instructed,
         "escort_arranged": checklist.escort_arranged,
@@ -259,9 +288,8 @@ def check_in(actor: Actor, session_id: int, checklist: Checklist) -> TreatmentSe
         "questionnaires_done": checklist.questionnaires_done,
     }
     session.checked_in_at, session.checked_in_by = actor.now(), actor.user
-    _save(actor, session)
-    _audit(actor, session, "check_in", checklist=session.checklist)
-    return session
+    _write(writes, actor, session, "state", "checklist", "checked_in_at", "checked_in_by")
+    _write_audit(writes, actor, session, "check_in", checklist=session.checklist)
 
 
 @transaction.atomic
@@ -271,10 +299,15 @@ def cancel_session(actor: Actor, session_id: int, reason: str) -> TreatmentSessi
     _require(session, State.SCHEDULED, State.CHECKED_IN)
     if not reason.strip():
         raise SessionError("Write why the session is cancelled.")
-    session.state, session.cancel_reason = State.CANCELLED, reason.strip()
-    _save(actor, session)
-    _audit(actor, session, "cancel", reason=session.cancel_reason)
+    write_cancel(DATABASE, actor, session, reason)
     return session
+
+
+def write_cancel(writes: Writes, actor: Actor, session: TreatmentSession, reason: str) -> None:
+    """What cancelling a session writes, once its checks have passed."""
+    session.state, session.cancel_reason = State.CANCELLED, reason.strip()
+    _write(writes, actor, session, "state", "cancel_reason")
+    _write_audit(writes, actor, session, "cancel", reason=session.cancel_reason)
 
 
 # --- observations and the gate ----------------------------------------------------------------

@@ -5,7 +5,9 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db import models
 
 from ketacare.accounts.access import Actor
 from ketacare.audit.models import AuditEvent
@@ -45,6 +47,57 @@ class BulkPatient:
         return next((m[3] for m in ordered if m[3]), None)
 
 
+M = TypeVar("M", bound=models.Model)
+
+
+class BulkWrites:
+    """``ketacare.writes.Writes`` for the bulk path: the rows an action builds go to the
+    sink (ids as the database would give them), its audit events to the writer's chain."""
+
+    def __init__(self, ops: "BulkBase") -> None:
+        self.ops = ops
+
+    def add(self, obj: M) -> M:
+        model = type(obj)
+        row = {
+            f.attname: getattr(obj, f.attname)
+            for f in model._meta.concrete_fields
+            if not f.primary_key
+        }
+        obj.pk = self.ops.w.insert(model, **row)
+        obj._state.adding = False
+        return obj
+
+    def save(self, obj: models.Model, *fields: str) -> None:
+        meta = obj._meta
+        values = {
+            meta.get_field(name).attname: getattr(obj, meta.get_field(name).attname)
+            for name in fields
+        }
+        self.ops.w.update(type(obj), obj.pk, **values)
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        obj: models.Model | None = None,
+        object_type: str = "",
+        patient: Any = None,
+        changes: dict[str, Any] | None = None,
+        clinic: Any = None,
+    ) -> None:
+        self.ops.audit(
+            actor,
+            action,
+            object_type or (obj._meta.model_name if obj is not None else "") or "",
+            obj.pk if obj is not None else "",
+            getattr(patient, "pk", patient),
+            changes or {},
+            clinic_id=clinic.pk if clinic is not None else None,
+        )
+
+
 class BulkBase:
     """What the steps of every domain share: the clinic and its staff, the sink the rows go
     to, the two hash chains (audit log and ledger) with their heads, and what the steps
@@ -81,6 +134,8 @@ class BulkBase:
             for b in StockBalance.objects.filter(location_id=stock.location_id)
         }
         self.ip = AuditEvent._meta.get_field("ip").get_prep_value("127.0.0.1")
+        # What the actions' shared builders write through (ketacare.writes).
+        self.writes = BulkWrites(self)
 
     # --- the two chains ---------------------------------------------------------------------
 
@@ -89,7 +144,7 @@ class BulkBase:
         actor: Actor,
         action: str,
         object_type: str,
-        object_id: int,
+        object_id: int | str,
         patient_id: int | None,
         changes: dict[str, Any],
         clinic_id: int | None = None,

@@ -111,27 +111,10 @@ class SessionDayOps(BulkBase):
         return related
 
     def cancel_session(self, actor: Actor, session_id: int, reason: str) -> None:
-        session = self.sessions.pop(session_id)
-        self._save(session, state=TreatmentSession.State.CANCELLED, cancel_reason=reason.strip())
-        self._session_audit(actor, session, "cancel", reason=reason.strip())
+        treatments.write_cancel(self.writes, actor, self.sessions.pop(session_id), reason)
 
     def check_in(self, actor: Actor, session_id: int, checklist: Checklist) -> None:
-        assert actor.user is not None
-        session = self.sessions[session_id]
-        recorded = {
-            "fasting_as_instructed": checklist.fasting_as_instructed,
-            "escort_arranged": checklist.escort_arranged,
-            "pregnancy_test": checklist.pregnancy_test,
-            "questionnaires_done": checklist.questionnaires_done,
-        }
-        self._save(
-            session,
-            state=TreatmentSession.State.CHECKED_IN,
-            checklist=recorded,
-            checked_in_at=self.clock.at,
-            checked_in_by_id=actor.user.pk,
-        )
-        self._session_audit(actor, session, "check_in", checklist=recorded)
+        treatments.write_check_in(self.writes, actor, self.sessions[session_id], checklist)
 
     def observe(self, actor: Actor, session_id: int, values: dict[str, Any]) -> list[int]:
         assert actor.user is not None
