@@ -91,4 +91,5 @@ class Sim:
 
 
 def patient_course(sim: Sim, n: int, referred: datetime) -> Iterator[datetime]:
+    """Patient ``n``'s course, its story drawn when it begins (a course waiting costs little)."""
     yield from Course(sim, draw_profile(sim.params, n, referred)).run()
