@@ -102,7 +102,8 @@ def test_discharge_waits_for_the_recheck_an_alert_calls_for(
     waste_remainder(session, nurse, prescriber, clinic, stock)
     # Board: the recheck comes before the protocol's next planned check, and is overdue later.
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
-        board = client_for(nurse).get(reverse("chair-board"))
+        # The session's day: an hour after a late-evening dose the clinic's today is the next.
+        board = client_for(nurse).get(reverse("chair-board"), {"date": session.date.isoformat()})
         (row,) = board.context["rows"]
         assert row.due.label == "recheck blood pressure (alert at " + (
             f"{timezone.localtime(start + timedelta(minutes=45)):%H:%M})"
