@@ -16,7 +16,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from ketacare.settings import *  # noqa: F403
 
 # Argon2 stays the hasher (a test checks it); cheaper parameters keep fixtures fast.
-PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+PASSWORD_HASHERS = [
+    "tests.hashers.FastArgon2PasswordHasher",
+    "ketacare.accounts.hashers.MachineSecretHasher",
+]
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 WHITENOISE_USE_FINDERS = True

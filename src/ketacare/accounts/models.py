@@ -1,7 +1,9 @@
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
+from ketacare.accounts.hashers import MachineSecretHasher
 from ketacare.accounts.permissions import Role
 
 
@@ -39,6 +41,13 @@ class User(AbstractUser):
     # Someone else (a clinic admin, the createstaff command) chose this account's password, so
     # they know it: every page leads to the change-password page until the user picks their own.
     must_change_password = models.BooleanField(default=False)
+
+    def check_password(self, raw_password: str | None) -> bool:
+        if self.password.startswith(MachineSecretHasher.algorithm + "$"):
+            # A machine-made secret stays as it is: re-hashing it with Argon2, as a person's
+            # password is at sign-in, would only make every later check slow (accounts.hashers).
+            return check_password(raw_password, self.password)
+        return super().check_password(raw_password)
 
 
 class Membership(models.Model):

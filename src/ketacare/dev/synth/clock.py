@@ -1,5 +1,5 @@
-"""Simulated time: the clock ``timezone.now()`` answers while the program runs, and the hours
-and office days the clinic keeps."""
+"""Simulated time: the clock the synthetic staff act by (``Actor.clock``, see
+docs/decisions/0107) while the program runs, and the hours and office days the clinic keeps."""
 
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -7,14 +7,17 @@ from django.utils import timezone
 
 
 class Clock:
-    """What ``timezone.now()`` answers while the program runs (always UTC, like the real one:
-    the audit digest covers the timestamp as written)."""
+    """The program's time: what the synthetic staff's actions read as now (always UTC, like
+    the real clock: the audit digest covers the timestamp as written)."""
 
     def __init__(self) -> None:
         self.at = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.at
+
+    def today(self) -> date:
+        return timezone.localdate(self.at)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

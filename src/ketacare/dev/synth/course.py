@@ -45,13 +45,13 @@ class Course(CourseSessionDays):
         self.ops.consent(coordinator, self.patient, ConsentRecord.Kind.MEASUREMENT_LINKS)
         if p.research_consent:
             self.ops.consent(coordinator, self.patient, ConsentRecord.Kind.RESEARCH_REGISTRY)
-        self.last_weighed = timezone.localdate()
+        self.last_weighed = self.sim.clock.today()
         sim.report.patients += 1
-        yield timezone.now() + timedelta(minutes=20)
+        yield self.sim.clock() + timedelta(minutes=20)
         nurse = staff.pick(Role.NURSE, rng)
         screens = self.screens(nurse)
         if self.in_clinic(nurse, "intake"):
-            yield timezone.now() + timedelta(minutes=rng.randint(20, 90))
+            yield self.sim.clock() + timedelta(minutes=rng.randint(20, 90))
             self.ops.acknowledge_safety(
                 staff.pick(Role.PRESCRIBER, rng),
                 self.patient,
@@ -60,7 +60,7 @@ class Course(CourseSessionDays):
             )
 
         # The evaluation visit.
-        day = office_day(timezone.localdate() + timedelta(days=rng.randint(3, 14)))
+        day = office_day(self.sim.clock.today() + timedelta(days=rng.randint(3, 14)))
         yield at(day, rng.randint(9, 14), rng.choice((0, 30)))
         nurse = staff.pick(Role.NURSE, rng)
         prescriber = staff.pick(Role.PRESCRIBER, rng)
@@ -74,9 +74,9 @@ class Course(CourseSessionDays):
         }
         evaluation = self.ops.start_evaluation(nurse, self.patient, answers)
         p.findings = {}  # recorded: not kept for the months the course lasts
-        yield timezone.now() + timedelta(minutes=rng.randint(15, 40))
+        yield self.sim.clock() + timedelta(minutes=rng.randint(15, 40))
         self.ops.complete_evaluation(nurse, evaluation)
-        yield timezone.now() + timedelta(minutes=rng.randint(20, 90))
+        yield self.sim.clock() + timedelta(minutes=rng.randint(20, 90))
         verdicts = self.ops.sign_evaluation(prescriber, evaluation)
         route = self.choose_route(verdicts)
         if route is None:
@@ -84,7 +84,7 @@ class Course(CourseSessionDays):
         protocol_id, eligibility_route = route
         if verdicts[eligibility_route]["verdict"] in OVERRIDABLE:
             # The specialist's letter comes one to three weeks later.
-            day = office_day(timezone.localdate() + timedelta(days=rng.randint(7, 21)))
+            day = office_day(self.sim.clock.today() + timedelta(days=rng.randint(7, 21)))
             yield at(day, rng.randint(9, 16), rng.choice((0, 30)))
             prescriber = staff.pick(Role.PRESCRIBER, rng)
             rules = ", ".join(
@@ -118,7 +118,7 @@ class Course(CourseSessionDays):
         nurse = sim.staff.pick(Role.NURSE, rng)
         if protocol.weight_based:
             self.weigh(nurse, max_age_days=14)
-        start = sim.clinic_day(timezone.localdate() + timedelta(days=rng.randint(2, 9)))
+        start = sim.clinic_day(self.sim.clock.today() + timedelta(days=rng.randint(2, 9)))
         if protocol_id == "iv_ketamine":
             titrated = rng.random() < sim.params.iv_titrated_start_share
             dose = Decimal("0.75") if titrated else Decimal("0.5")
@@ -154,7 +154,7 @@ class Course(CourseSessionDays):
             if rng.random() < sim.params.reschedule_rate:
                 call = max(
                     at(office_day(dates[number] - timedelta(days=2)), rng.randint(9, 16)),
-                    timezone.now() + timedelta(minutes=10),
+                    self.sim.clock() + timedelta(minutes=10),
                 )
                 if timezone.localdate(call) < dates[number]:
                     yield call

@@ -4,14 +4,13 @@ write."""
 
 import typing
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
 from ketacare.accounts.access import Actor
 from ketacare.clinical.session import VitalSigns
+from ketacare.dev.synth.clock import Clock
 from ketacare.dev.synth.people import TOWN
 from ketacare.dev.synth.setup import StockSetup
 from ketacare.inventory import actions as inventory
@@ -20,6 +19,7 @@ from ketacare.inventory.models import Product
 from ketacare.measures import actions as measures
 from ketacare.measures import links
 from ketacare.measures.models import PatientLink, SafetyAlert
+from ketacare.outbox import DISCARD
 from ketacare.patients import actions as patients
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning import actions as planning
@@ -100,8 +100,9 @@ class Ops(typing.Protocol):
 class ActionOps:
     """Every step through the app's actions: the reference."""
 
-    def __init__(self, stock: StockSetup, password: str) -> None:
-        self.stock, self.password = stock, password
+    def __init__(self, stock: StockSetup, password: str, clock: Clock) -> None:
+        # The patients answer their links at the program's clock, as the staff act.
+        self.stock, self.password, self.clock = stock, password, clock
         self.patients: dict[int, Patient] = {}
         self.links: dict[int, PatientLink] = {}
 
@@ -121,13 +122,15 @@ class ActionOps:
 
     def consent(self, actor: Actor, patient_id: int, kind: str) -> None:
         patient = self.patients[patient_id]
-        patients.record_consent(actor, patient, consent_fields(kind, patient.full_name))
+        patients.record_consent(
+            actor, patient, consent_fields(kind, patient.full_name, actor.now())
+        )
 
     def staff_response(
         self, actor: Actor, patient_id: int, instrument: str, answers: list[int], sex: str | None
     ) -> None:
         measures.record_staff_response(
-            actor, self.patients[patient_id], instrument, answers, timezone.now(), sex=sex
+            actor, self.patients[patient_id], instrument, answers, actor.now(), sex=sex
         )
 
     def acknowledge_safety(self, actor: Actor, patient_id: int, note: str) -> None:
@@ -148,7 +151,9 @@ class ActionOps:
 
     def answer_link(self, link_id: int, answers: list[int]) -> None:
         link = self.links.pop(link_id)
-        measures.submit_link_response(links.token_for(link.public_id), answers, None)
+        measures.submit_link_response(
+            links.token_for(link.public_id), answers, None, clock=self.clock, outbox=DISCARD
+        )
 
     def start_evaluation(self, actor: Actor, patient_id: int, answers: dict[str, Any]) -> int:
         return planning.start_evaluation(actor, self.patients[patient_id], answers, "").pk
@@ -297,12 +302,12 @@ WASTE_REASON = "Remainder of a single-use vial, drawn into the sharps container.
 SUPPLIER = f"{TOWN} Specialty Pharmacy"
 
 
-def consent_fields(kind: str, signed_by: str) -> dict[str, Any]:
-    """A consent granted, signed by the patient now: the fields both paths record."""
+def consent_fields(kind: str, signed_by: str, now: datetime) -> dict[str, Any]:
+    """A consent granted, signed by the patient ``now``: the fields both paths record."""
     return {
         "kind": kind,
         "decision": ConsentRecord.Decision.GRANTED,
         "version": CONSENT_VERSION,
-        "signed_at": timezone.now(),
+        "signed_at": now,
         "signed_by": signed_by,
     }

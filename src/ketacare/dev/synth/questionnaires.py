@@ -109,13 +109,13 @@ class CourseQuestionnaires:
         self.sim.report.questionnaires += 1
         if self.first_dose is not None and total <= self.p.baseline // 2 and not self.crossed:
             self.crossed = True
-            self.first_response_at = timezone.now()
+            self.first_response_at = self.sim.clock()
             self.note_truth()
 
     def in_clinic(self, actor: Actor, phase: str) -> bool:
         """The day's PHQ-9 (and GAD-7 or PCL-5 by indication), entered by staff from the
         clinic's form. Returns whether it raised a safety alert."""
-        total = self.phq9_total(timezone.now(), phase)
+        total = self.phq9_total(self.sim.clock(), phase)
         answers = _answers("phq9", total, self.rng, self.item9(total, phase))
         self.ops.staff_response(actor, self.patient, "phq9", answers, None)
         self.noted(total)
@@ -204,7 +204,7 @@ class CourseQuestionnaires:
         for offset in offsets:
             yield max(
                 at(last_session + timedelta(days=offset), 10, self.rng.randint(0, 59)),
-                timezone.now() + timedelta(minutes=1),
+                self.sim.clock() + timedelta(minutes=1),
             )
             phase = "endpoint" if offset <= params.endpoint_days else "follow_up"
             yield from self.at_home(phase)
@@ -225,7 +225,7 @@ class CourseQuestionnaires:
     def at_home(self, phase: str) -> Iterator[datetime]:
         rng, staff, ops = self.rng, self.sim.staff, self.ops
         instruments = ["phq9"] + (["gad7"] if self.p.indication == "anxiety" else [])
-        sent_at = timezone.now()
+        sent_at = self.sim.clock()
         sent = [
             (i, ops.send_link(staff.pick(Role.COORDINATOR, rng), self.patient, i))
             for i in instruments
@@ -240,7 +240,7 @@ class CourseQuestionnaires:
                 return  # the links expire unanswered
             hours = rng.uniform(24.5, 70)
         yield sent_at + timedelta(hours=hours)
-        total = self.phq9_total(timezone.now(), phase)
+        total = self.phq9_total(self.sim.clock(), phase)
         answers = _answers("phq9", total, rng, self.item9(total, phase))
         for instrument, link in sent:
             if instrument == "phq9":
@@ -252,7 +252,7 @@ class CourseQuestionnaires:
         self.noted(total)
         if _raises_alert("phq9", answers, None):
             # Seen on the prescribers' dashboard in office hours; they phone the patient.
-            now = timezone.localtime()
+            now = timezone.localtime(self.sim.clock())
             day = now.date() if now.hour < 16 else now.date() + timedelta(days=1)
             yield max(now + timedelta(minutes=30), at(office_day(day), 9, 15))
             ops.acknowledge_safety(

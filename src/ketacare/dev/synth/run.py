@@ -1,20 +1,20 @@
-"""``synthesize``: one run of the synthetic program, with its surroundings — the simulated
-clock, remembered password checks, messages that go nowhere."""
+"""``synthesize``: one run of the synthetic program, its staff acting at the simulated clock
+and sending their messages nowhere."""
 
 import secrets
 import time as wallclock
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, timedelta
 from functools import cache
-from typing import Any
 from unittest import mock
 
 from django.conf import settings
 from django.db import transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
+from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.permissions import Role
 from ketacare.dev.synth.bulk import BulkOps
 from ketacare.dev.synth.clock import Clock, at
@@ -25,33 +25,8 @@ from ketacare.dev.synth.setup import Staff, stock_setup, synthetic_clinic
 from ketacare.dev.synth.simulation import Sim, patient_course
 from ketacare.dev.synth.sinks import sink_for
 from ketacare.dev.synth.stock import Stock, routine
+from ketacare.outbox import DISCARD
 from ketacare.planning import actions as planning
-
-
-@contextmanager
-def _remembered_passwords() -> Iterator[None]:
-    """Staff sign with their passwords hundreds of times a day here; each password's Argon2
-    check is worked out once and remembered for the run (same answers, far less time)."""
-    from django.contrib.auth import base_user
-
-    original = base_user.check_password
-    known: dict[tuple[str, str], bool] = {}
-
-    def check(raw: str, encoded: str, setter: Any = None, preferred: str = "default") -> bool:
-        key = (raw, encoded)
-        if key not in known:
-            known[key] = original(raw, encoded)
-        return known[key]
-
-    with mock.patch.object(base_user, "check_password", check):
-        yield
-
-
-class DiscardSMS:
-    """Text messages to fictional patients go nowhere, whatever the deployment's provider."""
-
-    def send(self, to: str, body: str) -> None:
-        return None
 
 
 def synthesize(
@@ -84,18 +59,12 @@ def synthesize(
     # Never shown: nobody signs in as synthetic staff. Hex, so that it can never spell the
     # clinic's name, which the password rules refuse (accounts.passwords).
     password = secrets.token_hex(32)
+    # Everyone acts at the program's clock, and their messages to fictional people go nowhere.
+    system = replace(SYSTEM, clock=clock, outbox=DISCARD)
     with ExitStack() as stack:
-        stack.enter_context(mock.patch("django.utils.timezone.now", new=clock))
-        stack.enter_context(_remembered_passwords())
-        stack.enter_context(
-            override_settings(
-                KETACARE_SMS_BACKEND="ketacare.dev.synth.run.DiscardSMS",
-                EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
-            )
-        )
         with transaction.atomic():
-            clinic = synthetic_clinic(params)
-            staff = Staff(clinic, password)
+            clinic = synthetic_clinic(params, system)
+            staff = Staff(clinic, password, system)
             setup = stock_setup(staff)
         ops: Ops
         if bulk:
@@ -104,7 +73,7 @@ def synthesize(
             rules = cache(planning.clinic_rules)
             stack.enter_context(mock.patch.object(planning, "clinic_rules", rules))
         else:
-            ops = ActionOps(setup, password)
+            ops = ActionOps(setup, password, clock)
         stock = Stock(setup, ops, staff.by_role[Role.CLINIC_ADMIN][0])
         sim = Sim(params, staff, ops, stock, clock)
         days = (end_day - start_day).days

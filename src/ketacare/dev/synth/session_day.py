@@ -10,8 +10,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
-
 from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import Role
 from ketacare.clinical.protocols.library import Protocol
@@ -60,7 +58,7 @@ class CourseSessionDays(CourseQuestionnaires):
 
     def weigh(self, nurse: Actor, max_age_days: int) -> None:
         """Weighed again when the last weight is older than ``max_age_days``."""
-        today = timezone.localdate()
+        today = self.sim.clock.today()
         if self.last_weighed and (today - self.last_weighed).days <= max_age_days:
             return
         self.weight = Decimal(f"{float(self.weight) + self.rng.gauss(0, 0.6):.1f}")
@@ -114,7 +112,7 @@ class CourseSessionDays(CourseQuestionnaires):
             phase = "endpoint" if number == sessions else "induction"
         yield t0 - timedelta(minutes=15)
         if weekly and self.in_clinic(nurse, phase):
-            yield timezone.now() + timedelta(minutes=5)
+            yield self.sim.clock() + timedelta(minutes=5)
             ops.acknowledge_safety(
                 prescriber,
                 self.patient,
@@ -125,11 +123,11 @@ class CourseSessionDays(CourseQuestionnaires):
             self.rescreen(nurse)
         if protocol.weight_based:
             self.weigh(nurse, max_age_days=25)
-        yield max(t0, timezone.now() + timedelta(minutes=1))
+        yield max(t0, self.sim.clock() + timedelta(minutes=1))
         pregnancy = "negative" if p.sex == "female" and p.age < 52 else "not_applicable"
         ops.check_in(nurse, session, Checklist(True, True, pregnancy, True))
         # Pre-dose vital signs and the gate; ten minutes' rest and a recheck when it stops.
-        yield timezone.now() + timedelta(minutes=5)
+        yield self.sim.clock() + timedelta(minutes=5)
         pre = _pulse_pressure(
             {
                 "systolic": clip(p.systolic + rng.gauss(2, 8), 90, 175),
@@ -141,7 +139,7 @@ class CourseSessionDays(CourseQuestionnaires):
         )
         ops.observe(nurse, session, pre)
         if pre_dose_gate(gate_route, vital_signs(pre)):
-            yield timezone.now() + timedelta(minutes=10)
+            yield self.sim.clock() + timedelta(minutes=10)
             drop = rng.randint(*sim.params.gate_recheck_drop)
             pre = _pulse_pressure(
                 {
@@ -153,7 +151,7 @@ class CourseSessionDays(CourseQuestionnaires):
             )
             ops.observe(nurse, session, pre)
             if pre_dose_gate(gate_route, vital_signs(pre)):
-                yield timezone.now() + timedelta(minutes=5)
+                yield self.sim.clock() + timedelta(minutes=5)
                 bp = f"{pre['systolic']}/{pre['diastolic']}"
                 if pre["systolic"] <= 160 and pre["diastolic"] <= 100:
                     ops.override_gate(
@@ -171,7 +169,7 @@ class CourseSessionDays(CourseQuestionnaires):
                     )
                     return 0
         # The dose, dispensed from the cabinet in the same step.
-        yield timezone.now() + timedelta(minutes=rng.randint(3, 8))
+        yield self.sim.clock() + timedelta(minutes=rng.randint(3, 8))
         changed = dose != Decimal(plan.dose_order["dose_mg"])
         ops.start_dose(
             prescriber if changed else nurse,
@@ -181,9 +179,9 @@ class CourseSessionDays(CourseQuestionnaires):
             "Titrated: partial response so far, earlier doses well tolerated." if changed else "",
         )
         if self.first_dose is None:
-            self.first_dose = timezone.now()
+            self.first_dose = self.sim.clock()
         sim.report.dosed += 1
-        yield from self.monitor(session, protocol, dose, timezone.now(), pre, nurse, prescriber)
+        yield from self.monitor(session, protocol, dose, self.sim.clock(), pre, nurse, prescriber)
         if route == "intranasal":
             sim.spawn(self.rems(session, number))
         return 1
@@ -235,7 +233,7 @@ class CourseSessionDays(CourseQuestionnaires):
 
         if route == "intranasal":  # the first device went with the dose; five minutes apart
             for _ in range(int(dose / 28) - 1):
-                yield timezone.now() + timedelta(minutes=5)
+                yield self.sim.clock() + timedelta(minutes=5)
                 ops.give_device(nurse, session)
         events = self.adverse_events(protocol.drug)
         wasted = route == "intranasal"  # whole devices: nothing left over
@@ -266,11 +264,11 @@ class CourseSessionDays(CourseQuestionnaires):
                 self.adverse_event(session, nurse, event)
                 events.remove(event)
             if route == "iv" and minute == 40:
-                yield timezone.now() + timedelta(minutes=1)
+                yield self.sim.clock() + timedelta(minutes=1)
                 ops.pump(nurse, session, DoseStep.Kind.INFUSION_END)
-                ended_at = timezone.now()
+                ended_at = self.sim.clock()
             if not wasted:  # what the vial holds beyond the dose, before a witness
-                yield timezone.now() + timedelta(minutes=2)
+                yield self.sim.clock() + timedelta(minutes=2)
                 ops.waste(nurse, session, sim.staff.witness(nurse, rng))
                 wasted = True
         for event in events:
@@ -284,9 +282,9 @@ class CourseSessionDays(CourseQuestionnaires):
                 )
         else:  # the check before discharge
             last = 120 if route == "intranasal" else times[-1] + 2
-            yield max(dosed_at + timedelta(minutes=last), timezone.now() + timedelta(minutes=5))
+            yield max(dosed_at + timedelta(minutes=last), self.sim.clock() + timedelta(minutes=5))
             self.observe(session, vitals(last, final=True), nurse, prescriber)
-        yield timezone.now() + timedelta(minutes=rng.randint(2, 10))
+        yield self.sim.clock() + timedelta(minutes=rng.randint(2, 10))
         ops.discharge(nurse, session, route != "intranasal" or rng.random() < 0.6)
 
     def observe(
@@ -317,9 +315,9 @@ class CourseSessionDays(CourseQuestionnaires):
         raised = ops.observe(nurse, session, values)
         self.last_systolic = values["systolic"]
         if during:
-            yield timezone.now() + timedelta(minutes=1)
+            yield self.sim.clock() + timedelta(minutes=1)
             ops.pump(nurse, session, DoseStep.Kind.PAUSE, note="Blood pressure alert")
-        yield timezone.now() + timedelta(minutes=2)
+        yield self.sim.clock() + timedelta(minutes=2)
         for alert in raised:
             ops.acknowledge_alert(
                 prescriber,
@@ -336,7 +334,7 @@ class CourseSessionDays(CourseQuestionnaires):
             "",
             "Infusion paused; quiet room; BP rechecked" if during else "Quiet room; BP rechecked",
         )
-        yield timezone.now() + timedelta(minutes=8)
+        yield self.sim.clock() + timedelta(minutes=8)
         calmer = _pulse_pressure(
             {
                 **values,
@@ -347,7 +345,7 @@ class CourseSessionDays(CourseQuestionnaires):
         ops.observe(nurse, session, calmer)
         self.last_systolic = calmer["systolic"]
         if during:
-            yield timezone.now() + timedelta(minutes=1)
+            yield self.sim.clock() + timedelta(minutes=1)
             ops.pump(nurse, session, DoseStep.Kind.RESUME)
 
     def adverse_events(self, drug: str) -> list[tuple[str, str, str, int]]:
@@ -370,7 +368,7 @@ class CourseSessionDays(CourseQuestionnaires):
         """The esketamine REMS Patient Monitoring Form, submitted within a few days."""
         seed = f"{self.sim.params.seed}/rems/{self.p.number}/{number}"
         rng = random.Random(seed)  # noqa: S311
-        day = office_day(timezone.localdate() + timedelta(days=rng.randint(1, 4)))
+        day = office_day(self.sim.clock.today() + timedelta(days=rng.randint(1, 4)))
         yield at(day, rng.randint(9, 16), rng.choice((0, 15, 30, 45)))
         reference = f"PMF-{rng.randint(10**7, 10**8 - 1)}"
         self.ops.rems(self.sim.staff.pick(Role.NURSE, rng), session, reference)

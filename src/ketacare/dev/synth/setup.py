@@ -2,10 +2,13 @@
 days, its staff (who sign and witness), its DEA registration, cabinet and products."""
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ketacare.accounts.access import SYSTEM, Actor
+from django.contrib.auth.hashers import make_password
+
+from ketacare.accounts.access import Actor
 from ketacare.accounts.actions import create_clinic, create_staff
+from ketacare.accounts.hashers import MachineSecretHasher
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 from ketacare.audit.record import Action, field_changes, record
@@ -37,18 +40,19 @@ def _dea_number(clinic_id: int) -> str:
     raise SynthError("No free fictional DEA number.")
 
 
-def synthetic_clinic(params: SynthParams) -> Clinic:
-    """The clinic named in ``params``, created with its treatment days if missing; a clinic
-    that already has patients is refused."""
+def synthetic_clinic(params: SynthParams, system: Actor) -> Clinic:
+    """The clinic named in ``params``, created with its treatment days if missing (by
+    ``system``, the installation acting at the program's clock); a clinic that already has
+    patients is refused."""
     clinic = Clinic.objects.filter(name=params.clinic).first()
     if clinic is None:
-        clinic = create_clinic(SYSTEM, params.clinic)
+        clinic = create_clinic(system, params.clinic)
         days = "0123456" if params.every_day else "01234"
         if clinic.treatment_days != days:
             # No action sets a clinic's days yet; recorded as one would.
             Clinic.objects.filter(pk=clinic.pk).update(treatment_days=days)
             record(
-                SYSTEM,
+                system,
                 Action.UPDATE,
                 obj=clinic,
                 clinic=clinic,
@@ -69,7 +73,7 @@ class Staff:
     """The synthetic clinic's staff, with a password made for this run and never shown: nobody
     can sign in as them afterwards."""
 
-    def __init__(self, clinic: Clinic, password: str) -> None:
+    def __init__(self, clinic: Clinic, password: str, system: Actor) -> None:
         self.clinic, self.password = clinic, password
         self.by_role: dict[Role, list[Actor]] = {role: [] for role, _ in STAFF_PLAN}
         for role, count in STAFF_PLAN:
@@ -78,7 +82,7 @@ class Staff:
                 user = User.objects.filter(username=username).first()
                 if user is None:
                     user = create_staff(
-                        SYSTEM,
+                        system,
                         clinic=clinic,
                         username=username,
                         password=password,
@@ -87,12 +91,12 @@ class Staff:
                         last_name="(synthetic)",
                         email=f"{username}@example.org",
                     )
-                else:
-                    # Left by a run that stopped before its first patient: a new password.
-                    user.set_password(password)
-                    user.save(update_fields=["password"])
+                # Hashed as the machine-made secret it is (accounts.hashers): they sign through
+                # the one sign-in check hundreds of times a day, which Argon2 would make slow.
+                user.password = make_password(password, hasher=MachineSecretHasher.algorithm)
+                user.save(update_fields=["password"])
                 self.by_role[role].append(
-                    Actor(user=user, role=role.value, clinic=clinic, ip="127.0.0.1")
+                    replace(system, user=user, role=role.value, clinic=clinic, ip="127.0.0.1")
                 )
 
     def pick(self, role: Role, rng: random.Random) -> Actor:

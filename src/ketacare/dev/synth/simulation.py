@@ -37,7 +37,7 @@ class Sim:
     def spawn(self, course: Iterator[datetime], when: datetime | None = None) -> None:
         """Start ``course`` at ``when`` (default now): it runs to its first yield then."""
         self.sequence += 1
-        heapq.heappush(self.queue, (when or timezone.now(), self.sequence, course))
+        heapq.heappush(self.queue, (when or self.clock(), self.sequence, course))
 
     def clinic_day(self, day: date) -> date:
         while day.weekday() not in self.clinic.weekdays:

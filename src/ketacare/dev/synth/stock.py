@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from django.utils import timezone
-
 from ketacare.accounts.access import Actor
 from ketacare.dev.synth.clock import at
 from ketacare.dev.synth.ops import Ops
@@ -59,7 +57,7 @@ class Stock:
         return sum((lot.units for lot in self.lots[route] if lot.expires_on >= today), Decimal(0))
 
     def receive(self, route: str, packages: Decimal, kind: str) -> None:
-        today = timezone.localdate()
+        today = self.admin.today()
         product = self.setup.products[route]
         units = packages * Decimal(product.units_per_package)
         self.received += 1
@@ -74,7 +72,7 @@ class Stock:
         self.lots[route].append(_Lot(lot_id, today + timedelta(days=SHELF_LIFE_DAYS[route]), units))
 
     def reorder(self) -> None:
-        today = timezone.localdate()
+        today = self.admin.today()
         for route, product in self.setup.products.items():
             booked = sum(self.booked[today + timedelta(days=d)][route] for d in range(14))
             took = sum(self.used[today - timedelta(days=d)][route] for d in range(1, 15))
@@ -84,7 +82,7 @@ class Stock:
                 self.receive(route, (want / per).to_integral_value(ROUND_CEILING), "INV")
 
     def supply(self, route: str, units: Decimal) -> Supply:
-        today = timezone.localdate()
+        today = self.admin.today()
         lots = [lot for lot in self.lots[route] if lot.expires_on >= today and lot.units >= units]
         if not lots:
             per = Decimal(self.setup.products[route].units_per_package)
@@ -99,7 +97,7 @@ class Stock:
 
     def count(self) -> None:
         """The monthly count of the cabinet: it matches the book."""
-        today = timezone.localdate()
+        today = self.admin.today()
         lines = [
             Counted(lot.lot_id, self.setup.location_id, lot.units)
             for route in PRODUCTS

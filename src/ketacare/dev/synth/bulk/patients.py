@@ -5,8 +5,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
 from ketacare.accounts.access import Actor
 from ketacare.audit.record import Action, field_changes
 from ketacare.dev.synth.bulk.base import BulkBase, BulkPatient, as_stored
@@ -69,7 +67,7 @@ class PatientsOps(BulkBase):
         self._measure(
             actor,
             pk,
-            data.get("measured_on") or timezone.localdate(),
+            data.get("measured_on") or self.clock.today(),
             data["weight_kg"],
             data.get("height_cm"),
         )
@@ -106,7 +104,7 @@ class PatientsOps(BulkBase):
 
     def consent(self, actor: Actor, patient_id: int, kind: str) -> None:
         assert actor.user is not None
-        data = consent_fields(kind, self.patients[patient_id].full_name)
+        data = consent_fields(kind, self.patients[patient_id].full_name, actor.now())
         pk = self.w.insert(
             ConsentRecord,
             patient_id=patient_id,

@@ -4,8 +4,6 @@ overrides, the plan drafted and signed in one sitting with its schedule, and res
 from datetime import date
 from typing import Any
 
-from django.utils import timezone
-
 from ketacare.accounts.access import Actor
 from ketacare.audit.chain import json_safe
 from ketacare.audit.record import Action, field_changes
@@ -57,7 +55,7 @@ class PlanningOps(BulkBase):
         assert actor.user is not None
         patient, evaluation = self._evaluation(evaluation_id)
         verdicts, rules_version = planning._judge(
-            evaluation["answers"], patient.model, timezone.localdate()
+            evaluation["answers"], patient.model, self.clock.today()
         )
         day, _, weight, _ = patient.latest_measurement()
         now = self.clock.at
@@ -100,9 +98,7 @@ class PlanningOps(BulkBase):
         planning.confirm_signature(actor, self.password, prompt=planning.EVALUATION_SIGNATURE)
         assert actor.user is not None
         patient, evaluation = self._evaluation(evaluation_id)
-        _, rules_version = planning._judge(
-            evaluation["answers"], patient.model, timezone.localdate()
-        )
+        _, rules_version = planning._judge(evaluation["answers"], patient.model, self.clock.today())
         now = self.clock.at
         signed = Evaluation(
             patient_id=patient.pk,
@@ -181,7 +177,7 @@ class PlanningOps(BulkBase):
         assert actor.user is not None
         patient, evaluation = self._evaluation(evaluation_id)
         protocol = get_protocol(request.protocol_id)
-        today = timezone.localdate()
+        today = self.clock.today()
         verdict = evaluation["verdicts"][protocol.eligibility_route]
         blocking = {f["id"] for f in verdict["fired"] if f["verdict"] in OVERRIDABLE}
         override = None
