@@ -27,8 +27,7 @@ Clock = Callable[[], datetime]
 
 def system_now() -> datetime:
     """The real time. ``timezone.now`` is looked up at each call, not bound once, so that
-    what the tests' time travel (and, until it passes a clock, the synthetic clinic's patch)
-    does to it reaches the actions."""
+    the tests' time travel reaches the actions."""
     return timezone.now()
 
 

@@ -1,8 +1,8 @@
 """The synthetic clinic: a whole program — referrals, screening, evaluations, signed plans,
 dosing days, questionnaires, stock — for the registry to be developed and measured against.
 
-Every step is one of the app's actions, run at its simulated time with
-``django.utils.timezone.now`` patched (as ``web/demo_sessions.py`` does), and all patients'
+Every step is one of the app's actions, run by staff who act at the simulated clock
+(``Actor.clock``, docs/decisions/0107), and all patients'
 steps are interleaved in time order, so the audit chain and the ledger read like a clinic's:
 each course is a generator that yields the time of its next step, and a queue resumes them
 in time order.
@@ -12,10 +12,11 @@ Two ways of writing the same steps:
 - ``bulk=False`` (the reference): each step calls the action (``patients``, ``measures``,
   ``planning``, ``treatments``, ``inventory``), with its checks, transaction and audit event.
   A few patients a second (``bench/synth_throughput.py``).
-- ``bulk=True``: each step appends the rows that action writes — the same fields, the same
-  audit ``changes``, the audit and ledger hash chains computed in order, the ids the database
-  would give — to batches written with ``executemany``, by a forked writer process while the
-  simulation goes on (``writer``). The clinical judgements are the same functions the actions
+- ``bulk=True``: each step calls the action's own builder (``write_<step>``, which writes
+  through ``ketacare.writes``) with a writer that appends the rows to batches — the audit and
+  ledger hash chains computed in order, the ids the database would give — written with
+  ``executemany`` by a forked writer process while the simulation goes on (``writer``); the
+  steps not yet converted to builders still write their rows by hand (``bulk/``). The clinical judgements are the same functions the actions
   call (eligibility verdicts, dose orders, schedules, the pre-dose gate, monitoring alerts,
   scoring, safety signals, the session note, digests). The bulk path does not re-check what
   the simulator guarantees (a valid step in a valid state). ``tests/registry/test_synth.py``
