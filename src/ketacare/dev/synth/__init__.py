@@ -16,13 +16,13 @@ Two ways of writing the same steps:
   through ``ketacare.writes``) with a writer that appends the rows to batches — the audit and
   ledger hash chains computed in order, the ids the database would give — written with
   ``executemany`` by a forked writer process while the simulation goes on (``writer``); the
-  steps not yet converted to builders still write their rows by hand (``bulk/``). The clinical judgements are the same functions the actions
-  call (eligibility verdicts, dose orders, schedules, the pre-dose gate, monitoring alerts,
-  scoring, safety signals, the session note, digests). The bulk path does not re-check what
-  the simulator guarantees (a valid step in a valid state). ``tests/registry/test_synth.py``
-  runs both on the same seed and compares every table row for row, hashes included. About
-  20 times faster; run it on a database nobody else writes to meanwhile (it takes the next
-  ids itself).
+  steps not yet converted to builders still write their rows by hand (``bulk/``). The clinical
+  judgements are the same functions the actions call (eligibility verdicts, dose orders,
+  schedules, the pre-dose gate, monitoring alerts, scoring, safety signals, the session note,
+  digests). The bulk path does not re-check what the simulator guarantees (a valid step in a
+  valid state). ``tests/registry/test_synth.py`` runs both on the same seed and compares every
+  table row for row, hashes included. About 20 times faster; run it on a database nobody else
+  writes to meanwhile (it takes the next ids itself).
 
 The outcomes are parameters (``SynthParams``): the true response, remission and relapse rates,
 severe hypertension, adverse events, dropouts, missed questionnaires. A registry report on
