@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from ketacare.accounts.access import Actor, Clock, system_now
+from ketacare.accounts.access import Actor, Clock, FixedClock, system_now
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.bounds import MAX_SMALL_INTEGER, check_date, check_datetime, check_integer
 from ketacare.clinical.instruments import Instrument, get, score
@@ -18,6 +18,7 @@ from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.outbox import DELIVER, Outbox
 from ketacare.patients.models import Patient
+from ketacare.writes import DATABASE, Writes
 
 
 class AlreadyAcknowledged(Exception):
@@ -42,25 +43,54 @@ def _save_response(
     completed_at: datetime,
     source: str,
     sex: str | None = None,
-    link: PatientLink | None = None,
 ) -> QuestionnaireResponse:
+    response, alerts = write_response(
+        DATABASE, actor, patient, instrument_id, answers, completed_at, source, sex=sex
+    )
+    _tell_alerts(alerts, actor.clock, actor.outbox)
+    return response
+
+
+def _tell_alerts(alerts: list[SafetyAlert], clock: Clock, outbox: Outbox) -> None:
+    for alert in alerts:
+        # Told at once, but only once the alert is really there.
+        transaction.on_commit(
+            partial(notify.alert_opened, alert.pk, clock=clock, outbox=outbox), robust=True
+        )
+
+
+def write_response(
+    writes: Writes,
+    actor: Actor,
+    patient: Patient,
+    instrument_id: str,
+    answers: Sequence[int],
+    completed_at: datetime,
+    source: str,
+    sex: str | None = None,
+    link: PatientLink | None = None,
+) -> tuple[QuestionnaireResponse, list[SafetyAlert]]:
+    """What a response writes, once checked: the scored response, and a safety alert for each
+    signal its answers raise (returned, for the action to tell the prescribers)."""
     instrument = get(instrument_id)
     result = score(instrument, answers, sex=sex or sex_for_scoring(patient))
-    response = QuestionnaireResponse.objects.create(
-        patient=patient,
-        instrument_id=instrument.id,
-        instrument_version=instrument.version,
-        answers=list(answers),
-        total=result.total,
-        severity=result.severity or "",
-        flags=list(result.flags),
-        subscales=result.subscales,
-        completed_at=completed_at,
-        source=source,
-        entered_by=actor.user,
-        link=link,
+    response = writes.add(
+        QuestionnaireResponse(
+            patient=patient,
+            instrument_id=instrument.id,
+            instrument_version=instrument.version,
+            answers=list(answers),
+            total=result.total,
+            severity=result.severity or "",
+            flags=list(result.flags),
+            subscales=result.subscales,
+            completed_at=completed_at,
+            source=source,
+            entered_by=actor.user,
+            link=link,
+        )
     )
-    record(
+    writes.record(
         actor,
         Action.CREATE,
         obj=response,
@@ -78,17 +108,20 @@ def _save_response(
             },
         ),
     )
+    alerts = []
     for signal in safety_signals(result):
-        alert = SafetyAlert.objects.create(
-            patient=patient,
-            clinic=patient.clinic,
-            response=response,
-            flag=signal.flag,
-            rule=signal.rule,
-            source=signal.source,
-            created_at=actor.now(),
+        alert = writes.add(
+            SafetyAlert(
+                patient=patient,
+                clinic=patient.clinic,
+                response=response,
+                flag=signal.flag,
+                rule=signal.rule,
+                source=signal.source,
+                created_at=actor.now(),
+            )
         )
-        record(
+        writes.record(
             actor,
             Action.CREATE,
             obj=alert,
@@ -97,12 +130,8 @@ def _save_response(
             clinic=patient.clinic,
             changes=field_changes({}, {"flag": signal.flag}),
         )
-        # Told at once, but only once the alert is really there.
-        transaction.on_commit(
-            partial(notify.alert_opened, alert.pk, clock=actor.clock, outbox=actor.outbox),
-            robust=True,
-        )
-    return response
+        alerts.append(alert)
+    return response, alerts
 
 
 def sex_for_scoring(patient: Patient) -> str | None:
@@ -148,25 +177,10 @@ def create_link(
             "wording. Enter it from the clinic's licensed form instead."
         )
     contact.check(patient, channel)
+    # Written (and audited) first: a message must never carry a link whose record could
+    # still roll back.
+    link = write_link(DATABASE, actor, patient, instrument.id, channel)
     hours = settings.KETACARE_LINK_EXPIRY_HOURS
-    now = actor.now()
-    link = PatientLink.objects.create(
-        patient=patient,
-        instrument_id=instrument.id,
-        channel=channel,
-        created_by=actor.user,
-        created_at=now,
-        expires_at=now + timedelta(hours=hours),
-    )
-    # Audit first: a message must never carry a link whose record could still roll back.
-    record(
-        actor,
-        Action.CREATE,
-        obj=link,
-        object_type="patient_link",
-        patient=patient,
-        changes=field_changes({}, {"instrument": instrument_id, "channel": channel}),
-    )
     url = links.absolute_url(links.token_for(link.public_id))
     body = links.message_text(patient.clinic.name, url, hours)
     if channel == PatientLink.Channel.EMAIL:
@@ -174,6 +188,33 @@ def create_link(
     elif channel == PatientLink.Channel.SMS:
         actor.outbox.sms(patient.phone, body)
     return link, url
+
+
+def write_link(
+    writes: Writes, actor: Actor, patient: Patient, instrument_id: str, channel: str
+) -> PatientLink:
+    """What making a link writes (its sending is the action's): the link, valid for the
+    configured hours from now."""
+    now = actor.now()
+    link = writes.add(
+        PatientLink(
+            patient=patient,
+            instrument_id=instrument_id,
+            channel=channel,
+            created_by=actor.user,
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.KETACARE_LINK_EXPIRY_HOURS),
+        )
+    )
+    writes.record(
+        actor,
+        Action.CREATE,
+        obj=link,
+        object_type="patient_link",
+        patient=patient,
+        changes=field_changes({}, {"instrument": instrument_id, "channel": channel}),
+    )
+    return link
 
 
 def must_ask_sex(instrument: Instrument, patient: Patient) -> bool:
@@ -222,14 +263,30 @@ def submit_link_response(
     link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
     if link.used_at is not None:
         raise LinkError("This questionnaire has already been answered. Thank you.", 410)
-    now = clock()
+    response, alerts = write_answer_link(DATABASE, link, answers, clock(), ip=ip, sex=sex)
+    _tell_alerts(alerts, clock, outbox)
+    return response
+
+
+def write_answer_link(
+    writes: Writes,
+    link: PatientLink,
+    answers: Sequence[int],
+    now: datetime,
+    *,
+    ip: str | None = None,
+    sex: str | None = None,
+) -> tuple[QuestionnaireResponse, list[SafetyAlert]]:
+    """What the patient's answers through an open link write, at ``now``: the link used up,
+    and the response with its alerts (``write_response``), the patient as the actor."""
     link.used_at = now
-    link.save(update_fields=["used_at"])
-    clinic = link.patient.clinic
-    actor = Actor(user=None, role="patient", clinic=clinic, ip=ip, clock=clock, outbox=outbox)
-    return _save_response(
+    writes.save(link, "used_at")
+    patient = link.patient
+    actor = Actor(user=None, role="patient", clinic=patient.clinic, ip=ip, clock=FixedClock(now))
+    return write_response(
+        writes,
         actor,
-        link.patient,
+        patient,
         link.instrument_id,
         answers,
         now,
@@ -246,19 +303,24 @@ def acknowledge_alert(actor: Actor, alert: SafetyAlert, note: str) -> SafetyAler
     alert = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
     if not alert.is_open:
         raise AlreadyAcknowledged(alert)
+    write_acknowledge(DATABASE, actor, alert, note)
+    return alert
+
+
+def write_acknowledge(writes: Writes, actor: Actor, alert: SafetyAlert, note: str) -> None:
+    """What closing an open alert with the prescriber's note writes."""
     alert.acknowledged_by = actor.user
     alert.acknowledged_at = actor.now()
     alert.acknowledgement_note = note
-    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
-    record(
+    writes.save(alert, "acknowledged_by", "acknowledged_at", "acknowledgement_note")
+    writes.record(
         actor,
         Action.UPDATE,
         obj=alert,
         object_type="safety_alert",
-        patient=alert.patient,
+        patient=alert.patient_id,
         changes=field_changes({"acknowledged": False}, {"acknowledged": True, "note": note}),
     )
-    return alert
 
 
 @transaction.atomic
@@ -366,7 +428,7 @@ def send_reminder(actor: Actor, link: PatientLink) -> contact.Refusal | None:
         return None
     if refused := contact.refusal_for(link.patient, link.channel):
         change = {"reminder_not_sent": {"old": None, "new": refused.code}}
-        _save_link(actor, link, "reminder_not_sent", refused.code, change)
+        _save_link(DATABASE, actor, link, "reminder_not_sent", refused.code, change)
         return refused
     hours_left = max(1, int((link.expires_at - now).total_seconds() // 3600))
     url = links.absolute_url(links.token_for(link.public_id))
@@ -375,17 +437,27 @@ def send_reminder(actor: Actor, link: PatientLink) -> contact.Refusal | None:
         actor.outbox.email(link.patient.email, links.subject(link.patient.clinic.name), body)
     else:
         actor.outbox.sms(link.patient.phone, body)
-    change = {"reminder_sent": {"old": False, "new": True}}
-    _save_link(actor, link, "reminded_at", now, change)
+    write_reminded(DATABASE, actor, link)
     return None
 
 
+def write_reminded(writes: Writes, actor: Actor, link: PatientLink) -> None:
+    """What a reminder sent writes (its sending is the action's): when, on the link."""
+    change = {"reminder_sent": {"old": False, "new": True}}
+    _save_link(writes, actor, link, "reminded_at", actor.now(), change)
+
+
 def _save_link(
-    actor: Actor, link: PatientLink, field: str, value: object, changes: dict[str, Any]
+    writes: Writes,
+    actor: Actor,
+    link: PatientLink,
+    field: str,
+    value: object,
+    changes: dict[str, Any],
 ) -> None:
     setattr(link, field, value)
-    link.save(update_fields=[field])
-    record(
+    writes.save(link, field)
+    writes.record(
         actor,
         Action.UPDATE,
         obj=link,
