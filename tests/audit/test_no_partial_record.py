@@ -4,6 +4,7 @@ change is not there either (no patient without its trail, no MRN number used up)
 import pytest
 from django.urls import reverse
 
+from ketacare import writes
 from ketacare.audit.models import AuditEvent, ChainHead
 from ketacare.audit.verify import verify_chain
 from ketacare.patients import actions
@@ -19,7 +20,8 @@ class AuditStoreDown(Exception):
 @pytest.fixture
 def fail_recording(monkeypatch):
     """Make ``record`` in the patient actions raise for one kind of object, after that object's
-    row has been written. Returns the list of objects it was asked to record."""
+    row has been written: called directly, or through their builders' ``writes.DATABASE``.
+    Returns the list of objects it was asked to record."""
     real_record = actions.record
     seen = []
 
@@ -32,6 +34,7 @@ def fail_recording(monkeypatch):
             return real_record(actor, action, obj=obj, **kwargs)
 
         monkeypatch.setattr(actions, "record", failing_record)
+        monkeypatch.setattr(writes, "record", failing_record)
         return seen
 
     return install

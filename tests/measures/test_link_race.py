@@ -4,6 +4,7 @@ import pytest
 from django.db import connection, connections
 
 from ketacare.measures import actions
+from ketacare.measures.actions import patient_links
 from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from tests.measures.helpers import PHQ9_ITEM9, PHQ9_NO_RISK, make_link, token_of
 
@@ -25,7 +26,7 @@ def test_the_locked_recheck_stops_a_submit_that_read_the_link_before_it_was_used
     link, _ = make_link(coordinator, patient)
     stale = PatientLink.objects.get(pk=link.pk)
     actions.submit_link_response(token_of(link), PHQ9_NO_RISK, "127.0.0.1")
-    monkeypatch.setattr(actions, "open_link", lambda token, now: stale)
+    monkeypatch.setattr(patient_links, "open_link", lambda token, now: stale)
     with pytest.raises(actions.LinkError) as problem:
         actions.submit_link_response(token_of(link), PHQ9_ITEM9, "127.0.0.1")
     assert problem.value.status == 410
@@ -39,14 +40,14 @@ def test_two_simultaneous_submits_save_one_response(coordinator, patient, monkey
     link, _ = make_link(coordinator, patient)
     token = token_of(link)
     both_opened = threading.Barrier(2, timeout=10)
-    real_open = actions.open_link
+    real_open = patient_links.open_link
 
     def open_then_wait(token, now):
         opened = real_open(token, now)
         both_opened.wait()  # both submits have seen an unused link before either locks it
         return opened
 
-    monkeypatch.setattr(actions, "open_link", open_then_wait)
+    monkeypatch.setattr(patient_links, "open_link", open_then_wait)
     outcomes = []
 
     def submit(answers):

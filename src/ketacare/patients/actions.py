@@ -1,10 +1,10 @@
 """Every change to patient records. Each runs in one transaction with its audit event."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 
 from ketacare.accounts.access import Actor
@@ -13,12 +13,16 @@ from ketacare.audit.record import Action, field_changes, record
 from ketacare.bounds import check_date, check_datetime, check_decimal, digits_of
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 from ketacare.patients.mrn import format_mrn
-from ketacare.patients.search import Duplicate, likely_duplicates
+from ketacare.patients.search import Duplicate, likely_duplicates, normalize_name
+from ketacare.writes import DATABASE, Writes
 
 
-def _digits(field: str) -> dict[str, int]:
-    max_digits, decimal_places = digits_of(BodyMeasurement._meta.get_field(field))
-    return {"max_digits": max_digits, "decimal_places": decimal_places}
+def _checked(value: Any, field: str, what: str) -> Decimal:
+    """``value`` as the measurement's ``field`` column holds it; else OutOfBounds."""
+    column = BodyMeasurement._meta.get_field(field)
+    assert isinstance(column, models.DecimalField)
+    max_digits, decimal_places = digits_of(column)
+    return check_decimal(value, max_digits=max_digits, decimal_places=decimal_places, what=what)
 
 
 def _next_mrn(clinic: Clinic) -> str:
@@ -70,18 +74,41 @@ def create_patient(
     duplicates = find_duplicates(actor.clinic, data)
     if any(d.patient.pk not in confirmed_duplicates for d in duplicates):
         raise LikelyDuplicates(duplicates)
+    if data.get("weight_kg") is not None:
+        # Checked before anything is written: a refused measurement refuses the registration.
+        weight_kg, height_cm = _check_measurement(
+            actor,
+            data.get("measured_on") or actor.today(),
+            data["weight_kg"],
+            data.get("height_cm"),
+        )
+        data = {**data, "weight_kg": weight_kg, "height_cm": height_cm}
+    return write_create_patient(
+        DATABASE, actor, _next_mrn(actor.clinic), data, [d.patient.mrn for d in duplicates]
+    )
+
+
+def write_create_patient(
+    writes: Writes, actor: Actor, mrn: str, data: dict[str, Any], duplicates: Sequence[str]
+) -> Patient:
+    """What registering a patient writes once its checks have passed: the patient numbered
+    ``mrn`` in the actor's clinic, and its first measurement if ``data`` has a weight.
+    ``duplicates`` are the MRNs of the likely duplicates the user confirmed are someone else."""
+    assert actor.clinic is not None
     fields = {name: data[name] for name in DEMOGRAPHIC_FIELDS if name in data}
     now = actor.now()
-    patient = Patient(
-        clinic=actor.clinic, mrn=_next_mrn(actor.clinic), created_at=now, updated_at=now, **fields
-    )
-    patient.save()
-    changes = field_changes({}, {"mrn": patient.mrn, **fields})
+    patient = Patient(clinic=actor.clinic, mrn=mrn, created_at=now, updated_at=now, **fields)
+    # As Patient.save sets them: the writer stores the fields as they are.
+    patient.search_family = normalize_name(patient.family_name)
+    patient.search_given = normalize_name(patient.given_name)
+    writes.add(patient)
+    changes: dict[str, Any] = field_changes({}, {"mrn": patient.mrn, **fields})
     if duplicates:
-        changes["confirmed_not_a_duplicate_of"] = [d.patient.mrn for d in duplicates]
-    record(actor, Action.CREATE, obj=patient, patient=patient, changes=changes)
+        changes["confirmed_not_a_duplicate_of"] = list(duplicates)
+    writes.record(actor, Action.CREATE, obj=patient, patient=patient, changes=changes)
     if data.get("weight_kg") is not None:
-        record_measurement(
+        write_measurement(
+            writes,
             actor,
             patient,
             data.get("measured_on") or actor.today(),
@@ -133,19 +160,41 @@ def record_measurement(
     height_cm: Decimal | None,
 ) -> BodyMeasurement:
     """A weight (and height) on a day. Values the record cannot hold raise OutOfBounds."""
+    weight_kg, height_cm = _check_measurement(actor, measured_on, weight_kg, height_cm)
+    return write_measurement(DATABASE, actor, patient, measured_on, weight_kg, height_cm)
+
+
+def _check_measurement(
+    actor: Actor, measured_on: Any, weight_kg: Decimal, height_cm: Decimal | None
+) -> tuple[Decimal, Decimal | None]:
+    """The weight and height as the record holds them; OutOfBounds if it cannot."""
     check_date(measured_on, actor.today(), "The measurement date")
-    weight_kg = check_decimal(weight_kg, **_digits("weight_kg"), what="The weight")
+    weight_kg = _checked(weight_kg, "weight_kg", "The weight")
     if height_cm is not None:
-        height_cm = check_decimal(height_cm, **_digits("height_cm"), what="The height")
-    measurement = BodyMeasurement.objects.create(
-        patient=patient,
-        measured_on=measured_on,
-        weight_kg=weight_kg,
-        height_cm=height_cm,
-        recorded_by=actor.user,
-        recorded_at=actor.now(),
+        height_cm = _checked(height_cm, "height_cm", "The height")
+    return weight_kg, height_cm
+
+
+def write_measurement(
+    writes: Writes,
+    actor: Actor,
+    patient: Patient,
+    measured_on: Any,
+    weight_kg: Decimal,
+    height_cm: Decimal | None,
+) -> BodyMeasurement:
+    """What recording a measurement writes, once its values have been checked."""
+    measurement = writes.add(
+        BodyMeasurement(
+            patient=patient,
+            measured_on=measured_on,
+            weight_kg=weight_kg,
+            height_cm=height_cm,
+            recorded_by=actor.user,
+            recorded_at=actor.now(),
+        )
     )
-    record(
+    writes.record(
         actor,
         Action.CREATE,
         obj=measurement,
@@ -160,8 +209,17 @@ def record_measurement(
 @transaction.atomic
 def record_consent(actor: Actor, patient: Patient, data: dict[str, Any]) -> ConsentRecord:
     check_datetime(data["signed_at"], actor.today(), "The signing date")
-    consent = ConsentRecord.objects.create(
-        patient=patient, recorded_by=actor.user, recorded_at=actor.now(), **data
+    return write_consent(DATABASE, actor, patient, data)
+
+
+def write_consent(
+    writes: Writes, actor: Actor, patient: Patient, data: dict[str, Any]
+) -> ConsentRecord:
+    """What recording a consent writes, once its signing date has been checked."""
+    consent = writes.add(
+        ConsentRecord(patient=patient, recorded_by=actor.user, recorded_at=actor.now(), **data)
     )
-    record(actor, Action.CREATE, obj=consent, patient=patient, changes=field_changes({}, data))
+    writes.record(
+        actor, Action.CREATE, obj=consent, patient=patient, changes=field_changes({}, data)
+    )
     return consent
