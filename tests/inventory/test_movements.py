@@ -232,12 +232,12 @@ def test_a_failure_half_way_leaves_no_entry(
     registration, lot, safe, patient, nurse, clinic, monkeypatch
 ):
     """As if the server died after the entry was written but before the balance moved."""
-    from ketacare.inventory import actions as module
+    from ketacare import writes
 
     def explode(*args, **kwargs):
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(module, "record", explode)
+    monkeypatch.setattr(writes, "record", explode)
     with pytest.raises(RuntimeError):
         dispense(as_nurse(nurse, clinic), registration, lot, safe, patient)
     assert LedgerEntry.objects.count() == 1  # the receipt only

@@ -11,13 +11,12 @@ from django.db import models
 
 from ketacare.accounts.access import Actor
 from ketacare.audit.models import AuditEvent
-from ketacare.audit.record import Action
 from ketacare.dev.synth.clock import Clock
 from ketacare.dev.synth.setup import Staff, StockSetup
 from ketacare.dev.synth.sinks import LocalSink, PipeSink
 from ketacare.dev.synth.writer import Heads
-from ketacare.inventory.chain import entry_digest
-from ketacare.inventory.models import LedgerEntry, Lot, Registration, StockBalance
+from ketacare.inventory import actions as inventory
+from ketacare.inventory.models import LedgerEntry, Location, Lot, Registration, StockBalance
 from ketacare.patients.models import Patient
 from ketacare.treatments.models import TreatmentSession
 
@@ -115,8 +114,8 @@ class BulkBase:
             a.user.pk: a.user for actors in staff.by_role.values() for a in actors if a.user
         }
         self.w = sink
-        registration = Registration.objects.get(pk=stock.registration_id)
-        self.sequence, self.ledger_hash = registration.last_sequence, registration.last_hash
+        # The ledger's head, kept here as the actions keep it on the locked row.
+        self.registration = Registration.objects.get(pk=stock.registration_id)
         clinic.refresh_from_db()
         self.mrn_counter = clinic.mrn_counter
         self.patients: dict[int, BulkPatient] = {}
@@ -129,9 +128,10 @@ class BulkBase:
                 "product"
             )
         }
-        self.balances: dict[int, tuple[int, Decimal]] = {
-            b.lot_id: (b.pk, Decimal(b.quantity_units))
-            for b in StockBalance.objects.filter(location_id=stock.location_id)
+        self.locations = Location.objects.filter(registration_id=stock.registration_id).in_bulk()
+        self.balances: inventory.Balances = {
+            (b.lot_id, b.location_id): b
+            for b in StockBalance.objects.filter(lot__registration_id=stock.registration_id)
         }
         self.ip = AuditEvent._meta.get_field("ip").get_prep_value("127.0.0.1")
         # What the actions' shared builders write through (ketacare.writes).
@@ -167,57 +167,17 @@ class BulkBase:
         )
 
     def ledger(self, actor: Actor, **fields: Any) -> tuple[int, LedgerEntry]:
-        """What ``inventory.actions._append`` writes: the entry at the chain's head, the
-        balances it moves, and its audit event."""
-        assert actor.user is not None
-        now = self.clock.at
-        self.sequence += 1
-        entry = LedgerEntry(
-            registration_id=self.stock.registration_id,
-            sequence=self.sequence,
-            prev_hash=self.ledger_hash,
-            actor_id=actor.user.pk,
-            occurred_at=now,
-            recorded_at=now,
-            **fields,
+        """The entry ``inventory.actions`` appends (``write_entry``), at the chain's head and
+        on the balances kept here; ``fields`` name the lot and locations by id."""
+        fields["lot"] = self.lots[fields.pop("lot_id")]
+        for end in ("from_location", "to_location"):
+            location_id = fields.pop(f"{end}_id", None)
+            if location_id is not None:
+                fields[end] = self.locations[location_id]
+        entry = inventory.write_entry(
+            self.writes, actor, self.registration, self.balances, **fields
         )
-        entry.hash = entry_digest(entry.content(), entry.prev_hash)
-        row = {f.attname: getattr(entry, f.attname) for f in LedgerEntry._meta.concrete_fields}
-        del row["id"]
-        pk = self.w.insert(LedgerEntry, **row)
-        entry.pk = pk
-        self.ledger_hash = entry.hash
-        units = entry.quantity_units
-        lot_id = entry.lot_id
-        if entry.to_location_id is not None or entry.from_location_id is not None:
-            sign = 1 if entry.to_location_id is not None else -1
-            balance = self.balances.get(lot_id)
-            if balance is None:
-                balance_id = self.w.insert(
-                    StockBalance,
-                    lot_id=lot_id,
-                    location_id=self.stock.location_id,
-                    quantity_units=Decimal(0),
-                )
-                balance = (balance_id, Decimal(0))
-            quantity = balance[1] + sign * units
-            self.balances[lot_id] = (balance[0], quantity)
-            self.w.update(StockBalance, balance[0], quantity_units=quantity)
-        self.audit(
-            actor,
-            Action.CREATE,
-            "ledgerentry",
-            pk,
-            entry.patient_id,
-            {
-                "kind": entry.kind,
-                "sequence": entry.sequence,
-                "lot": self.lots[lot_id].lot_number,
-                "units": str(units),
-                "mg": str(entry.quantity_mg),
-            },
-        )
-        return pk, entry
+        return entry.pk, entry
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -236,8 +196,8 @@ class BulkBase:
     def heads(self) -> Heads:
         return Heads(
             self.stock.registration_id,
-            self.sequence,
-            self.ledger_hash,
+            self.registration.last_sequence,
+            self.registration.last_hash,
             self.clinic.pk,
             self.mrn_counter,
         )

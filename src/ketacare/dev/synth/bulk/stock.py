@@ -1,16 +1,15 @@
-"""What ``inventory.actions`` writes for the cabinet: a delivery received (its lot and receipt),
-a dose's remainder wasted before a witness, and a physical count."""
+"""What ``inventory.actions`` writes for the cabinet, through its builders: a delivery received
+(its lot and receipt), a dose's remainder wasted before a witness, and a physical count."""
 
 from datetime import date
 from decimal import Decimal
 
 from ketacare.accounts.access import Actor
-from ketacare.audit.record import Action
 from ketacare.dev.synth.bulk.base import BulkBase, as_stored
 from ketacare.dev.synth.ops import SUPPLIER, WASTE_REASON
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.actions import Counted, Signature
-from ketacare.inventory.models import CountLine, LedgerEntry, Lot, PhysicalCount, Product
+from ketacare.inventory.models import LedgerEntry, Lot, PhysicalCount, Product
 
 
 class StockOps(BulkBase):
@@ -25,55 +24,43 @@ class StockOps(BulkBase):
         units: Decimal,
         invoice: str,
     ) -> int:
-        lot_id = self.w.insert(
-            Lot,
-            registration_id=self.stock.registration_id,
-            product_id=product.pk,
+        lot = Lot(
+            registration=self.registration,
+            product=product,
             lot_number=lot_number.strip(),
             expires_on=expires_on,
         )
-        self.lots[lot_id] = Lot(
-            pk=lot_id, product=product, lot_number=lot_number.strip(), expires_on=expires_on
-        )
-        amount = Decimal(str(units))
-        self.ledger(
+        inventory.write_receive(
+            self.writes,
             actor,
-            kind=LedgerEntry.Kind.RECEIPT,
-            lot_id=lot_id,
-            to_location_id=self.stock.location_id,
-            quantity_units=amount,
-            quantity_mg=product.mg(amount),
+            self.registration,
+            self.balances,
+            lot=lot,
+            location=self.locations[self.stock.location_id],
+            units=Decimal(str(units)),
             supplier=SUPPLIER,
-            invoice=invoice.strip(),
+            invoice=invoice,
         )
-        return lot_id
+        self.lots[lot.pk] = lot
+        return lot.pk
 
     def count(self, actor: Actor, lines: list[Counted], note: str) -> None:
-        assert actor.user is not None
-        pk = self.w.insert(
-            PhysicalCount,
-            registration_id=self.stock.registration_id,
-            kind=PhysicalCount.Kind.AD_HOC,
-            counted_at=self.clock.at,
-            counted_by_id=actor.user.pk,
-            note=note.strip(),
-        )
-        for line in lines:
-            self.w.insert(
-                CountLine,
-                count_id=pk,
-                lot_id=line.lot_id,
-                location_id=line.location_id,
-                book_units=as_stored(self.balances[line.lot_id][1], 2),
-                counted_units=Decimal(str(line.units)),
+        checked = [
+            inventory.Line(
+                self.lots[line.lot_id],
+                self.locations[line.location_id],
+                Decimal(str(line.units)),
+                as_stored(self.balances[(line.lot_id, line.location_id)].quantity_units, 2),
             )
-        self.audit(
+            for line in lines
+        ]
+        inventory.write_count(
+            self.writes,
             actor,
-            Action.CREATE,
-            "physicalcount",
-            pk,
-            None,
-            {"kind": PhysicalCount.Kind.AD_HOC, "lines": len(lines), "discrepancies": 0},
+            self.registration,
+            kind=PhysicalCount.Kind.AD_HOC,
+            lines=checked,
+            note=note,
         )
 
     def waste(self, actor: Actor, session_id: int, witness: Signature) -> None:
@@ -98,5 +85,6 @@ class StockOps(BulkBase):
             witness_id=signer.pk,
         )
         assert actor.user is not None
-        entry.actor, entry.witness = self.users[actor.user.pk], self.users[entry.witness_id]
-        dispense._prefetched_objects_cache["wastes"].append(entry)
+        entry.actor, entry.witness = self.users[actor.user.pk], self.users[signer.pk]
+        # The note lists the dispense's wastes, as the actions read them back.
+        vars(dispense)["_prefetched_objects_cache"]["wastes"].append(entry)
