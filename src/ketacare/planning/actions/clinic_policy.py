@@ -35,6 +35,7 @@ def change_rule_policy(
         message = str(error).replace(f"clinic override of {rule_id}: ", "")
         message = message.replace("clinic override: ", "").replace(f"rule {rule_id}", "this rule")
         raise PlanningError(readable(message)) from None
+    assert actor.user is not None  # a clinic administrator, signed in
     policy_change = RulePolicyChange.objects.create(
         clinic=actor.clinic,
         rule_id=rule_id,

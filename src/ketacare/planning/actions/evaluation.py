@@ -331,6 +331,7 @@ def add_addendum(
                 f"{', '.join(r.replace('_', ' ') for r in eased)}: only a prescriber may "
                 "clear a finding."
             )
+    assert actor.user is not None  # staff sign in to amend; only they reach this action
     addendum = EvaluationAddendum.objects.create(
         evaluation=evaluation,
         note=note.strip(),

@@ -44,30 +44,51 @@ def dose_order(
     protocol: Protocol, patient: Patient, request: PlanRequest, today: date
 ) -> DoseOrder:
     """What the plan's dose means for this patient today, or PlanningError naming the limit."""
+    if not protocol.weight_based:
+        return dose_for(protocol, request, today, None, patient.sex_at_birth)
+    vials = [Decimal(str(v)) for v in load("dose_policy")["vial_mg_per_ml"]]
+    if request.vial_mg_per_ml is not None and request.vial_mg_per_ml not in vials:
+        raise PlanningError(
+            f"{request.vial_mg_per_ml} mg/mL is not a vial strength this clinic stocks "
+            f"({', '.join(f'{v} mg/mL' for v in vials)})."
+        )
+    measurement = BodyMeasurement.objects.filter(patient=patient).first()
+    if measurement is None:
+        raise PlanningError("Record the patient's weight: the dose is weight-based.")
+    height = next(
+        (m.height_cm for m in BodyMeasurement.objects.filter(patient=patient) if m.height_cm),
+        None,
+    )
+    weight = Weight(measurement.weight_kg, measurement.measured_on, height)
+    return dose_for(protocol, request, today, weight, patient.sex_at_birth)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """The latest weight on record, the day it was measured, and the latest height."""
+
+    kg: Decimal
+    measured_on: date
+    height_cm: Decimal | None
+
+
+def dose_for(
+    protocol: Protocol, request: PlanRequest, today: date, weight: Weight | None, sex: str
+) -> DoseOrder:
+    """``dose_order`` on a weight already read (the bulk path keeps the patient's in memory);
+    ``weight`` is needed when the protocol's dose is weight-based."""
     try:
         if not protocol.weight_based:
             return calculate_dose(protocol, fixed_mg=request.dose)
-        vials = [Decimal(str(v)) for v in load("dose_policy")["vial_mg_per_ml"]]
-        if request.vial_mg_per_ml is not None and request.vial_mg_per_ml not in vials:
-            raise PlanningError(
-                f"{request.vial_mg_per_ml} mg/mL is not a vial strength this clinic stocks "
-                f"({', '.join(f'{v} mg/mL' for v in vials)})."
-            )
-        measurement = BodyMeasurement.objects.filter(patient=patient).first()
-        if measurement is None:
-            raise PlanningError("Record the patient's weight: the dose is weight-based.")
-        height = next(
-            (m.height_cm for m in BodyMeasurement.objects.filter(patient=patient) if m.height_cm),
-            None,
-        )
+        assert weight is not None
         return calculate_dose(
             protocol,
             mg_per_kg=request.dose,
-            weight_kg=measurement.weight_kg,
-            weight_measured_on=measurement.measured_on,
+            weight_kg=weight.kg,
+            weight_measured_on=weight.measured_on,
             today=today,
-            height_cm=height,
-            sex=patient.sex_at_birth,
+            height_cm=weight.height_cm,
+            sex=sex,
             use_adjusted_weight=request.use_adjusted_weight,
             vial_mg_per_ml=request.vial_mg_per_ml,
             infusion_minutes=request.infusion_minutes,

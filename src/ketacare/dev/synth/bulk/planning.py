@@ -11,7 +11,6 @@ from typing import Any
 from ketacare.accounts.access import Actor
 from ketacare.audit.chain import json_safe
 from ketacare.clinical.eligibility import RuleSet
-from ketacare.clinical.protocols import calculate_dose
 from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.clinical.protocols.schedule import induction_schedule, reschedule
 from ketacare.dev.synth.bulk.base import BulkBase, BulkPatient, as_stored
@@ -36,8 +35,10 @@ class PlanningOps(BulkBase):
         started = evaluation.write_start_evaluation(self.writes, actor, patient.model, answers, "")
         # As the actions read it back: JSON as the column returns it, no addenda or overrides.
         started.answers = json_safe(answers)
-        started._prefetched_objects_cache = {"addenda": [], "overrides": []}
-        patient.evaluations[started.pk] = {"model": started}
+        # Its related rows as "prefetched" lists, which the actions' readers take as they are.
+        related: dict[str, list[Any]] = {"addenda": [], "overrides": []}
+        vars(started)["_prefetched_objects_cache"] = related
+        patient.evaluations[started.pk] = {"model": started, "overrides": related["overrides"]}
         self.owners[("evaluation", started.pk)] = patient
         return started.pk
 
@@ -70,12 +71,12 @@ class PlanningOps(BulkBase):
         self, actor: Actor, evaluation_id: int, route: str, reason: str
     ) -> None:
         checks.confirm_signature(actor, self.password, prompt=checks.OVERRIDE_SIGNATURE)
-        _, judged = self._evaluation(evaluation_id)
+        patient, judged = self._evaluation(evaluation_id)
         status = route_status(judged, route)
         override = eligibility.write_override_eligibility(
             self.writes, actor, judged, status, reason
         )
-        judged._prefetched_objects_cache["overrides"].insert(0, override)  # newest first
+        patient.evaluations[evaluation_id]["overrides"].insert(0, override)  # newest first
 
     def plan(self, actor: Actor, evaluation_id: int, request: PlanRequest) -> Plan:
         """``draft_plan`` then ``sign_plan``, as the prescriber does in one sitting."""
@@ -118,21 +119,8 @@ class PlanningOps(BulkBase):
     ) -> dict[str, Any]:
         """``planning.actions.dose_order`` on the weights in memory."""
         day, _, weight, _ = patient.latest_measurement()
-        if protocol.weight_based:
-            order = calculate_dose(
-                protocol,
-                mg_per_kg=request.dose,
-                weight_kg=weight,
-                weight_measured_on=day,
-                today=today,
-                height_cm=patient.height(),
-                sex=patient.model.sex_at_birth,
-                use_adjusted_weight=request.use_adjusted_weight,
-                vial_mg_per_ml=request.vial_mg_per_ml,
-                infusion_minutes=request.infusion_minutes,
-            )
-        else:
-            order = calculate_dose(protocol, fixed_mg=request.dose)
+        measured = plan.Weight(weight, day, patient.height())
+        order = plan.dose_for(protocol, request, today, measured, patient.model.sex_at_birth)
         return order_dict(order, weight)
 
     def _plan(self, plan_id: int) -> tuple[BulkPatient, dict[str, Any]]:
