@@ -1,10 +1,16 @@
 """Read-only questions the planning pages ask: a clinic's evaluations and plans with whoever
-the pages name, what waits for a prescriber, a patient's planning history, and a clinic rule's
-changes. Another clinic's rows are never among the answers."""
+the pages name, what waits for a prescriber, a patient's planning history, the answers the
+record already holds, whether the patient consented, and a clinic rule's changes. Another
+clinic's rows are never among the answers."""
+
+from typing import Any
 
 from django.db.models import Case, Prefetch, QuerySet, When
 
 from ketacare.accounts.models import Clinic
+from ketacare.clinical.protocols.library import get_protocol
+from ketacare.measures.models import QuestionnaireResponse
+from ketacare.patients.consent import treatment_consent_problem
 from ketacare.patients.models import Patient
 from ketacare.planning.models import (
     Evaluation,
@@ -15,6 +21,9 @@ from ketacare.planning.models import (
 
 # The most evaluations and plans the worklist shows of each.
 WORKLIST_LIMIT = 50
+
+# Screens the evaluation takes from the measures app when the patient has answered them.
+AUDITC, DAST10 = "auditc", "dast10"
 
 
 def evaluations_of(clinic: Clinic) -> QuerySet[Evaluation]:
@@ -81,3 +90,27 @@ def rule_history(clinic: Clinic, rule_id: str) -> list[RulePolicyChange]:
         .select_related("author")
         .order_by("-created_at", "-id")
     )
+
+
+def suggested_answers(patient: Patient) -> dict[str, Any]:
+    """Answers the record already holds: the latest AUDIT-C and DAST-10 from the measures."""
+    answers: dict[str, Any] = {}
+    latest = {
+        r.instrument_id: r
+        for r in QuestionnaireResponse.objects.filter(
+            patient=patient, instrument_id__in=(AUDITC, DAST10)
+        ).order_by("completed_at")
+    }
+    if AUDITC in latest:
+        answers["screening.auditc_positive"] = "positive_screen" in latest[AUDITC].flags
+    if DAST10 in latest and latest[DAST10].total is not None:
+        answers["screening.dast10_score"] = latest[DAST10].total
+    return answers
+
+
+def consent_problem(plan: TreatmentPlan) -> str | None:
+    """Why the patient has no current consent to treatment with the plan's drug, or None.
+
+    The one answer for the plan page, its signature and every other path that signs; the
+    dosing day asks the same question of ``patients.consent`` at check-in."""
+    return treatment_consent_problem(plan.patient, get_protocol(plan.protocol_id).drug)

@@ -4,11 +4,8 @@ and sending their messages nowhere."""
 import secrets
 import time as wallclock
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, timedelta
-from functools import cache
-from unittest import mock
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +23,6 @@ from ketacare.dev.synth.simulation import Sim, patient_course
 from ketacare.dev.synth.sinks import sink_for
 from ketacare.dev.synth.stock import Stock, routine
 from ketacare.outbox import DISCARD
-from ketacare.planning import actions as planning
 
 
 def synthesize(
@@ -61,29 +57,25 @@ def synthesize(
     password = secrets.token_hex(32)
     # Everyone acts at the program's clock, and their messages to fictional people go nowhere.
     system = replace(SYSTEM, clock=clock, outbox=DISCARD)
-    with ExitStack() as stack:
-        with transaction.atomic():
-            clinic = synthetic_clinic(params, system)
-            staff = Staff(clinic, password, system)
-            setup = stock_setup(staff)
-        ops: Ops
-        if bulk:
-            ops = BulkOps(setup, staff, clock, sink_for(writer))
-            # The clinic's rules cannot change during the run: read them once.
-            rules = cache(planning.clinic_rules)
-            stack.enter_context(mock.patch.object(planning, "clinic_rules", rules))
-        else:
-            ops = ActionOps(setup, password, clock)
-        stock = Stock(setup, ops, staff.by_role[Role.CLINIC_ADMIN][0])
-        sim = Sim(params, staff, ops, stock, clock)
-        days = (end_day - start_day).days
-        for n in range(params.patients):
-            # Drawn when the patient is referred: a course waiting in the queue costs little.
-            referred = referred_at(params, n, start_day, days)
-            sim.spawn(patient_course(sim, n, referred), referred)
-        sim.spawn(routine(stock, start_day, end_day), at(start_day, 0))
-        sim.run(at(end_day, 0), progress)
-        ops.finish()
+    with transaction.atomic():
+        clinic = synthetic_clinic(params, system)
+        staff = Staff(clinic, password, system)
+        setup = stock_setup(staff)
+    ops: Ops = (
+        BulkOps(setup, staff, clock, sink_for(writer))
+        if bulk
+        else ActionOps(setup, password, clock)
+    )
+    stock = Stock(setup, ops, staff.by_role[Role.CLINIC_ADMIN][0])
+    sim = Sim(params, staff, ops, stock, clock)
+    days = (end_day - start_day).days
+    for n in range(params.patients):
+        # Drawn when the patient is referred: a course waiting in the queue costs little.
+        referred = referred_at(params, n, start_day, days)
+        sim.spawn(patient_course(sim, n, referred), referred)
+    sim.spawn(routine(stock, start_day, end_day), at(start_day, 0))
+    sim.run(at(end_day, 0), progress)
+    ops.finish()
     sim.report.seconds = wallclock.perf_counter() - began
     if isinstance(ops, BulkOps):
         sim.report.write_seconds = ops.write_seconds
