@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
-from ketacare.accounts.access import client_ip, public, requires
+from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.audit.record import Action, record
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
 from ketacare.clinical.safety import crisis_resources
@@ -25,7 +25,7 @@ from ketacare.treatments.queries import gates_waiting, open_session_alerts
 from ketacare.web.templatetags.clinical_text import words
 
 
-def _patient(request: HttpRequest, pk: int) -> Patient:
+def _patient(request: KetacareRequest, pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk, clinic=request.actor.clinic)
 
 
@@ -44,7 +44,7 @@ def _self_report_choices() -> list[tuple[str, str]]:
 
 
 @requires("measures.view")
-def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_measures(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     summary = patient_summary(patient)
     # A page of the patient's scores is a view of their record, audited like the chart.
@@ -64,7 +64,7 @@ def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("measures.enter")
-def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpResponse:
+def enter_response(request: KetacareRequest, pk: int, instrument_id: str) -> HttpResponse:
     patient = _patient(request, pk)
     instrument = _instrument(instrument_id)
     form = answers_form_class(
@@ -105,7 +105,7 @@ def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpRes
 
 
 @requires("measures.send_link")
-def send_link(request: HttpRequest, pk: int) -> HttpResponse:
+def send_link(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = SendLinkForm(request.POST or None, instruments=_self_report_choices())
     if request.method == "POST" and form.is_valid():
@@ -147,7 +147,7 @@ def refusal_message(refusal: contact.Refusal, patient: Patient, lead: str) -> st
 
 
 @requires("measures.assign")
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
+def assign(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = AssignForm(request.POST or None, instruments=_all_choices())
     if request.method == "POST" and form.is_valid():
@@ -171,7 +171,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("measures.assign")
-def end_assignment(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
+def end_assignment(request: KetacareRequest, pk: int, assignment_id: int) -> HttpResponse:
     patient = _patient(request, pk)
     assignment = get_object_or_404(Assignment, pk=assignment_id, patient=patient, active=True)
     if request.method == "POST":
@@ -181,7 +181,7 @@ def end_assignment(request: HttpRequest, pk: int, assignment_id: int) -> HttpRes
 
 
 @requires("measures.export")
-def export_fhir(request: HttpRequest, pk: int) -> HttpResponse:
+def export_fhir(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     bundle = actions.export_fhir(request.actor, patient)
     response = JsonResponse(bundle, content_type="application/fhir+json")
@@ -235,7 +235,7 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @requires("alert.view")
-def alert_dashboard(request: HttpRequest) -> HttpResponse:
+def alert_dashboard(request: KetacareRequest) -> HttpResponse:
     alerts = SafetyAlert.objects.filter(clinic=request.actor.clinic).select_related(
         "patient", "response", "acknowledged_by"
     )
@@ -255,7 +255,7 @@ def alert_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @requires("alert.acknowledge")
-def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+def acknowledge_alert(request: KetacareRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
         SafetyAlert.objects.select_related("patient"),
         pk=alert_id,

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.treatments import actions
 from ketacare.treatments.actions import SessionError, protocol_of
 from ketacare.treatments.forms import (
@@ -60,7 +60,7 @@ def _step(
 
 
 @requires("treatments.run")
-def check_in(request: HttpRequest, session_id: int) -> HttpResponse:
+def check_in(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -92,7 +92,7 @@ def _observation_saved(observation: Observation) -> str | tuple[int, str]:
 
 
 @requires("treatments.run")
-def observation_new(request: HttpRequest, session_id: int) -> HttpResponse:
+def observation_new(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -104,7 +104,7 @@ def observation_new(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.prescribe")
-def gate_override(request: HttpRequest, session_id: int) -> HttpResponse:
+def gate_override(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -122,7 +122,7 @@ def gate_override(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def dose_start(request: HttpRequest, session_id: int) -> HttpResponse:
+def dose_start(request: KetacareRequest, session_id: int) -> HttpResponse:
     def make(session: TreatmentSession, data: Any) -> Form:
         return StartDoseForm(
             data,
@@ -155,7 +155,7 @@ def dose_start(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def device_next(request: HttpRequest, session_id: int) -> HttpResponse:
+def device_next(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -167,7 +167,7 @@ def device_next(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def pump_step(request: HttpRequest, session_id: int) -> HttpResponse:
+def pump_step(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -185,7 +185,7 @@ def pump_step(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def adverse_event_new(request: HttpRequest, session_id: int) -> HttpResponse:
+def adverse_event_new(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -209,7 +209,7 @@ def adverse_event_new(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def transfer(request: HttpRequest, session_id: int) -> HttpResponse:
+def transfer(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -232,7 +232,7 @@ def transfer(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
+def discharge(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -251,7 +251,7 @@ def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.prescribe")
-def alert_acknowledge(request: HttpRequest, session_alert_id: int) -> HttpResponse:
+def alert_acknowledge(request: KetacareRequest, session_alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
         SessionAlert.objects.only("pk", "session_id"),
         pk=session_alert_id,
