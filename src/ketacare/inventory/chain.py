@@ -191,8 +191,8 @@ def verify(registrations: Iterable[Registration]) -> list[Problem]:
         with transaction.atomic():
             registration = Registration.objects.select_for_update().get(pk=stale.pk)
             entries = LedgerEntry.objects.filter(registration=registration).order_by("sequence")
-            expect = expectations.get(registration.chain_name)
-            message = _chain_problem(registration, entries.iterator(), expect) or (
+            checkpoint = expectations.get(registration.chain_name)
+            message = _chain_problem(registration, entries.iterator(), checkpoint) or (
                 _balance_problem(registration)
             )
         if message:

@@ -106,7 +106,9 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def apply_changes(answers: Mapping[str, Any], addenda_changes: Iterable[Mapping[str, Any]]):
+def apply_changes(
+    answers: Mapping[str, Any], addenda_changes: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
     """The answers after each addendum's changes (``{path: {"old": …, "new": …}}``) in turn."""
     current = dict(answers)
     for changes in addenda_changes:
