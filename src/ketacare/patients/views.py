@@ -12,7 +12,7 @@ from ketacare.clinical.measurements import age_in_years, body_mass_index
 from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
 from ketacare.patients.models import ConsentRecord, Patient
-from ketacare.patients.search import ORDER, search
+from ketacare.patients.search import ORDER, Duplicate, search
 
 PAGE_SIZE = 25
 
@@ -55,7 +55,7 @@ def patient_new(request: KetacareRequest) -> HttpResponse:
         request.POST or None,
         with_measurement=allowed(request.actor.role, "patient.record_measurement"),
     )
-    duplicates: list = []
+    duplicates: list[Duplicate] = []
     if request.method == "POST" and form.is_valid():
         # "Create anyway" carries the ids of the likely duplicates the user was shown.
         confirmed = {

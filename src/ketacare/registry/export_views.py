@@ -57,6 +57,7 @@ class ExportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None, "Form.clean returns cleaned_data"
         first, last = data.get("from_year"), data.get("to_year")
         if first and last and first > last:
             self.add_error("to_year", "The last year comes before the first.")
