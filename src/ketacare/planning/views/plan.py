@@ -2,6 +2,8 @@
 schedule, monitoring and predicted concentration, signed (which books the induction sessions),
 discarded while a draft, and its sessions rescheduled."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -32,8 +34,8 @@ def plan_new(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     choices = []
     if evaluation.is_signed:
         for pid in PROTOCOL_IDS:
-            protocol = get_protocol(pid)
-            choices.append((protocol, actions.route_status(evaluation, protocol.eligibility_route)))
+            option = get_protocol(pid)
+            choices.append((option, actions.route_status(evaluation, option.eligibility_route)))
     protocol = get_protocol(protocol_id) if protocol_id in PROTOCOL_IDS else None
     form = None
     if protocol is not None:
@@ -108,7 +110,7 @@ def plan_detail(request: KetacareRequest, plan_id: int) -> HttpResponse:
     )
 
 
-def _proposed(plan: TreatmentPlan) -> list:
+def _proposed(plan: TreatmentPlan) -> list[date]:
     try:
         return actions.proposed_schedule(plan)
     except PlanningError:

@@ -135,7 +135,7 @@ def page(
     open_alerts = []
     for alert in alerts:
         if alert.acknowledged_at is None:
-            form = None
+            form: Form | None = None
             if can_prescribe:
                 form = AcknowledgeForm(auto_id=f"ack{alert.pk}_%s")
                 if bound_alert and bound_alert[0] == alert.pk:

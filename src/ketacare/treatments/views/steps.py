@@ -4,11 +4,11 @@ page with the form as it was filled in, and nothing is written. A GET there goes
 session page."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
@@ -30,13 +30,16 @@ from ketacare.treatments.forms import (
 from ketacare.treatments.models import Observation, SessionAlert, TreatmentSession
 from ketacare.treatments.views.session import page, session_or_404, transfer_form
 
+# The form a step parses is the form its action reads.
+StepForm = TypeVar("StepForm", bound=Form)
+
 
 def _step(
-    request: HttpRequest,
+    request: KetacareRequest,
     session_id: int,
     name: str,
-    make_form: Callable[[TreatmentSession, Any], Form],
-    act: Callable[[TreatmentSession, Form], Any],
+    make_form: Callable[[TreatmentSession, Any], StepForm],
+    act: Callable[[TreatmentSession, StepForm], Any],
     success: Callable[[Any], str | tuple[int, str]],
 ) -> HttpResponse:
     """One step of the session: parse, call the action, and back to the session page; on a
