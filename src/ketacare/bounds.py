@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
-from django.db.models import Field
+from django.db.models import DecimalField, Field, ForeignObjectRel
 from django.utils import timezone
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -155,9 +155,10 @@ def decimal_limit(max_digits: int, decimal_places: int) -> Decimal:
     return Decimal(10) ** (max_digits - decimal_places) - Decimal(10) ** -decimal_places
 
 
-def digits_of(field: Field[Any, Any]) -> tuple[int, int]:
+def digits_of(field: Field[Any, Any] | ForeignObjectRel) -> tuple[int, int]:
     """(max_digits, decimal_places) of a model's DecimalField: the column's own limits."""
-    return field.max_digits, field.decimal_places  # type: ignore[attr-defined]
+    assert isinstance(field, DecimalField), f"{field} is not a decimal column"
+    return field.max_digits, field.decimal_places
 
 
 def plain_decimal(value: Any) -> Decimal | None:

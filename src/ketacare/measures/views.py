@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.audit.record import Action, record
-from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
+from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, Instrument, get
 from ketacare.clinical.safety import crisis_resources
 from ketacare.measures import actions, contact
 from ketacare.measures.forms import (
@@ -29,7 +29,7 @@ def _patient(request: KetacareRequest, pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk, clinic=request.actor.clinic)
 
 
-def _instrument(instrument_id: str):
+def _instrument(instrument_id: str) -> Instrument:
     if instrument_id not in INSTRUMENT_IDS:
         raise Http404("No such questionnaire.")
     return get(instrument_id)
@@ -123,15 +123,16 @@ def send_link(request: KetacareRequest, pk: int) -> HttpResponse:
         except ValueError as error:
             messages.error(request, str(error))
         else:
-            where = {
+            sent: dict[str, str] = {
                 PatientLink.Channel.EMAIL: f"emailed to {patient.email}",
                 PatientLink.Channel.SMS: f"texted to {patient.phone}",
-            }.get(link.channel, "ready to open on a clinic device")
+            }
+            where = sent.get(link.channel, "ready to open on a clinic device")
             messages.success(request, f"Link {where}: {url}")
         return redirect("patient-measures", pk=patient.pk)
     for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
+        for message in errors:
+            messages.error(request, str(message))
     return redirect("patient-measures", pk=patient.pk)
 
 
@@ -279,7 +280,7 @@ def acknowledge_alert(request: KetacareRequest, alert_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
     else:
-        messages.error(request, form.errors["note"][0])
+        messages.error(request, str(form.errors["note"][0]))
     if request.POST.get("back") == "patient":
         return redirect("patient-measures", pk=alert.patient_id)
     return redirect("alert-dashboard")
