@@ -155,7 +155,7 @@ def decimal_limit(max_digits: int, decimal_places: int) -> Decimal:
     return Decimal(10) ** (max_digits - decimal_places) - Decimal(10) ** -decimal_places
 
 
-def digits_of(field: Field[Any, Any] | ForeignObjectRel) -> tuple[int, int]:
+def digits_of(field: "Field[Any, Any] | ForeignObjectRel") -> tuple[int, int]:
     """(max_digits, decimal_places) of a model's DecimalField: the column's own limits."""
     assert isinstance(field, DecimalField), f"{field} is not a decimal column"
     return field.max_digits, field.decimal_places

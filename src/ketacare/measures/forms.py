@@ -1,6 +1,6 @@
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -9,6 +9,13 @@ from ketacare.bounds import BoundedDateField, BoundedDateTimeField
 from ketacare.clinical.instruments import AnswerError, Instrument
 from ketacare.clinical.instruments.scoring import validate
 from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
+
+if TYPE_CHECKING:
+    # ModelForm takes its model as a parameter for mypy (django-stubs) only; at runtime it
+    # is not subscriptable.
+    _AssignmentModelForm = forms.ModelForm[Assignment]
+else:
+    _AssignmentModelForm = forms.ModelForm
 
 SEX_CHOICES = [("female", "Female"), ("male", "Male")]
 
@@ -123,7 +130,7 @@ class SendLinkForm(forms.Form):
         instrument_id.choices = list(instruments)
 
 
-class AssignForm(forms.ModelForm[Assignment]):
+class AssignForm(_AssignmentModelForm):
     class Meta:
         model = Assignment
         fields = ["instrument_id", "schedule", "every_days", "starts_on"]

@@ -1,7 +1,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -15,6 +15,15 @@ from ketacare.bounds import (
 from ketacare.clinical.measurements import date_of_birth_problem, height_problem, weight_problem
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 
+if TYPE_CHECKING:
+    # ModelForm takes its model as a parameter for mypy (django-stubs) only; at runtime it
+    # is not subscriptable.
+    _PatientModelForm = forms.ModelForm[Patient]
+    _MeasurementModelForm = forms.ModelForm[BodyMeasurement]
+    _ConsentModelForm = forms.ModelForm[ConsentRecord]
+else:
+    _PatientModelForm = _MeasurementModelForm = _ConsentModelForm = forms.ModelForm
+
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 
@@ -22,7 +31,7 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class PatientForm(forms.ModelForm[Patient]):
+class PatientForm(_PatientModelForm):
     version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -69,7 +78,7 @@ class PatientForm(forms.ModelForm[Patient]):
         return self._clean_phone("emergency_contact_phone")
 
 
-class MeasurementForm(forms.ModelForm[BodyMeasurement]):
+class MeasurementForm(_MeasurementModelForm):
     class Meta:
         model = BodyMeasurement
         fields = ["measured_on", "weight_kg", "height_cm"]
@@ -129,7 +138,7 @@ class NewPatientForm(PatientForm):
         return cleaned
 
 
-class ConsentForm(forms.ModelForm[ConsentRecord]):
+class ConsentForm(_ConsentModelForm):
     class Meta:
         model = ConsentRecord
         fields = ["kind", "decision", "version", "signed_at", "signed_by"]
