@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
-from django.db.models import Field
+from django.db.models import DecimalField, Field, ForeignObjectRel
 from django.utils import timezone
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -155,9 +155,10 @@ def decimal_limit(max_digits: int, decimal_places: int) -> Decimal:
     return Decimal(10) ** (max_digits - decimal_places) - Decimal(10) ** -decimal_places
 
 
-def digits_of(field: Field) -> tuple[int, int]:
+def digits_of(field: "Field[Any, Any] | ForeignObjectRel") -> tuple[int, int]:
     """(max_digits, decimal_places) of a model's DecimalField: the column's own limits."""
-    return field.max_digits, field.decimal_places  # type: ignore[attr-defined]
+    assert isinstance(field, DecimalField), f"{field} is not a decimal column"
+    return field.max_digits, field.decimal_places
 
 
 def plain_decimal(value: Any) -> Decimal | None:
@@ -242,7 +243,7 @@ def _typed_datetime(field: forms.DateTimeField, value: Any) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    for fmt in field.input_formats:
+    for fmt in field.input_formats or ():
         try:
             return datetime.strptime(text, fmt)
         except (ValueError, TypeError):
@@ -257,11 +258,12 @@ class BoundedDecimalField(forms.DecimalField):
     def __init__(self, *, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
         super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    # django-stubs derive DecimalField from IntegerField, whose to_python returns an int.
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         # Django's own field then checks the digits and the places, with its messages.
         if value not in self.empty_values and plain_decimal(value) is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return super().to_python(value)  # type: ignore[no-any-return]
+        return super().to_python(value)
 
 
 class BoundedIntegerField(forms.IntegerField):

@@ -79,15 +79,32 @@ class Actor:
 SYSTEM = Actor(user=None, role="system", clinic=None)
 
 
+class StaffActor(Actor):
+    """The actor ``requires`` sets: a signed-in member of the active clinic (``requires``
+    refuses anyone else). For annotations only; the object is an ``Actor``."""
+
+    user: User
+    clinic: Clinic
+
+
+class KetacareRequest(HttpRequest):
+    """The request a view wrapped in ``requires`` receives: a signed-in staff member, and
+    the ``actor`` that ``requires`` set. For annotations only; Django builds the requests."""
+
+    user: User
+    actor: StaffActor
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address. Behind our TLS proxy it is the last X-Forwarded-For entry, the
     one the proxy itself added (earlier entries come from the client and can be forged)."""
     if settings.KETACARE_BEHIND_TLS_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
         last = forwarded.split(",")[-1].strip()
         if last:
             return last
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR")
+    return str(remote) if remote else None
 
 
 def active_membership(request: HttpRequest) -> Membership | None:
@@ -115,7 +132,7 @@ def actor_for(request: HttpRequest) -> Actor:
     membership = active_membership(request)
     user = request.user if request.user.is_authenticated else None
     return Actor(
-        user=user,  # type: ignore[arg-type]
+        user=user,
         role=membership.role if membership else "",
         clinic=membership.clinic if membership else None,
         ip=client_ip(request),
@@ -154,6 +171,7 @@ def requires(action: str) -> Callable[[View], View]:
             if not allowed(membership.role, action):
                 role = Role(membership.role).label
                 return forbidden(request, f"A {role} may not do this ({action}).")
+            # An HttpRequest takes any attribute; KetacareRequest declares this one for views.
             request.actor = actor_for(request)  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 

@@ -1,3 +1,5 @@
+from typing import TypedDict
+
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
@@ -55,7 +57,7 @@ class StaffForm(StaffDetailsForm):
         # account (perhaps another clinic's person) to this clinic by typing its name.
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError("This username is taken. Choose another.")
-        return username
+        return str(username)
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
@@ -138,6 +140,14 @@ class TokenForm(forms.Form):
     )
 
 
+class ClinicDetails(TypedDict):
+    """What ``update_clinic_details`` takes, as the form cleans it."""
+
+    address: str
+    phone: str
+    on_call_prescriber_id: int | None
+
+
 class ClinicDetailsForm(forms.Form):
     address = forms.CharField(
         label="Address",
@@ -158,11 +168,13 @@ class ClinicDetailsForm(forms.Form):
 
     def __init__(self, *args: object, prescribers: list[User], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["on_call_prescriber"].choices = [("", "Nobody: every prescriber")] + [
+        on_call = self.fields["on_call_prescriber"]
+        assert isinstance(on_call, forms.TypedChoiceField)
+        on_call.choices = [("", "Nobody: every prescriber")] + [
             (user.pk, user.get_full_name() or user.get_username()) for user in prescribers
         ]
 
-    def cleaned_data_for_action(self) -> dict[str, object]:
+    def cleaned_data_for_action(self) -> ClinicDetails:
         data = self.cleaned_data
         return {
             "address": data["address"],

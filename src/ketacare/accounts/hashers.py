@@ -9,10 +9,13 @@ secret, and ``User.check_password`` never re-hashes what it verifies (docs/decis
 """
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 SECRET_HEX_DIGITS = 64  # 256 bits
 
@@ -23,7 +26,8 @@ class MachineSecretHasher(BasePasswordHasher):
     def encode(self, password: str, salt: str) -> str:
         if len(password) < SECRET_HEX_DIGITS or not all(c in "0123456789abcdef" for c in password):
             raise ValueError("Only a machine-made secret of 256 random bits (64 hex digits).")
-        self._check_encode_args(password, salt)
+        # Django's own argument check; django-stubs does not declare this private method.
+        self._check_encode_args(password, salt)  # type: ignore[attr-defined]
         digest = hashlib.sha256(f"{salt}${password}".encode()).hexdigest()
         return f"{self.algorithm}${salt}${digest}"
 
@@ -39,7 +43,7 @@ class MachineSecretHasher(BasePasswordHasher):
         except ValueError:
             return False
 
-    def safe_summary(self, encoded: str) -> dict[str, Any]:
+    def safe_summary(self, encoded: str) -> "dict[str | StrPromise, Any]":
         decoded = self.decode(encoded)
         return {"algorithm": decoded["algorithm"], "salt": mask_hash(decoded["salt"]),
                 "hash": mask_hash(decoded["hash"])}  # fmt: skip

@@ -62,7 +62,8 @@ def requires_second_factor(user: object) -> bool:
     """Whether this user must use TOTP: any prescriber or clinic-admin role, when enforced."""
     if not settings.KETACARE_REQUIRE_2FA:
         return False
-    return user.memberships.filter(active=True, role__in=SECOND_FACTOR_ROLES).exists()  # type: ignore[attr-defined]
+    memberships = user.memberships  # type: ignore[attr-defined]  # any user model with memberships
+    return bool(memberships.filter(active=True, role__in=SECOND_FACTOR_ROLES).exists())
 
 
 def has_second_factor(user: object) -> bool:
@@ -84,7 +85,8 @@ class SecondFactorMiddleware:
         self, request: HttpRequest, view: Callable[..., HttpResponse], *args: object
     ) -> HttpResponse | None:
         user = request.user
-        if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr]
+        # django_otp's OTPMiddleware gives the user is_verified; the stubs do not know it.
+        if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]
             return None
         if getattr(request.resolver_match, "url_name", None) in SECOND_FACTOR_EXEMPT:
             return None

@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ketacare.accounts import actions
 from ketacare.accounts.access import (
     ACTIVE_CLINIC_SESSION_KEY,
+    KetacareRequest,
     active_membership,
     actor_for,
     public,
@@ -32,7 +33,8 @@ from ketacare.accounts.models import Membership, User
 from ketacare.accounts.permissions import LANDING, Role
 from ketacare.bounds import parse_id
 
-login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))
+# LoginView is typed to return HttpResponseBase; it returns pages and redirects.
+login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))  # type: ignore[arg-type]
 logout = public(auth_views.LogoutView.as_view())
 
 
@@ -44,7 +46,7 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 
 
 @requires("account.use")
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: KetacareRequest) -> HttpResponse:
     """Each role's own start page."""
     return redirect(LANDING[Role(request.actor.role)])
 
@@ -66,7 +68,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 
 
 @requires("account.use")
-def otp_setup(request: HttpRequest) -> HttpResponse:
+def otp_setup(request: KetacareRequest) -> HttpResponse:
     """Enrol a TOTP authenticator: show the key as a QR code, confirm with a first code."""
     if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
         messages.info(request, "Your authenticator is already set up.")
@@ -86,7 +88,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 
 
 @requires("account.use")
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: KetacareRequest) -> HttpResponse:
     """Change one's own password; the page every other page leads to while an admin-chosen
     password waits to be changed (middleware.PasswordChangeRequiredMiddleware)."""
     form = PasswordChangeForm(request.POST or None)
@@ -112,7 +114,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @requires("account.use")
-def switch_clinic(request: HttpRequest) -> HttpResponse:
+def switch_clinic(request: KetacareRequest) -> HttpResponse:
     if request.method == "POST":
         clinic_id = parse_id(request.POST.get("clinic"))
         membership = (
@@ -131,7 +133,7 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
 
 
 @requires("staff.view")
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: KetacareRequest) -> HttpResponse:
     memberships = list(
         Membership.objects.filter(clinic=request.actor.clinic)
         .select_related("user")
@@ -142,7 +144,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/staff_list.html", {"rows": rows})
 
 
-def _staff_membership(request: HttpRequest, membership_id: int) -> Membership:
+def _staff_membership(request: KetacareRequest, membership_id: int) -> Membership:
     try:
         return actions.staff_membership(request.actor, membership_id)
     except Membership.DoesNotExist:
@@ -150,7 +152,7 @@ def _staff_membership(request: HttpRequest, membership_id: int) -> Membership:
 
 
 @requires("staff.manage")
-def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+def staff_edit(request: KetacareRequest, membership_id: int) -> HttpResponse:
     """A staff member's details and role here, with deactivate, reactivate and unlock."""
     membership = _staff_membership(request, membership_id)
     user = membership.user
@@ -183,7 +185,7 @@ def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 def _staff_change(
-    request: HttpRequest,
+    request: KetacareRequest,
     membership_id: int,
     change: Callable[[Membership], object],
     done: str,
@@ -203,7 +205,7 @@ def _staff_change(
 
 
 @requires("staff.manage")
-def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+def staff_deactivate(request: KetacareRequest, membership_id: int) -> HttpResponse:
     return _staff_change(
         request,
         membership_id,
@@ -213,7 +215,7 @@ def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @requires("staff.manage")
-def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+def staff_reactivate(request: KetacareRequest, membership_id: int) -> HttpResponse:
     return _staff_change(
         request,
         membership_id,
@@ -223,7 +225,7 @@ def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @requires("staff.manage")
-def staff_unlock(request: HttpRequest, membership_id: int) -> HttpResponse:
+def staff_unlock(request: KetacareRequest, membership_id: int) -> HttpResponse:
     return _staff_change(
         request,
         membership_id,
@@ -233,7 +235,7 @@ def staff_unlock(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @requires("staff.manage")
-def staff_new(request: HttpRequest) -> HttpResponse:
+def staff_new(request: KetacareRequest) -> HttpResponse:
     clinic = active_membership(request).clinic  # type: ignore[union-attr]
     form = StaffForm(request.POST or None, clinic=clinic)
     if request.method == "POST" and form.is_valid():
@@ -254,7 +256,7 @@ def staff_new(request: HttpRequest) -> HttpResponse:
 
 
 @requires("clinic.manage")
-def clinic_settings(request: HttpRequest) -> HttpResponse:
+def clinic_settings(request: KetacareRequest) -> HttpResponse:
     """The clinic's address, phone and on-call prescriber."""
     clinic = request.actor.clinic
     prescribers = list(

@@ -7,6 +7,13 @@ migration inventory 0003, one for DELETE (``install_sqlite_delete_guards``, name
 in the test suite only (tests/conftest.py).
 """
 
+from collections.abc import Iterable
+
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+# (trigger name, table, condition on OLD, what the row is)
+Guard = tuple[str, str, str, str]
+
 
 def _pg(name: str, table: str, condition: str, what: str) -> str:
     return f"""
@@ -33,7 +40,7 @@ END;
 """
 
 
-def install_guards(schema_editor, guards):
+def install_guards(schema_editor: BaseDatabaseSchemaEditor, guards: Iterable[Guard]) -> None:
     vendor = schema_editor.connection.vendor
     for guard in guards:
         if vendor == "postgresql":
@@ -42,7 +49,7 @@ def install_guards(schema_editor, guards):
             schema_editor.execute(_sqlite(*guard))
 
 
-def remove_guards(schema_editor, guards):
+def remove_guards(schema_editor: BaseDatabaseSchemaEditor, guards: Iterable[Guard]) -> None:
     vendor = schema_editor.connection.vendor
     for name, table, _, _ in guards:
         if vendor == "postgresql":
@@ -61,13 +68,17 @@ END;
 """
 
 
-def install_sqlite_delete_guards(schema_editor, guards):
+def install_sqlite_delete_guards(
+    schema_editor: BaseDatabaseSchemaEditor, guards: Iterable[Guard]
+) -> None:
     if schema_editor.connection.vendor == "sqlite":
         for guard in guards:
             schema_editor.execute(_sqlite_delete(*guard))
 
 
-def remove_sqlite_delete_guards(schema_editor, guards):
+def remove_sqlite_delete_guards(
+    schema_editor: BaseDatabaseSchemaEditor, guards: Iterable[Guard]
+) -> None:
     if schema_editor.connection.vendor == "sqlite":
         for name, _, _, _ in guards:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_no_delete;")

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from django.conf import settings  # type: ignore[import-untyped]
+from django.conf import settings
 
 
 @lru_cache(maxsize=32)

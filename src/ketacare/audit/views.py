@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.forms import AuditFilterForm
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.record import Action, record
@@ -13,7 +13,7 @@ PAGE_SIZE = 50
 
 
 @requires("audit.view")
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: KetacareRequest) -> HttpResponse:
     """The clinic's audit trail, newest first, filtered by patient, user, action and date."""
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.filter(clinic=request.actor.clinic).select_related("patient")

@@ -203,7 +203,8 @@ def _tool(name: str) -> tuple[str, int]:
 
 def server_major() -> int:
     connection.ensure_connection()
-    return int(connection.pg_version or 0) // 10000
+    # Asked only of PostgreSQL, whose connection wrapper has pg_version.
+    return int(connection.pg_version or 0) // 10000  # type: ignore[attr-defined]
 
 
 def dump_postgres(target: Path) -> tuple[dict[str, Any], dict[str, Any]]:

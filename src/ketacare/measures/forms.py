@@ -1,3 +1,7 @@
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.utils import timezone
 
@@ -6,12 +10,19 @@ from ketacare.clinical.instruments import AnswerError, Instrument
 from ketacare.clinical.instruments.scoring import validate
 from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
 
+if TYPE_CHECKING:
+    # ModelForm takes its model as a parameter for mypy (django-stubs) only; at runtime it
+    # is not subscriptable.
+    _AssignmentModelForm = forms.ModelForm[Assignment]
+else:
+    _AssignmentModelForm = forms.ModelForm
+
 SEX_CHOICES = [("female", "Female"), ("male", "Male")]
 
 
 def answers_form_class(
     instrument: Instrument, *, for_patient: bool, ask_sex: bool
-) -> type[forms.Form]:
+) -> "type[AnswersForm]":
     """A form with one choice per item of ``instrument`` (in item order). Every item is required
     except those the instrument's skip logic may leave unasked (C-SSRS Q3-5 after a no to Q2):
     the form refuses them blank when they had to be asked, and the page hides them while the
@@ -59,7 +70,9 @@ def answers_form_class(
             initial=timezone.localtime().replace(second=0, microsecond=0),
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         )
-    form_class = type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
+    form_class = cast(
+        "type[AnswersForm]", type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
+    )
     form_class.instrument = instrument
     return form_class
 
@@ -71,8 +84,9 @@ class AnswersForm(forms.Form):
         """One answer per item, in item order (a question not asked counts as no)."""
         return [self.cleaned_data[f"item_{item.number}"] for item in self.instrument.items]
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None, "Form.clean returns cleaned_data"
         if self.errors:
             return cleaned
         items = self.instrument.items
@@ -96,8 +110,8 @@ class AnswersForm(forms.Form):
                 raise forms.ValidationError(str(error)) from None
         return cleaned
 
-    def clean_completed_at(self):
-        completed_at = self.cleaned_data["completed_at"]
+    def clean_completed_at(self) -> datetime:
+        completed_at: datetime = self.cleaned_data["completed_at"]
         if completed_at > timezone.now():
             raise forms.ValidationError("A questionnaire cannot be completed in the future.")
         return completed_at
@@ -107,12 +121,16 @@ class SendLinkForm(forms.Form):
     instrument_id = forms.ChoiceField(label="Questionnaire", choices=INSTRUMENT_CHOICES)
     channel = forms.ChoiceField(choices=PatientLink.Channel.choices)
 
-    def __init__(self, *args, instruments=(), **kwargs):
+    def __init__(
+        self, *args: Any, instruments: Iterable[tuple[str, str]] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["instrument_id"].choices = list(instruments)
+        instrument_id = self.fields["instrument_id"]
+        assert isinstance(instrument_id, forms.ChoiceField)
+        instrument_id.choices = list(instruments)
 
 
-class AssignForm(forms.ModelForm):
+class AssignForm(_AssignmentModelForm):
     class Meta:
         model = Assignment
         fields = ["instrument_id", "schedule", "every_days", "starts_on"]
@@ -120,13 +138,18 @@ class AssignForm(forms.ModelForm):
         field_classes = {"starts_on": BoundedDateField}
         widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
 
-    def __init__(self, *args, instruments=(), **kwargs):
+    def __init__(
+        self, *args: Any, instruments: Iterable[tuple[str, str]] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["instrument_id"].choices = list(instruments)
+        instrument_id = self.fields["instrument_id"]
+        assert isinstance(instrument_id, forms.ChoiceField)
+        instrument_id.choices = list(instruments)
         self.fields["starts_on"].initial = timezone.localdate()
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None, "ModelForm.clean returns cleaned_data"
         every = cleaned.get("every_days")
         if cleaned.get("schedule") == Assignment.Schedule.EVERY_N_DAYS and not every:
             self.add_error("every_days", "Say every how many days (1 or more).")

@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from django.utils import timezone
 
@@ -86,10 +87,14 @@ def patient_summary(patient: Patient) -> PatientSummary:
     for response in responses:
         by_instrument[response.instrument_id].append(response)
     # The registry's first dose: the earliest dosed session (dose_started_at set).
-    doses = list(
-        TreatmentSession.objects.filter(patient=patient, dose_started_at__isnull=False)
-        .order_by("dose_started_at")
-        .values_list("dose_started_at", flat=True)
+    # dose_started_at__isnull=False: no None among them.
+    doses = cast(
+        list[datetime],
+        list(
+            TreatmentSession.objects.filter(patient=patient, dose_started_at__isnull=False)
+            .order_by("dose_started_at")
+            .values_list("dose_started_at", flat=True)
+        ),
     )
     first_dose = doses[0] if doses else None
     rule = baseline_rule()

@@ -7,9 +7,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
-from ketacare.accounts.access import client_ip, public, requires
+from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.audit.record import Action, record
-from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get
+from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, Instrument, get
 from ketacare.clinical.safety import crisis_resources
 from ketacare.measures import actions, contact
 from ketacare.measures.forms import (
@@ -25,11 +25,11 @@ from ketacare.treatments.queries import gates_waiting, open_session_alerts
 from ketacare.web.templatetags.clinical_text import words
 
 
-def _patient(request: HttpRequest, pk: int) -> Patient:
+def _patient(request: KetacareRequest, pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk, clinic=request.actor.clinic)
 
 
-def _instrument(instrument_id: str):
+def _instrument(instrument_id: str) -> Instrument:
     if instrument_id not in INSTRUMENT_IDS:
         raise Http404("No such questionnaire.")
     return get(instrument_id)
@@ -44,7 +44,7 @@ def _self_report_choices() -> list[tuple[str, str]]:
 
 
 @requires("measures.view")
-def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_measures(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     summary = patient_summary(patient)
     # A page of the patient's scores is a view of their record, audited like the chart.
@@ -64,7 +64,7 @@ def patient_measures(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("measures.enter")
-def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpResponse:
+def enter_response(request: KetacareRequest, pk: int, instrument_id: str) -> HttpResponse:
     patient = _patient(request, pk)
     instrument = _instrument(instrument_id)
     form = answers_form_class(
@@ -105,7 +105,7 @@ def enter_response(request: HttpRequest, pk: int, instrument_id: str) -> HttpRes
 
 
 @requires("measures.send_link")
-def send_link(request: HttpRequest, pk: int) -> HttpResponse:
+def send_link(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = SendLinkForm(request.POST or None, instruments=_self_report_choices())
     if request.method == "POST" and form.is_valid():
@@ -123,15 +123,16 @@ def send_link(request: HttpRequest, pk: int) -> HttpResponse:
         except ValueError as error:
             messages.error(request, str(error))
         else:
-            where = {
+            sent: dict[str, str] = {
                 PatientLink.Channel.EMAIL: f"emailed to {patient.email}",
                 PatientLink.Channel.SMS: f"texted to {patient.phone}",
-            }.get(link.channel, "ready to open on a clinic device")
+            }
+            where = sent.get(link.channel, "ready to open on a clinic device")
             messages.success(request, f"Link {where}: {url}")
         return redirect("patient-measures", pk=patient.pk)
     for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
+        for message in errors:
+            messages.error(request, str(message))
     return redirect("patient-measures", pk=patient.pk)
 
 
@@ -147,7 +148,7 @@ def refusal_message(refusal: contact.Refusal, patient: Patient, lead: str) -> st
 
 
 @requires("measures.assign")
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
+def assign(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = AssignForm(request.POST or None, instruments=_all_choices())
     if request.method == "POST" and form.is_valid():
@@ -171,7 +172,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("measures.assign")
-def end_assignment(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
+def end_assignment(request: KetacareRequest, pk: int, assignment_id: int) -> HttpResponse:
     patient = _patient(request, pk)
     assignment = get_object_or_404(Assignment, pk=assignment_id, patient=patient, active=True)
     if request.method == "POST":
@@ -181,7 +182,7 @@ def end_assignment(request: HttpRequest, pk: int, assignment_id: int) -> HttpRes
 
 
 @requires("measures.export")
-def export_fhir(request: HttpRequest, pk: int) -> HttpResponse:
+def export_fhir(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     bundle = actions.export_fhir(request.actor, patient)
     response = JsonResponse(bundle, content_type="application/fhir+json")
@@ -235,7 +236,7 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @requires("alert.view")
-def alert_dashboard(request: HttpRequest) -> HttpResponse:
+def alert_dashboard(request: KetacareRequest) -> HttpResponse:
     alerts = SafetyAlert.objects.filter(clinic=request.actor.clinic).select_related(
         "patient", "response", "acknowledged_by"
     )
@@ -255,7 +256,7 @@ def alert_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @requires("alert.acknowledge")
-def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+def acknowledge_alert(request: KetacareRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
         SafetyAlert.objects.select_related("patient"),
         pk=alert_id,
@@ -279,7 +280,7 @@ def acknowledge_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
     else:
-        messages.error(request, form.errors["note"][0])
+        messages.error(request, str(form.errors["note"][0]))
     if request.POST.get("back") == "patient":
         return redirect("patient-measures", pk=alert.patient_id)
     return redirect("alert-dashboard")

@@ -15,10 +15,13 @@ index from "a" to fill a LIMIT.
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
+
+if TYPE_CHECKING:
+    from ketacare.patients.models import Patient
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y")
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -92,7 +95,7 @@ def token_alternatives(token: str, today: date) -> list[Q]:
 ORDER = ("search_family", "search_given", "id")
 
 
-def search(patients: QuerySet, query: str, today: date) -> QuerySet:
+def search(patients: "QuerySet[Patient]", query: str, today: date) -> "QuerySet[Patient]":
     """The patients matching every token of ``query``, in name order (see the module
     docstring)."""
     per_token = [token_alternatives(token, today) for token in query.split()]
@@ -137,7 +140,7 @@ class Duplicate:
 
 
 def likely_duplicates(
-    patients: QuerySet,
+    patients: "QuerySet[Patient]",
     given_name: str,
     family_name: str,
     date_of_birth: date,

@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.bounds import parse_id
@@ -12,19 +12,19 @@ from ketacare.clinical.measurements import age_in_years, body_mass_index
 from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
 from ketacare.patients.models import ConsentRecord, Patient
-from ketacare.patients.search import ORDER, search
+from ketacare.patients.search import ORDER, Duplicate, search
 
 PAGE_SIZE = 25
 
 
-def _patient(request: HttpRequest, pk: int) -> Patient:
+def _patient(request: KetacareRequest, pk: int) -> Patient:
     # Scoped to the active clinic: another clinic's patient is "not found", never "forbidden",
     # so ids reveal nothing.
     return get_object_or_404(Patient, pk=pk, clinic=request.actor.clinic)
 
 
 @requires("patient.view")
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: KetacareRequest) -> HttpResponse:
     # Printable characters only: a NUL would be refused by PostgreSQL's JSON in the audit row.
     query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable()).strip()[:100]
     patients = Patient.objects.filter(clinic=request.actor.clinic).only(
@@ -50,12 +50,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("patient.create")
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: KetacareRequest) -> HttpResponse:
     form = NewPatientForm(
         request.POST or None,
         with_measurement=allowed(request.actor.role, "patient.record_measurement"),
     )
-    duplicates: list = []
+    duplicates: list[Duplicate] = []
     if request.method == "POST" and form.is_valid():
         # "Create anyway" carries the ids of the likely duplicates the user was shown.
         confirmed = {
@@ -76,7 +76,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 
 
 @requires("patient.view")
-def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_chart(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     measurements = list(patient.measurements.select_related("recorded_by")[:20])
     consents = list(patient.consents.select_related("recorded_by")[:50])
@@ -110,7 +110,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("patient.edit")
-def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_edit(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
@@ -133,7 +133,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("patient.record_measurement")
-def measurement_new(request: HttpRequest, pk: int) -> HttpResponse:
+def measurement_new(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = MeasurementForm(request.POST or None, initial={"measured_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
@@ -151,7 +151,7 @@ def measurement_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("patient.record_consent")
-def consent_new(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_new(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     initial = {"signed_by": patient.full_name, "signed_at": timezone.localtime()}
     # Pages that find a consent missing link here with the kind they need (?kind=…).

@@ -45,7 +45,9 @@ def _nice_top(value: float) -> int:
 def plan_chart(plan: TreatmentPlan) -> PkChart:
     protocol = get_protocol(plan.protocol_id)
     # The models scale by actual body weight, whatever weight the dose was calculated on.
-    weight = Decimal(plan.dose_order.get("actual_weight_kg") or plan.evaluation.weight_kg)
+    weight_kg = plan.dose_order.get("actual_weight_kg") or plan.evaluation.weight_kg
+    assert weight_kg is not None, "a signed plan's dose was calculated on a weight"
+    weight = Decimal(weight_kg)
     curve = planned_curve(
         protocol.pk_model,
         protocol.route,

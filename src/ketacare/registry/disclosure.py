@@ -20,6 +20,7 @@ agreement.
 
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.clinical.outcomes.cohort import config
@@ -60,7 +61,8 @@ def sibling(base: Cohort, name: str, value: str) -> Cohort:
     if name == "age_band":
         low, high = AGE_BANDS[value]
         return replace(base, min_age=low, max_age=high)
-    return replace(base, **{name: value}) if name != WHOLE[0] else base
+    changes: dict[str, Any] = {name: value}
+    return replace(base, **changes) if name != WHOLE[0] else base
 
 
 def chosen(cohort: Cohort) -> tuple[str, str]:

@@ -6,10 +6,10 @@ says how many patients the export leaves out for want of research-registry conse
 from typing import Any, get_args
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.clinical.eligibility.evaluation import Indication
 from ketacare.patients.models import Patient
@@ -57,6 +57,7 @@ class ExportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None, "Form.clean returns cleaned_data"
         first, last = data.get("from_year"), data.get("to_year")
         if first and last and first > last:
             self.add_error("to_year", "The last year comes before the first.")
@@ -79,7 +80,7 @@ class ExportForm(forms.Form):
 
 
 @requires("registry.export")
-def research_export(request: HttpRequest) -> HttpResponse:
+def research_export(request: KetacareRequest) -> HttpResponse:
     form = ExportForm(request.POST if request.method == "POST" else None)
     clinic_id = request.actor.clinic.pk
     if request.method == "POST" and form.is_valid():

@@ -55,8 +55,9 @@ class ResearcherCohortForm(CohortForm):
     """The cohort form of the de-identified view: whole months, and one characteristic (sex,
     age, indication or route) at a time — see ``registry.disclosure``."""
 
-    start = MonthField(label="First dose from (month)", required=False)
-    end = MonthField(label="to (month)", required=False, last=True)
+    # Whole months in place of the base form's dates: another kind of field on purpose.
+    start = MonthField(label="First dose from (month)", required=False)  # type: ignore[assignment]
+    end = MonthField(label="to (month)", required=False, last=True)  # type: ignore[assignment]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

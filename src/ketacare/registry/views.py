@@ -1,8 +1,8 @@
 import pandas as pd
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.outcomes.prediction.predictions import predict
@@ -33,7 +33,7 @@ STEP_FILTERS = {
 
 
 @requires("registry.view")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: KetacareRequest) -> HttpResponse:
     """The cohort report. Researchers get it de-identified: counts and statistics only, small
     cells suppressed, no way to the patients behind a figure."""
     deidentified = not allowed(request.actor.role, "registry.patients")
@@ -101,7 +101,7 @@ def _named(predictions: list[Prediction]) -> list[tuple[Patient, Prediction]]:
 
 
 @requires("registry.patients")
-def step_patients(request: HttpRequest, step: str) -> HttpResponse:
+def step_patients(request: KetacareRequest, step: str) -> HttpResponse:
     """The patients behind a flow step of the same cohort (staff with chart access only)."""
     form = CohortForm(request.GET or None)
     if form.is_bound and not form.is_valid():

@@ -187,7 +187,9 @@ class StartDoseForm(forms.Form):
     def __init__(self, *args: Any, rows: list[StockBalance], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows = {_supply_key(row): row for row in rows}
-        self.fields["supply"].choices = [("", "—")] + [
+        supply = self.fields["supply"]
+        assert isinstance(supply, forms.ChoiceField)
+        supply.choices = [("", "—")] + [
             (
                 key,
                 f"{row.lot.product.name}, lot {row.lot.lot_number} (exp. "
@@ -254,7 +256,9 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: Any, staff: list[Any], decided_by: int | None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["decided_by"].choices = [("", "—")] + [
+        who = self.fields["decided_by"]
+        assert isinstance(who, forms.ChoiceField)
+        who.choices = [("", "—")] + [
             (user.pk, user.get_full_name() or user.get_username()) for user in staff
         ]
         self.fields["decided_by"].initial = decided_by

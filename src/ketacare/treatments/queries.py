@@ -1,7 +1,8 @@
 """Read-only questions about the dosing day: what the board and the session page show, and
 what waits for a prescriber (asked by other apps too)."""
 
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
@@ -10,8 +11,18 @@ from ketacare.inventory.models import LedgerEntry
 from ketacare.planning.models import PlannedSession, TreatmentPlan
 from ketacare.treatments.models import Observation, SessionAlert, TreatmentSession
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def board_sessions(clinic: Clinic, day: date) -> QuerySet[TreatmentSession]:
+
+class BoardAnnotations(TypedDict):
+    open_alert_count: int
+    last_monitoring_at: datetime | None
+
+
+def board_sessions(
+    clinic: Clinic, day: date
+) -> "QuerySet[WithAnnotations[TreatmentSession, BoardAnnotations]]":
     """The day's sessions by chair, each with ``open_alert_count`` and ``last_monitoring_at``.
     What the board's readiness and next vital signs read is prefetched, so its queries do not
     grow with the sessions on it."""

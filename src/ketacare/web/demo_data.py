@@ -3,7 +3,7 @@ use, so the audit trail and MRNs look as they would in a clinic. Idempotent."""
 
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -272,7 +272,9 @@ TRAJECTORIES = {
 }
 
 
-def _answers_for(instrument_id: str, total: int, rng: random.Random, keep_zero=()) -> list[int]:
+def _answers_for(
+    instrument_id: str, total: int, rng: random.Random, keep_zero: Collection[int] = ()
+) -> list[int]:
     """Item answers that add up to ``total`` (items listed in keep_zero stay 0)."""
     instrument = get_instrument(instrument_id)
     answers = [0] * len(instrument.items)
@@ -581,6 +583,7 @@ def demo_patient_link() -> str:
     """A fresh PHQ-9 link for the first demo patient, for a newcomer to open."""
     clinic = Clinic.objects.get(name=DEMO_CLINIC)
     patient = Patient.objects.filter(clinic=clinic).order_by("id").first()
+    assert patient is not None, "the demo clinic has patients"
     coordinator = User.objects.filter(
         memberships__clinic=clinic, memberships__role=Role.COORDINATOR
     ).first()

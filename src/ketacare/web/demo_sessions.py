@@ -137,6 +137,7 @@ class _Day:
     def waste_remainder(self, session: TreatmentSession, minutes_ago: float) -> None:
         session.refresh_from_db()
         entry = session.dispense
+        assert entry is not None, "the session was dosed from a dispense"
         leftover = entry.quantity_mg - (session.dose_mg or 0)
         if leftover <= 0:
             return
@@ -288,6 +289,7 @@ def seed_sessions(clinic: Clinic, password: str) -> None:
     )
     for state, patient in zip(STATES, patients, strict=False):
         latest = patient.measurements.first()
+        assert latest is not None, "every demo patient was measured at evaluation"
         # Weighed on arrival: dosing needs a recent weight.
         nurse = day.nurse(320)
         patient_actions.record_measurement(

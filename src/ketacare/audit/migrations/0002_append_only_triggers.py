@@ -6,6 +6,8 @@ SQLite (PostgreSQL flushes with TRUNCATE, which row triggers do not see).
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 PG_INSTALL = """
 CREATE OR REPLACE FUNCTION ketacare_audit_append_only() RETURNS trigger AS $$
@@ -30,7 +32,7 @@ END;
 SQLITE_REMOVE = "DROP TRIGGER IF EXISTS audit_event_append_only;"
 
 
-def install(apps, schema_editor):
+def install(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(PG_INSTALL, params=None)
@@ -38,7 +40,7 @@ def install(apps, schema_editor):
         schema_editor.execute(SQLITE_INSTALL)
 
 
-def remove(apps, schema_editor):
+def remove(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(PG_REMOVE, params=None)

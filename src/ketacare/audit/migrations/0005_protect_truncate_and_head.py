@@ -6,6 +6,8 @@ transactional tests, so a session may allow it with ``SET ketacare.allow_audit_t
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 INSTALL = """
 CREATE OR REPLACE FUNCTION ketacare_audit_no_truncate() RETURNS trigger AS $$
@@ -37,12 +39,12 @@ DROP FUNCTION IF EXISTS ketacare_audit_head_no_delete();
 """
 
 
-def install(apps, schema_editor):
+def install(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(INSTALL, params=None)
 
 
-def remove(apps, schema_editor):
+def remove(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(REMOVE, params=None)
 

@@ -16,6 +16,8 @@
 import django.db.models.deletion
 from django.core.management.color import no_style
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 from ketacare.audit.chain import legacy_seal
 
@@ -39,7 +41,7 @@ SQLITE_REMOVE = [
 ]
 
 
-def seal_legacy_events(apps, schema_editor):
+def seal_legacy_events(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     ChainHead = apps.get_model("audit", "ChainHead")
     AuditEvent = apps.get_model("audit", "AuditEvent")
     head = ChainHead.objects.filter(pk=1).first()
@@ -51,7 +53,7 @@ def seal_legacy_events(apps, schema_editor):
     head.save(update_fields=["legacy_event_id", "legacy_hash", "legacy_seal"])
 
 
-def continue_head_ids(apps, schema_editor):
+def continue_head_ids(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Migration 0003 created the installation's head with an explicit pk 1, which leaves
     PostgreSQL's id sequence at its start; the first clinic's head would collide with it."""
     ChainHead = apps.get_model("audit", "ChainHead")
@@ -59,18 +61,18 @@ def continue_head_ids(apps, schema_editor):
         schema_editor.execute(statement)
 
 
-def unseal(apps, schema_editor):
+def unseal(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     ChainHead = apps.get_model("audit", "ChainHead")
     ChainHead.objects.filter(pk=1).update(legacy_event_id=None, legacy_hash="", legacy_seal="")
 
 
-def install_sqlite_delete_guards(apps, schema_editor):
+def install_sqlite_delete_guards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "sqlite":
         for statement in SQLITE_INSTALL:
             schema_editor.execute(statement)
 
 
-def remove_sqlite_delete_guards(apps, schema_editor):
+def remove_sqlite_delete_guards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "sqlite":
         for statement in SQLITE_REMOVE:
             schema_editor.execute(statement)

@@ -7,6 +7,8 @@ On SQLite, the guards of migration 0002 now refuse DELETE as well as UPDATE, as 
 """
 
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 from ketacare.audit.chain import legacy_seal
 from ketacare.audit.guards import install_sqlite_delete_guards, remove_sqlite_delete_guards
@@ -25,7 +27,7 @@ GUARDS = [
 ]
 
 
-def seal_legacy_entries(apps, schema_editor):
+def seal_legacy_entries(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     Registration = apps.get_model("inventory", "Registration")
     for registration in Registration.objects.filter(last_sequence__gt=0):
         registration.legacy_sequence = registration.last_sequence
@@ -36,7 +38,7 @@ def seal_legacy_entries(apps, schema_editor):
         registration.save(update_fields=["legacy_sequence", "legacy_hash", "legacy_seal"])
 
 
-def unseal(apps, schema_editor):
+def unseal(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     Registration = apps.get_model("inventory", "Registration")
     Registration.objects.update(legacy_sequence=None, legacy_hash="", legacy_seal="")
 

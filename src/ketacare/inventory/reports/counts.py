@@ -56,7 +56,7 @@ def _discrepancy(line: CountLine) -> str:
         return ""
     if discrepancy.is_open:
         return "open"
-    return discrepancy.get_resolution_display()
+    return str(discrepancy.get_resolution_display())
 
 
 def count_sheet(count: PhysicalCount) -> CountSheet:

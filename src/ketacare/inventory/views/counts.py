@@ -2,11 +2,11 @@
 discrepancies, and resolving one (explained, the book adjusted to the count, or reported as a
 loss with its DEA Form 106 facts)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.inventory import actions, queries
 from ketacare.inventory.forms import CountForm, ResolveForm, loss_details
 from ketacare.inventory.models import PhysicalCount
@@ -22,7 +22,7 @@ RESOLVED_SHOWN = 50
 
 
 @requires("inventory.count")
-def count_new(request: HttpRequest) -> HttpResponse:
+def count_new(request: KetacareRequest) -> HttpResponse:
     registration = registration_of(request)
     if registration is None:
         return not_set_up(request)
@@ -55,7 +55,7 @@ def count_new(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.view")
-def discrepancies(request: HttpRequest) -> HttpResponse:
+def discrepancies(request: KetacareRequest) -> HttpResponse:
     clinic = request.actor.clinic
     return render(
         request,
@@ -69,7 +69,7 @@ def discrepancies(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.count")
-def discrepancy_resolve(request: HttpRequest, discrepancy_id: int) -> HttpResponse:
+def discrepancy_resolve(request: KetacareRequest, discrepancy_id: int) -> HttpResponse:
     discrepancy = discrepancy_of(request, discrepancy_id)
     form = ResolveForm(request.POST or None) if discrepancy.is_open else None
     if form is not None:

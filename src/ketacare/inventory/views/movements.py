@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.inventory import actions, queries
 from ketacare.inventory.actions import Signature
 from ketacare.inventory.forms import (
@@ -54,7 +54,7 @@ class LeftToWaste:
 
 
 @requires("inventory.move")
-def receive(request: HttpRequest) -> HttpResponse:
+def receive(request: KetacareRequest) -> HttpResponse:
     registration = registration_of(request)
     if registration is None:
         return not_set_up(request)
@@ -90,7 +90,7 @@ def receive(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.move")
-def dispense(request: HttpRequest) -> HttpResponse:
+def dispense(request: KetacareRequest) -> HttpResponse:
     registration = registration_of(request)
     if registration is None:
         return not_set_up(request)
@@ -145,7 +145,7 @@ def dispense(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.move")
-def waste(request: HttpRequest, entry_id: int) -> HttpResponse:
+def waste(request: KetacareRequest, entry_id: int) -> HttpResponse:
     entry = entry_of(request, entry_id)
     if entry.kind != LedgerEntry.Kind.DISPENSE:
         messages.error(
@@ -193,7 +193,7 @@ def waste(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @requires("inventory.move")
-def transfer(request: HttpRequest) -> HttpResponse:
+def transfer(request: KetacareRequest) -> HttpResponse:
     registration = registration_of(request)
     if registration is None:
         return not_set_up(request)
@@ -230,7 +230,7 @@ def transfer(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.move")
-def return_to_supplier(request: HttpRequest) -> HttpResponse:
+def return_to_supplier(request: KetacareRequest) -> HttpResponse:
     registration = registration_of(request)
     if registration is None:
         return not_set_up(request)
@@ -266,7 +266,7 @@ def return_to_supplier(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.count")
-def loss(request: HttpRequest) -> HttpResponse:
+def loss(request: KetacareRequest) -> HttpResponse:
     registration = registration_of(request)
     if registration is None:
         return not_set_up(request)

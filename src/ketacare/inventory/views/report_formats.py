@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from ketacare.accounts.access import KetacareRequest
 from ketacare.audit.record import Action, record
 from ketacare.inventory.models import Registration
 from ketacare.inventory.reports.columns import Row
@@ -33,7 +34,7 @@ def format_of(request: HttpRequest) -> str:
     return chosen if chosen in (CSV, PRINT) else SCREEN
 
 
-def registrations_in(request: HttpRequest) -> tuple[list[Registration], list[Registration]]:
+def registrations_in(request: KetacareRequest) -> tuple[list[Registration], list[Registration]]:
     """(the clinic's registrations, the ones reported on: all, or the one chosen)."""
     every = list(registrations_of(request.actor.clinic))
     chosen = request.GET.get("registration", "").strip()
@@ -77,7 +78,7 @@ def csv_response(filename: str, header: Row, rows: Iterable[Row]) -> HttpRespons
     return response
 
 
-def print_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+def print_page(request: KetacareRequest, context: dict[str, Any]) -> HttpResponse:
     context.update(
         printed_at=timezone.now(),
         printed_by=staff_name(request.actor.user),
@@ -86,7 +87,7 @@ def print_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     return render(request, "inventory/reports/print.html", context)
 
 
-def audit_export(request: HttpRequest, report: str, fmt: str, rows: int, **facts: Any) -> None:
+def audit_export(request: KetacareRequest, report: str, fmt: str, rows: int, **facts: Any) -> None:
     record(
         request.actor,
         Action.EXPORT,
@@ -96,7 +97,7 @@ def audit_export(request: HttpRequest, report: str, fmt: str, rows: int, **facts
 
 
 def ranged_report(
-    request: HttpRequest,
+    request: KetacareRequest,
     *,
     report: str,
     title: str,

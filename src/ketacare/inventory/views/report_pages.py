@@ -4,11 +4,11 @@ physical count, and the daily reconciliation. Each parses and authorizes; the ro
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.inventory.reports import balances as on_hand
 from ketacare.inventory.reports import columns, counts
@@ -31,7 +31,7 @@ from ketacare.inventory.views.report_formats import (
 
 
 @requires("inventory.view")
-def dispensing(request: HttpRequest) -> HttpResponse:
+def dispensing(request: KetacareRequest) -> HttpResponse:
     return ranged_report(
         request,
         report="dispensing",
@@ -45,7 +45,7 @@ def dispensing(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.view")
-def receipts(request: HttpRequest) -> HttpResponse:
+def receipts(request: KetacareRequest) -> HttpResponse:
     return ranged_report(
         request,
         report="receipts",
@@ -58,7 +58,7 @@ def receipts(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.view")
-def balances(request: HttpRequest) -> HttpResponse:
+def balances(request: KetacareRequest) -> HttpResponse:
     fmt = format_of(request)
     context: dict[str, Any] = {
         "report": "balances",
@@ -94,7 +94,7 @@ def balances(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.view")
-def count(request: HttpRequest, count_id: int) -> HttpResponse:
+def count(request: KetacareRequest, count_id: int) -> HttpResponse:
     """The record of one physical count: for an initial or biennial count, the inventory
     the DEA requires."""
     physical = counts.count_for(registrations_of(request.actor.clinic), count_id)
@@ -133,7 +133,7 @@ def count(request: HttpRequest, count_id: int) -> HttpResponse:
 
 
 @requires("inventory.view")
-def reconciliation(request: HttpRequest) -> HttpResponse:
+def reconciliation(request: KetacareRequest) -> HttpResponse:
     """Each dispense of the day against its dose and witnessed waste, and the lots about to
     expire."""
     today = timezone.localdate()

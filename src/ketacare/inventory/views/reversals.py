@@ -2,17 +2,17 @@
 ledger. Reversing a waste, a loss or a receipt needs a witness
 (``actions.reversal_needs_witness``)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.inventory import actions
 from ketacare.inventory.forms import ReverseForm, witness_signature
 from ketacare.inventory.views.shared import entry_of, ledger_url, movement_page, submitted
 
 
 @requires("inventory.move")
-def reverse_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+def reverse_entry(request: KetacareRequest, entry_id: int) -> HttpResponse:
     entry = entry_of(request, entry_id)
     form = ReverseForm(request.POST or None, needs_witness=actions.reversal_needs_witness(entry))
     done, _ = submitted(

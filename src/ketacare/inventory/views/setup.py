@@ -1,17 +1,17 @@
 """Setting up a clinic's ledger: its DEA registration, the registration's storage locations
 and the product list, one form each on one page."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.inventory import actions, queries
 from ketacare.inventory.forms import LocationForm, ProductForm, RegistrationForm
 from ketacare.inventory.views.shared import registration_of, submitted
 
 
 @requires("inventory.setup")
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: KetacareRequest) -> HttpResponse:
     """The registration, its storage locations and the product list, one form each; the
     submit button's name says which form was sent."""
     registration = registration_of(request)

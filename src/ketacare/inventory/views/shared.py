@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from ketacare.accounts.access import KetacareRequest
 from ketacare.bounds import parse_id
 from ketacare.inventory import queries
 from ketacare.inventory.actions import StockError
@@ -38,7 +39,7 @@ def submitted(
 # --- what a page works on ---------------------------------------------------------------------
 
 
-def registration_of(request: HttpRequest) -> Registration | None:
+def registration_of(request: KetacareRequest) -> Registration | None:
     """The registration a page works on: the one chosen with ``?registration=`` (a clinic
     with more than one), else the clinic's first; None before set-up."""
     registrations = queries.registrations(request.actor.clinic)
@@ -54,12 +55,12 @@ def not_set_up(request: HttpRequest) -> HttpResponse:
     return redirect("inventory-stock")
 
 
-def entry_of(request: HttpRequest, entry_id: int) -> LedgerEntry:
+def entry_of(request: KetacareRequest, entry_id: int) -> LedgerEntry:
     # Another clinic's entry is "not found", never "forbidden": ids reveal nothing.
     return get_object_or_404(queries.entries_of(request.actor.clinic), pk=entry_id)
 
 
-def discrepancy_of(request: HttpRequest, discrepancy_id: int) -> Discrepancy:
+def discrepancy_of(request: KetacareRequest, discrepancy_id: int) -> Discrepancy:
     return get_object_or_404(queries.discrepancies_of(request.actor.clinic), pk=discrepancy_id)
 
 

@@ -1,11 +1,11 @@
 """The book as it stands: what the clinic holds, and every entry of a registration's ledger."""
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.inventory import actions, queries
 from ketacare.inventory.models import LedgerEntry
@@ -15,7 +15,7 @@ LEDGER_PAGE_SIZE = 50
 
 
 @requires("inventory.view")
-def stock(request: HttpRequest) -> HttpResponse:
+def stock(request: KetacareRequest) -> HttpResponse:
     """What the clinic holds now: each registration's balances per product, lot and location."""
     registrations = list(queries.registrations(request.actor.clinic))
     today = timezone.localdate()
@@ -37,7 +37,7 @@ def stock(request: HttpRequest) -> HttpResponse:
 
 
 @requires("inventory.view")
-def ledger(request: HttpRequest) -> HttpResponse:
+def ledger(request: KetacareRequest) -> HttpResponse:
     """Every entry of the registration's ledger, newest first."""
     registration = registration_of(request)
     if registration is None:

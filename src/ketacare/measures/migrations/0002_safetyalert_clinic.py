@@ -2,9 +2,11 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def copy_clinic(apps, schema_editor):
+def copy_clinic(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     SafetyAlert = apps.get_model("measures", "SafetyAlert")
     for alert in SafetyAlert.objects.select_related("patient").iterator():
         alert.clinic_id = alert.patient.clinic_id

@@ -1,6 +1,8 @@
 """A discarded draft is kept as it was discarded, like a signed plan."""
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 from ketacare.audit.guards import install_guards, remove_guards
 
@@ -22,12 +24,12 @@ SIGNED_OR_DISCARDED = [
 ]
 
 
-def forwards(apps, editor):
+def forwards(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
     remove_guards(editor, SIGNED_ONLY)
     install_guards(editor, SIGNED_OR_DISCARDED)
 
 
-def backwards(apps, editor):
+def backwards(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
     remove_guards(editor, SIGNED_OR_DISCARDED)
     install_guards(editor, SIGNED_ONLY)
 

@@ -4,6 +4,8 @@ On SQLite adding a column rebuilds the table, which drops its triggers: the guar
 signed and discarded plans unchanged is put back (as migration 0006 left it)."""
 
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 from ketacare.audit.guards import install_guards, remove_guards
 
@@ -17,7 +19,7 @@ GUARDS = [
 ]
 
 
-def reinstall(apps, editor):
+def reinstall(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
     remove_guards(editor, GUARDS)
     install_guards(editor, GUARDS)
 

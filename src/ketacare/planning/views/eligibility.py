@@ -4,10 +4,10 @@ once), a prescriber's override of a route's verdict, and the clinic's policy rul
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.clinical.eligibility import ROUTES, load_rules
 from ketacare.planning import actions
 from ketacare.planning.answers import ROUTE_LABELS
@@ -37,7 +37,7 @@ def by_route(verdicts: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple
 
 
 @requires("planning.sign")
-def override_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def override_new(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     route = request.GET.get("route") or request.POST.get("route") or ROUTES[0]
     if route not in ROUTES:
@@ -76,7 +76,7 @@ def override_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 
 
 @requires("planning.rules_view")
-def rule_list(request: HttpRequest) -> HttpResponse:
+def rule_list(request: KetacareRequest) -> HttpResponse:
     """Every eligibility rule with its source, and how this clinic set its policy rules."""
     clinic = request.actor.clinic
     in_force = {rule.id: rule for rule in clinic_rules(clinic).rules}
@@ -86,7 +86,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("planning.rules_edit")
-def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
+def rule_edit(request: KetacareRequest, rule_id: str) -> HttpResponse:
     file_rules = {rule.id: rule for rule in load_rules().rules}
     file_rule = file_rules.get(rule_id)
     if file_rule is None or not file_rule.policy:

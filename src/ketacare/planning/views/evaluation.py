@@ -2,10 +2,10 @@
 prescriber (read-only from then on), and added to by addenda."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanningError
@@ -18,7 +18,7 @@ from ketacare.planning.views.shared import evaluation_or_404, patient_or_404, su
 
 
 @requires("planning.evaluate")
-def evaluation_new(request: HttpRequest, pk: int) -> HttpResponse:
+def evaluation_new(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = patient_or_404(request, pk)
     form = EvaluationForm(request.POST or None, answers=actions.suggested_answers(patient))
     if request.method == "POST" and form.is_valid():
@@ -35,7 +35,7 @@ def evaluation_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @requires("planning.view")
-def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def evaluation_detail(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     record(request.actor, Action.VIEW, obj=evaluation, patient=evaluation.patient)
     verdicts = actions.effective_verdicts(evaluation) if evaluation.verdicts else {}
@@ -67,7 +67,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 
 
 @requires("planning.evaluate")
-def evaluation_edit(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def evaluation_edit(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     if evaluation.is_signed:
         messages.error(request, "This evaluation is signed and read-only. Add an addendum.")
@@ -103,7 +103,7 @@ def evaluation_edit(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 
 
 @requires("planning.evaluate")
-def evaluation_complete(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def evaluation_complete(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     if request.method == "POST":
         try:
@@ -116,7 +116,7 @@ def evaluation_complete(request: HttpRequest, evaluation_id: int) -> HttpRespons
 
 
 @requires("planning.sign")
-def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def evaluation_sign(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     shared, rows = by_route(evaluation.verdicts)
     form = PasswordConfirmForm(request.POST or None)
@@ -148,7 +148,7 @@ def evaluation_sign(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 
 
 @requires("planning.addendum")
-def addendum_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def addendum_new(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     form = AddendumForm(request.POST or None, answers=actions.effective_answers(evaluation))
     # The form carries how many addenda it showed, so a stale one cannot undo a newer one.

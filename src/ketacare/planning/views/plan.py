@@ -2,12 +2,14 @@
 schedule, monitoring and predicted concentration, signed (which books the induction sessions),
 discarded while a draft, and its sessions rescheduled."""
 
+from datetime import date
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.library import PROTOCOL_IDS, get_protocol
@@ -26,14 +28,14 @@ from ketacare.planning.views.shared import evaluation_or_404, plan_or_404, submi
 
 
 @requires("planning.sign")
-def plan_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+def plan_new(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     protocol_id = request.GET.get("protocol") or request.POST.get("protocol", "")
     choices = []
     if evaluation.is_signed:
         for pid in PROTOCOL_IDS:
-            protocol = get_protocol(pid)
-            choices.append((protocol, actions.route_status(evaluation, protocol.eligibility_route)))
+            option = get_protocol(pid)
+            choices.append((option, actions.route_status(evaluation, option.eligibility_route)))
     protocol = get_protocol(protocol_id) if protocol_id in PROTOCOL_IDS else None
     form = None
     if protocol is not None:
@@ -77,7 +79,7 @@ def plan_new(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 
 
 @requires("planning.view")
-def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_detail(request: KetacareRequest, plan_id: int) -> HttpResponse:
     plan = plan_or_404(request, plan_id)
     record(request.actor, Action.VIEW, obj=plan, patient=plan.patient)
     protocol = get_protocol(plan.protocol_id)
@@ -108,7 +110,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     )
 
 
-def _proposed(plan: TreatmentPlan) -> list:
+def _proposed(plan: TreatmentPlan) -> list[date]:
     try:
         return actions.proposed_schedule(plan)
     except PlanningError:
@@ -116,7 +118,7 @@ def _proposed(plan: TreatmentPlan) -> list:
 
 
 @requires("planning.sign")
-def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_sign(request: KetacareRequest, plan_id: int) -> HttpResponse:
     plan = plan_or_404(request, plan_id)
     consent_problem = actions.consent_problem(plan)
     form = PlanSignForm(request.POST or None, consent_missing=consent_problem is not None)
@@ -152,7 +154,7 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @requires("planning.sign")
-def plan_discard(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_discard(request: KetacareRequest, plan_id: int) -> HttpResponse:
     plan = plan_or_404(request, plan_id)
     form = ReasonForm(request.POST or None)
     done, _ = submitted(
@@ -178,7 +180,7 @@ def plan_discard(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @requires("planning.reschedule")
-def plan_reschedule(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_reschedule(request: KetacareRequest, plan_id: int) -> HttpResponse:
     plan = plan_or_404(request, plan_id)
     if not plan.is_signed:
         messages.error(request, "Sessions are scheduled when the plan is signed.")

@@ -1,9 +1,9 @@
 """What waits for a prescriber, and one patient's evaluations and plans."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.planning.queries import (
     evaluations_to_finish,
@@ -15,7 +15,7 @@ from ketacare.planning.views.shared import patient_or_404
 
 
 @requires("planning.view")
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: KetacareRequest) -> HttpResponse:
     """What waits for a prescriber: evaluations to sign and draft plans, and recent plans."""
     clinic = request.actor.clinic
     return render(
@@ -26,7 +26,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @requires("planning.view")
-def patient_planning(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_planning(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = patient_or_404(request, pk)
     record(request.actor, Action.VIEW, object_type="planning", patient=patient)
     return render(

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 from ketacare.audit.guards import install_guards, remove_guards
 
@@ -31,12 +33,12 @@ ENDED = [
 ]
 
 
-def forwards(apps, editor):
+def forwards(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
     remove_guards(editor, ROWS + DISCHARGED)
     install_guards(editor, ROWS + ENDED)
 
 
-def backwards(apps, editor):
+def backwards(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
     remove_guards(editor, ROWS + ENDED)
     install_guards(editor, ROWS + DISCHARGED)
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.accounts.models import Clinic
 from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.clinical.protocols.library import Protocol
@@ -68,7 +68,7 @@ def board_rows(clinic: Clinic, day: date, now: datetime) -> list[BoardRow]:
 
 
 @requires("treatments.view")
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: KetacareRequest) -> HttpResponse:
     """Today's sessions by chair. htmx polls this view for the table alone."""
     day = board_day(request, request.GET.get("date"))
     now = timezone.now()
@@ -91,7 +91,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 
 @requires("treatments.run")
-def session_open(request: HttpRequest) -> HttpResponse:
+def session_open(request: KetacareRequest) -> HttpResponse:
     day = board_day(request, request.POST.get("date"))
     if request.method != "POST":
         return redirect("chair-board")

@@ -7,11 +7,11 @@ export of a patient's record and is audited."""
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.clinical.session.rems import deadline_days
 from ketacare.treatments import rems
@@ -26,7 +26,7 @@ SUBMITTED_SHOWN = 50  # the most recent submissions under the open forms
 SCREEN, PRINT, PDF = "screen", "print", "pdf"
 
 
-def _session(request: HttpRequest, session_id: int) -> TreatmentSession:
+def _session(request: KetacareRequest, session_id: int) -> TreatmentSession:
     # Another clinic's session is "not found", never "forbidden": ids reveal nothing.
     queryset = TreatmentSession.objects.select_related(
         "patient", "plan", "rems_submission__submitted_by"
@@ -35,7 +35,7 @@ def _session(request: HttpRequest, session_id: int) -> TreatmentSession:
 
 
 @requires("treatments.rems")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: KetacareRequest) -> HttpResponse:
     """Forms not yet submitted, overdue first then due soonest; then recent submissions."""
     today = timezone.localdate()
     sessions = rems.rems_sessions(request.actor.clinic).select_related(
@@ -59,7 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @requires("treatments.rems")
-def form(request: HttpRequest, session_id: int) -> HttpResponse:
+def form(request: KetacareRequest, session_id: int) -> HttpResponse:
     session = _session(request, session_id)
     missing = rems.no_form_reason(session)
     if missing:

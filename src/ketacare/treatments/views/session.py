@@ -3,12 +3,12 @@ due next, and the forms this role may use in this state. A refused step shows it
 the form as it was filled in (``steps``)."""
 
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
 from ketacare.clinical.protocols.library import Protocol
@@ -45,12 +45,12 @@ FIXES = {
 }
 
 
-def session_or_404(request: HttpRequest, session_id: int) -> TreatmentSession:
+def session_or_404(request: KetacareRequest, session_id: int) -> TreatmentSession:
     # Another clinic's session is "not found", never "forbidden": ids reveal nothing.
     return get_object_or_404(sessions_of(request.actor.clinic), pk=session_id)
 
 
-def transfer_form(request: HttpRequest, data: object = None) -> TransferForm:
+def transfer_form(request: KetacareRequest, data: object = None) -> TransferForm:
     staff = list(actions.transfer_deciders(request.actor.clinic))
     user = request.actor.user
     return TransferForm(
@@ -59,7 +59,10 @@ def transfer_form(request: HttpRequest, data: object = None) -> TransferForm:
 
 
 def _forms(
-    request: HttpRequest, session: TreatmentSession, protocol: Protocol, last: Observation | None
+    request: KetacareRequest,
+    session: TreatmentSession,
+    protocol: Protocol,
+    last: Observation | None,
 ) -> dict[str, Form]:
     """The forms this role may use in this state, unbound."""
     role = request.actor.role
@@ -104,7 +107,7 @@ def _fix_links(session: TreatmentSession, fixes: tuple[str, ...]) -> list[tuple[
 
 
 def page(
-    request: HttpRequest,
+    request: KetacareRequest,
     session: TreatmentSession,
     bound: dict[str, Form] | None = None,
     bound_alert: tuple[int, Form] | None = None,
@@ -132,7 +135,7 @@ def page(
     open_alerts = []
     for alert in alerts:
         if alert.acknowledged_at is None:
-            form = None
+            form: Form | None = None
             if can_prescribe:
                 form = AcknowledgeForm(auto_id=f"ack{alert.pk}_%s")
                 if bound_alert and bound_alert[0] == alert.pk:
@@ -182,7 +185,7 @@ def page(
 
 
 @requires("treatments.view")
-def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+def session_detail(request: KetacareRequest, session_id: int) -> HttpResponse:
     session = session_or_404(request, session_id)
     record(request.actor, Action.VIEW, obj=session, patient=session.patient)
     return page(request, session)

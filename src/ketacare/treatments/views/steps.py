@@ -4,15 +4,15 @@ page with the form as it was filled in, and nothing is written. A GET there goes
 session page."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
-from ketacare.accounts.access import requires
+from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.treatments import actions
 from ketacare.treatments.actions import SessionError, protocol_of
 from ketacare.treatments.forms import (
@@ -30,13 +30,16 @@ from ketacare.treatments.forms import (
 from ketacare.treatments.models import Observation, SessionAlert, TreatmentSession
 from ketacare.treatments.views.session import page, session_or_404, transfer_form
 
+# The form a step parses is the form its action reads.
+StepForm = TypeVar("StepForm", bound=Form)
+
 
 def _step(
-    request: HttpRequest,
+    request: KetacareRequest,
     session_id: int,
     name: str,
-    make_form: Callable[[TreatmentSession, Any], Form],
-    act: Callable[[TreatmentSession, Form], Any],
+    make_form: Callable[[TreatmentSession, Any], StepForm],
+    act: Callable[[TreatmentSession, StepForm], Any],
     success: Callable[[Any], str | tuple[int, str]],
 ) -> HttpResponse:
     """One step of the session: parse, call the action, and back to the session page; on a
@@ -60,7 +63,7 @@ def _step(
 
 
 @requires("treatments.run")
-def check_in(request: HttpRequest, session_id: int) -> HttpResponse:
+def check_in(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -92,7 +95,7 @@ def _observation_saved(observation: Observation) -> str | tuple[int, str]:
 
 
 @requires("treatments.run")
-def observation_new(request: HttpRequest, session_id: int) -> HttpResponse:
+def observation_new(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -104,7 +107,7 @@ def observation_new(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.prescribe")
-def gate_override(request: HttpRequest, session_id: int) -> HttpResponse:
+def gate_override(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -122,7 +125,7 @@ def gate_override(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def dose_start(request: HttpRequest, session_id: int) -> HttpResponse:
+def dose_start(request: KetacareRequest, session_id: int) -> HttpResponse:
     def make(session: TreatmentSession, data: Any) -> Form:
         return StartDoseForm(
             data,
@@ -155,7 +158,7 @@ def dose_start(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def device_next(request: HttpRequest, session_id: int) -> HttpResponse:
+def device_next(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -167,7 +170,7 @@ def device_next(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def pump_step(request: HttpRequest, session_id: int) -> HttpResponse:
+def pump_step(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -185,7 +188,7 @@ def pump_step(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def adverse_event_new(request: HttpRequest, session_id: int) -> HttpResponse:
+def adverse_event_new(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -209,7 +212,7 @@ def adverse_event_new(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def transfer(request: HttpRequest, session_id: int) -> HttpResponse:
+def transfer(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -232,7 +235,7 @@ def transfer(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.run")
-def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
+def discharge(request: KetacareRequest, session_id: int) -> HttpResponse:
     return _step(
         request,
         session_id,
@@ -251,7 +254,7 @@ def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @requires("treatments.prescribe")
-def alert_acknowledge(request: HttpRequest, session_alert_id: int) -> HttpResponse:
+def alert_acknowledge(request: KetacareRequest, session_alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
         SessionAlert.objects.only("pk", "session_id"),
         pk=session_alert_id,

@@ -59,7 +59,7 @@ def _reference_link(match: re.Match[str]) -> str:
 def citation(source: object) -> SafeString:
     """A data file's ``source`` as staff read it: the clinical-reference sections link to the
     reference page and the confidence marks become small labels."""
-    text = escape(str(source or ""))
+    text: str = escape(str(source or ""))
     text = _SECTION.sub(_reference_link, text)
     text = _CONFIDENCE.sub(
         lambda m: (
