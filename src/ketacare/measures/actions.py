@@ -18,6 +18,7 @@ from ketacare.measures.fhir import measures_bundle
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.outbox import DELIVER, Outbox
 from ketacare.patients.models import Patient
+from ketacare.refusals import ActionRefused
 
 
 class AlreadyAcknowledged(Exception):
@@ -26,7 +27,7 @@ class AlreadyAcknowledged(Exception):
         self.alert = alert
 
 
-class LinkError(Exception):
+class LinkError(ActionRefused):
     """A patient link that cannot be used; the message is safe to show the patient."""
 
     def __init__(self, message: str, status: int) -> None:

@@ -55,12 +55,13 @@ from ketacare.planning.models import (
 )
 from ketacare.planning.rule_policy import clinic_overrides, clinic_rules
 from ketacare.planning.signature import evaluation_digest, plan_digest
+from ketacare.refusals import ActionRefused
 
 # Screens the evaluation takes from the measures app when the patient has answered them.
 AUDITC, DAST10 = "auditc", "dast10"
 
 
-class PlanningError(ValueError):
+class PlanningError(ActionRefused):
     """A refused change; the message says why and what to do. Nothing was written."""
 
 
