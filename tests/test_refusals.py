@@ -8,6 +8,7 @@ from ketacare.accounts.reauth import SignatureRefused
 from ketacare.inventory.actions import StockError
 from ketacare.measures.actions import LinkError
 from ketacare.measures.contact import ContactRefused
+from ketacare.patients.actions import EditConflict
 from ketacare.planning.actions import PlanningError
 from ketacare.refusals import ActionRefused
 from ketacare.treatments.actions import SessionError
@@ -24,6 +25,7 @@ from ketacare.treatments.rems_actions import RemsError
         RemsError,
         ContactRefused,
         SignatureRefused,
+        EditConflict,
     ],
 )
 def test_each_refusal_is_an_action_refused(refusal: type[Exception]) -> None:

@@ -14,6 +14,7 @@ from ketacare.bounds import check_date, check_datetime, check_decimal, digits_of
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 from ketacare.patients.mrn import format_mrn
 from ketacare.patients.search import Duplicate, likely_duplicates
+from ketacare.refusals import ActionRefused
 
 
 def _digits(field: str) -> dict[str, int]:
@@ -91,7 +92,7 @@ def create_patient(
     return patient
 
 
-class EditConflict(Exception):
+class EditConflict(ActionRefused):
     """The record changed since the form was opened; saving would overwrite that change."""
 
 
