@@ -5,6 +5,7 @@ from ketacare.bounds import BoundedDateField, BoundedDateTimeField
 from ketacare.clinical.instruments import AnswerError, Instrument
 from ketacare.clinical.instruments.scoring import validate
 from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
+from ketacare.web.widgets import DateInput, datetime_input, text_area
 
 SEX_CHOICES = [("female", "Female"), ("male", "Male")]
 
@@ -57,7 +58,7 @@ def answers_form_class(
         fields["completed_at"] = BoundedDateTimeField(
             label="Completed at",
             initial=timezone.localtime().replace(second=0, microsecond=0),
-            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            widget=datetime_input(),
         )
     form_class = type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
     form_class.instrument = instrument
@@ -118,7 +119,7 @@ class AssignForm(forms.ModelForm):
         fields = ["instrument_id", "schedule", "every_days", "starts_on"]
         labels = {"instrument_id": "Questionnaire", "every_days": "Every how many days"}
         field_classes = {"starts_on": BoundedDateField}
-        widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"starts_on": DateInput()}
 
     def __init__(self, *args, instruments=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,7 +138,7 @@ class AssignForm(forms.ModelForm):
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=text_area(3),
         max_length=2000,
         help_text="What you did: e.g. called the patient, safety plan reviewed, 988 given.",
         error_messages={"required": "Write what was done before acknowledging the alert."},

@@ -11,12 +11,9 @@ from ketacare.bounds import (
 )
 from ketacare.clinical.measurements import date_of_birth_problem, height_problem, weight_problem
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
+from ketacare.web.widgets import DateInput, datetime_input, text_area
 
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class PatientForm(forms.ModelForm):
@@ -27,9 +24,9 @@ class PatientForm(forms.ModelForm):
         fields = DEMOGRAPHIC_FIELDS
         widgets = {
             "date_of_birth": DateInput(),
-            "address": forms.Textarea(attrs={"rows": 2}),
-            "allergies": forms.Textarea(attrs={"rows": 2}),
-            "current_medications": forms.Textarea(attrs={"rows": 3}),
+            "address": text_area(),
+            "allergies": text_area(),
+            "current_medications": text_area(3),
         }
 
     def __init__(self, *args, **kwargs):
@@ -130,7 +127,7 @@ class ConsentForm(forms.ModelForm):
         model = ConsentRecord
         fields = ["kind", "decision", "version", "signed_at", "signed_by"]
         field_classes = {"signed_at": BoundedDateTimeField}
-        widgets = {"signed_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+        widgets = {"signed_at": datetime_input()}
 
     def clean_signed_at(self):
         signed_at = self.cleaned_data["signed_at"]
