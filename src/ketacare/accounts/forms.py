@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from ketacare.accounts import passwords
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.web.widgets import current_password_input, new_password_input, text_area
 
 
 def _phone_field(label: str, help_text: str = "") -> forms.RegexField:
@@ -106,13 +107,13 @@ class PasswordChangeForm(forms.Form):
     current_password = forms.CharField(
         label="Current password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=current_password_input(),
     )
     code = authenticator_code_field("Authenticator code")
     new_password = forms.CharField(
         label="New password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=new_password_input(),
         help_text="At least 12 characters. Not your name or username, not your clinic's name or "
         "“ketacare”, not a common password (even with digits or symbols added). A few unrelated "
         "words make a good one.",
@@ -120,7 +121,7 @@ class PasswordChangeForm(forms.Form):
     new_password_again = forms.CharField(
         label="New password again",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=new_password_input(),
     )
 
     def clean(self) -> dict[str, object]:
@@ -153,7 +154,7 @@ class ClinicDetailsForm(forms.Form):
         label="Address",
         required=False,
         max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=text_area(3),
         help_text="Printed on the esketamine REMS Patient Monitoring Form.",
     )
     phone = _phone_field("Phone")

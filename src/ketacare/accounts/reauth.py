@@ -31,6 +31,7 @@ from ketacare.accounts.access import Actor
 from ketacare.accounts.middleware import has_second_factor, requires_second_factor
 from ketacare.accounts.models import User
 from ketacare.audit.record import Action, record
+from ketacare.refusals import ActionRefused
 
 REFUSED = "The signature was not accepted. Nothing was recorded."
 # Set on the request built for a prompt, so that the login page's failure audit (a signal
@@ -38,7 +39,7 @@ REFUSED = "The signature was not accepted. Nothing was recorded."
 PROMPT_ATTRIBUTE = "ketacare_prompt"
 
 
-class SignatureRefused(ValueError):
+class SignatureRefused(ActionRefused):
     """A prompt's credentials were not accepted; always the one message, ``REFUSED``."""
 
     def __init__(self) -> None:

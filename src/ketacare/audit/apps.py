@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self) -> None:
-        from ketacare.audit import checks, signals  # noqa: F401  (login/logout auditing, checks)
+        from ketacare.audit import checks  # noqa: F401  (registers the audit key check)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit import checkpoints
 from ketacare.audit.chain import GENESIS_HASH, json_safe
 from ketacare.audit.models import AuditEvent, ChainHead

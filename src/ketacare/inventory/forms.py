@@ -20,9 +20,15 @@ from ketacare.inventory.models import (
     Registration,
     StockBalance,
 )
-from ketacare.patients.forms import DateInput
 from ketacare.patients.models import Patient
 from ketacare.patients.mrn import is_valid_mrn
+from ketacare.web.widgets import (
+    DateInput,
+    decimal_input,
+    new_password_input,
+    numeric_input,
+    text_area,
+)
 
 LOSS_TYPES = [
     ("", "—"),
@@ -34,16 +40,12 @@ LOSS_TYPES = [
 YES_NO = [("", "—"), ("yes", "Yes"), ("no", "No")]
 
 
-def _text(rows: int = 2) -> forms.Textarea:
-    return forms.Textarea(attrs={"rows": rows})
-
-
 def _signature_input() -> dict[str, forms.Widget]:
     # Another person types their credentials on this session's screen: keep the browser from
     # offering the signed-in user's saved password ("new-password" is the value browsers honour).
     return {
         "username": forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
-        "password": forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        "password": new_password_input(),
     }
 
 
@@ -84,7 +86,7 @@ def quantity_field(label: str = "Quantity", help_text: str = "") -> forms.CharFi
         label=label,
         max_length=20,
         help_text=help_text,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        widget=decimal_input(),
         error_messages={"required": f"Enter the {label.lower()}."},
     )
 
@@ -155,7 +157,7 @@ def add_loss_fields(form: forms.Form, required: bool) -> None:
     form.fields["description"] = forms.CharField(
         label="What happened",
         required=required,
-        widget=_text(3),
+        widget=text_area(3),
         error_messages=needed("description"),
     )
     form.fields["police_notified"] = forms.ChoiceField(
@@ -229,7 +231,7 @@ class DispenseForm(GroupedForm):
         self.fields["patient_mrn"] = forms.CharField(
             label="Patient MRN",
             max_length=20,
-            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            widget=numeric_input(),
             error_messages={"required": "Enter the patient's MRN."},
         )
         self.fields["dose_mg"] = quantity_field(
@@ -253,7 +255,7 @@ class DispenseForm(GroupedForm):
                 "Prescriber's authenticator code", someone_else=True
             )
             self.fields["override_reason"] = forms.CharField(
-                label="Reason for dispensing an expired lot", required=False, widget=_text()
+                label="Reason for dispensing an expired lot", required=False, widget=text_area()
             )
 
     def clean_patient_mrn(self) -> Patient:
@@ -277,7 +279,7 @@ class WasteForm(forms.Form):
 
     reason = forms.CharField(
         label="How and why it was wasted",
-        widget=_text(),
+        widget=text_area(),
         error_messages={"required": "Write how and why it was wasted."},
     )
 
@@ -316,7 +318,7 @@ class ReturnForm(forms.Form):
             },
         )
         self.fields["reason"] = forms.CharField(
-            label="Reason", required=False, widget=_text(), help_text="E.g. expired, recalled."
+            label="Reason", required=False, widget=text_area(), help_text="E.g. expired, recalled."
         )
 
 
@@ -334,7 +336,7 @@ class ReverseForm(forms.Form):
 
     reason = forms.CharField(
         label="Why the entry is reversed",
-        widget=_text(),
+        widget=text_area(),
         error_messages={"required": "Write why the entry is reversed."},
     )
 
@@ -368,10 +370,10 @@ class CountForm(forms.Form):
                 min_value=Decimal(0),
                 max_digits=9,
                 decimal_places=2,
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                widget=decimal_input(),
                 error_messages={"required": "Enter what was counted (0 if none)."},
             )
-        self.fields["note"] = forms.CharField(label="Note", required=False, widget=_text())
+        self.fields["note"] = forms.CharField(label="Note", required=False, widget=text_area())
 
     def lines(self) -> list[tuple[StockBalance, forms.BoundField]]:
         return [(row, self[name]) for row, name in self.rows]
@@ -400,7 +402,7 @@ class ResolveForm(GroupedForm):
         )
         self.fields["note"] = forms.CharField(
             label="What was found",
-            widget=_text(3),
+            widget=text_area(3),
             error_messages={"required": "Write what was found."},
         )
         add_loss_fields(self, required=False)
@@ -414,7 +416,7 @@ class RegistrationForm(forms.Form):
     name = forms.CharField(
         label="Registrant name", max_length=200, help_text="As on the DEA certificate."
     )
-    address = forms.CharField(label="Registered address", required=False, widget=_text())
+    address = forms.CharField(label="Registered address", required=False, widget=text_area())
 
 
 class LocationForm(forms.Form):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ketacare.measures.models import PatientLink
 from ketacare.patients.consent import latest_consent
 from ketacare.patients.models import ConsentRecord, Patient
+from ketacare.refusals import ActionRefused
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ NO_ADDRESS = Refusal(
 REFUSALS = {r.code: r for r in (NO_CONSENT, CONSENT_WITHDRAWN, NO_PHONE, NO_EMAIL, NO_ADDRESS)}
 
 
-class ContactRefused(Exception):
+class ContactRefused(ActionRefused):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.message)
         self.refusal = refusal

@@ -35,7 +35,9 @@ def _canonical(instrument: Instrument) -> str:
     return f"urn:ketacare:questionnaire:{instrument.id}"
 
 
-def _code(loinc: str | None, text: str) -> dict[str, Any]:
+def loinc_code(loinc: str | None, text: str) -> dict[str, Any]:
+    """A FHIR CodeableConcept: the text, and its LOINC coding when there is one (the registry's
+    export codes its totals the same way)."""
     code: dict[str, Any] = {"text": text}
     if loinc:
         code["coding"] = [{"system": LOINC, "code": loinc, "display": text}]
@@ -132,7 +134,9 @@ def _resources_for(
                 {
                     "resourceType": "Observation",
                     **base,
-                    "code": _code(item.loinc, f"{instrument.short_name} item {n}: {item.label}"),
+                    "code": loinc_code(
+                        item.loinc, f"{instrument.short_name} item {n}: {item.label}"
+                    ),
                     "valueInteger": value,
                 },
             )
@@ -144,7 +148,9 @@ def _resources_for(
                 {
                     "resourceType": "Observation",
                     **base,
-                    "code": _code(instrument.loinc_total, f"{instrument.short_name} total score"),
+                    "code": loinc_code(
+                        instrument.loinc_total, f"{instrument.short_name} total score"
+                    ),
                     "valueInteger": response.total,
                     **(
                         {"interpretation": [{"text": response.severity}]}
@@ -161,7 +167,7 @@ def _resources_for(
                 {
                     "resourceType": "Observation",
                     **base,
-                    "code": _code(instrument.loinc_total, f"{instrument.short_name} result"),
+                    "code": loinc_code(instrument.loinc_total, f"{instrument.short_name} result"),
                     "valueCodeableConcept": {"text": response.severity},
                 },
             )
@@ -169,7 +175,7 @@ def _resources_for(
     panel = {
         "resourceType": "Observation",
         **base,
-        "code": _code(instrument.loinc_panel, instrument.name),
+        "code": loinc_code(instrument.loinc_panel, instrument.name),
         "hasMember": [{"reference": ref} for ref, _ in members],
     }
     return [(qr_ref, qr), (_urn("panel", response.pk), panel), *members]

@@ -9,6 +9,7 @@ from ketacare.bounds import BoundedDateField, BoundedDateTimeField
 from ketacare.clinical.instruments import AnswerError, Instrument
 from ketacare.clinical.instruments.scoring import validate
 from ketacare.measures.models import INSTRUMENT_CHOICES, Assignment, PatientLink
+from ketacare.web.widgets import DateInput, datetime_input, text_area
 
 if TYPE_CHECKING:
     # ModelForm takes its model as a parameter for mypy (django-stubs) only; at runtime it
@@ -68,7 +69,7 @@ def answers_form_class(
         fields["completed_at"] = BoundedDateTimeField(
             label="Completed at",
             initial=timezone.localtime().replace(second=0, microsecond=0),
-            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            widget=datetime_input(),
         )
     form_class = cast(
         "type[AnswersForm]", type(f"{instrument.id.title()}Form", (AnswersForm,), fields)
@@ -136,7 +137,7 @@ class AssignForm(_AssignmentModelForm):
         fields = ["instrument_id", "schedule", "every_days", "starts_on"]
         labels = {"instrument_id": "Questionnaire", "every_days": "Every how many days"}
         field_classes = {"starts_on": BoundedDateField}
-        widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"starts_on": DateInput()}
 
     def __init__(
         self, *args: Any, instruments: Iterable[tuple[str, str]] = (), **kwargs: Any
@@ -160,7 +161,7 @@ class AssignForm(_AssignmentModelForm):
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=text_area(3),
         max_length=2000,
         help_text="What you did: e.g. called the patient, safety plan reviewed, 988 given.",
         error_messages={"required": "Write what was done before acknowledging the alert."},

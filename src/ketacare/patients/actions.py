@@ -14,6 +14,7 @@ from ketacare.bounds import check_date, check_datetime, check_decimal, digits_of
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
 from ketacare.patients.mrn import format_mrn
 from ketacare.patients.search import Duplicate, likely_duplicates, normalize_name
+from ketacare.refusals import ActionRefused
 from ketacare.writes import DATABASE, Writes
 
 
@@ -118,7 +119,7 @@ def write_create_patient(
     return patient
 
 
-class EditConflict(Exception):
+class EditConflict(ActionRefused):
     """The record changed since the form was opened; saving would overwrite that change."""
 
 

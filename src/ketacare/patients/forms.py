@@ -14,6 +14,7 @@ from ketacare.bounds import (
 )
 from ketacare.clinical.measurements import date_of_birth_problem, height_problem, weight_problem
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient
+from ketacare.web.widgets import DateInput, datetime_input, text_area
 
 if TYPE_CHECKING:
     # ModelForm takes its model as a parameter for mypy (django-stubs) only; at runtime it
@@ -27,10 +28,6 @@ else:
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
 class PatientForm(_PatientModelForm):
     version = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -39,9 +36,9 @@ class PatientForm(_PatientModelForm):
         fields = DEMOGRAPHIC_FIELDS
         widgets = {
             "date_of_birth": DateInput(),
-            "address": forms.Textarea(attrs={"rows": 2}),
-            "allergies": forms.Textarea(attrs={"rows": 2}),
-            "current_medications": forms.Textarea(attrs={"rows": 3}),
+            "address": text_area(),
+            "allergies": text_area(),
+            "current_medications": text_area(3),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -143,7 +140,7 @@ class ConsentForm(_ConsentModelForm):
         model = ConsentRecord
         fields = ["kind", "decision", "version", "signed_at", "signed_by"]
         field_classes = {"signed_at": BoundedDateTimeField}
-        widgets = {"signed_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+        widgets = {"signed_at": datetime_input()}
 
     def clean_signed_at(self) -> datetime:
         signed_at: datetime = self.cleaned_data["signed_at"]

@@ -13,6 +13,7 @@ from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.patients.search import ORDER, Duplicate, search
+from ketacare.web.submit import submitted
 
 PAGE_SIZE = 25
 
@@ -113,18 +114,14 @@ def patient_chart(request: KetacareRequest, pk: int) -> HttpResponse:
 def patient_edit(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     form = PatientForm(request.POST or None, instance=patient)
-    if request.method == "POST" and form.is_valid():
-        try:
-            changes = actions.update_patient(
-                request.actor, patient.pk, form.cleaned_data, form.cleaned_data["version"]
-            )
-        except actions.EditConflict as conflict:
-            form.add_error(None, str(conflict))
-        else:
-            messages.success(
-                request, f"Saved {len(changes)} change(s)." if changes else "Nothing changed."
-            )
-            return redirect("patient-chart", pk=patient.pk)
+    done, _ = submitted(
+        request,
+        form,
+        lambda data: actions.update_patient(request.actor, patient.pk, data, data["version"]),
+        lambda changes: f"Saved {len(changes)} change(s)." if changes else "Nothing changed.",
+    )
+    if done:
+        return redirect("patient-chart", pk=patient.pk)
     return render(
         request,
         "patients/form.html",

@@ -8,8 +8,8 @@ from ketacare.bounds import BoundedDateField, BoundedDecimalField, BoundedIntege
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.eligibility import FieldSpec, field_specs
 from ketacare.clinical.protocols.library import Protocol
-from ketacare.patients.forms import DateInput
 from ketacare.planning.answers import CHOICE_LABELS, LABELS, entered_paths, section_of
+from ketacare.web.widgets import DateInput, current_password_input, text_area
 
 UNANSWERED = ("", "—")
 NOT_DONE = ("not_done", "Not done")
@@ -94,7 +94,7 @@ class EvaluationForm(forms.Form):
         self.fields["notes"] = forms.CharField(
             label="History and notes",
             required=False,
-            widget=forms.Textarea(attrs={"rows": 4}),
+            widget=text_area(4),
             help_text="Anything the fields above do not hold: history, indication detail, "
             "why urine toxicology was or was not indicated.",
         )
@@ -124,7 +124,7 @@ class AddendumForm(EvaluationForm):
         del self.fields["notes"]
         self.fields["note"] = forms.CharField(
             label="Addendum",
-            widget=forms.Textarea(attrs={"rows": 3}),
+            widget=text_area(3),
             help_text="What is added or corrected, and why. Changed answers above are "
             "re-checked against the eligibility rules.",
         )
@@ -135,7 +135,7 @@ class PasswordConfirmForm(forms.Form):
 
     password = forms.CharField(
         label="Your password",
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=current_password_input(),
     )
     code = authenticator_code_field()
 
@@ -146,7 +146,7 @@ class PlanSignForm(PasswordConfirmForm):
 
     consent_reason = forms.CharField(
         label="Reason for signing without a current treatment consent",
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=text_area(),
         required=False,
         help_text="Shown on the plan and kept with its signature and in the audit log.",
     )
@@ -161,7 +161,7 @@ class PlanSignForm(PasswordConfirmForm):
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label="Reason",
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=text_area(),
         error_messages={"required": "Write the reason."},
     )
 
@@ -170,7 +170,7 @@ class OverrideForm(PasswordConfirmForm):
     # CharField strips whitespace, so a blank reason meets the "required" message.
     reason = forms.CharField(
         label="Reason for treating despite the rules",
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=text_area(3),
         help_text="Required. Shown wherever the plan is shown and kept in the audit log.",
         error_messages={"required": "Write the reason for the override."},
     )
@@ -244,7 +244,7 @@ class RulePolicyForm(forms.Form):
             )
         self.fields["reason"] = forms.CharField(
             label="Reason for the change",
-            widget=forms.Textarea(attrs={"rows": 2}),
+            widget=text_area(),
             error_messages={"required": "Write the reason for changing the clinic's rule."},
         )
 

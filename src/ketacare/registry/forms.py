@@ -4,10 +4,10 @@ from django import forms
 
 from ketacare.bounds import BoundedDateField
 from ketacare.clinical.eligibility import ROUTES
-from ketacare.patients.forms import DateInput
 from ketacare.patients.models import Patient
 from ketacare.planning.answers import CHOICE_LABELS, ROUTE_LABELS
 from ketacare.registry.dataset import Cohort
+from ketacare.web.widgets import DateInput
 
 AGE_BANDS = {
     "": (None, None),

@@ -41,6 +41,7 @@ from ketacare.patients.consent import consent_problem, treatment_consent_problem
 from ketacare.patients.models import BodyMeasurement, ConsentRecord
 from ketacare.planning.actions import route_status
 from ketacare.planning.models import PlannedSession
+from ketacare.refusals import ActionRefused
 from ketacare.treatments.models import (
     STATE_ORDER,
     AdverseEvent,
@@ -56,7 +57,7 @@ State = TreatmentSession.State
 VITAL_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas")
 
 
-class SessionError(ValueError):
+class SessionError(ActionRefused):
     """A refused step; the message names every unmet condition. Nothing was written.
     ``fixes`` names where the missing things are recorded (``Problem.fix``), for the page to
     link to."""

@@ -16,8 +16,9 @@ from ketacare.inventory.models import StockBalance
 from ketacare.treatments.actions import Checklist, Supply, route_check_in, serious_criteria_labels
 from ketacare.treatments.models import AdverseEvent, DoseStep, Observation
 from ketacare.treatments.rems_actions import REFERENCE_MAX
+from ketacare.web.widgets import current_password_input, decimal_input, text_area
 
-PASSWORD_WIDGET = forms.PasswordInput(attrs={"autocomplete": "current-password"})
+PASSWORD_WIDGET = current_password_input()
 
 
 def form_errors(form: forms.Form) -> str:
@@ -139,7 +140,7 @@ class ObservationForm(forms.Form):
 class GateOverrideForm(forms.Form):
     reason = forms.CharField(
         label="Benefit/risk reason for dosing despite the gate",
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=text_area(3),
         error_messages={"required": "Write the benefit/risk reason for dosing despite the gate."},
     )
     password = _password()
@@ -181,7 +182,7 @@ class StartDoseForm(forms.Form):
     change_reason = forms.CharField(
         label="Reason for the changed dose",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=text_area(),
     )
 
     def __init__(self, *args: Any, rows: list[StockBalance], **kwargs: Any) -> None:
@@ -224,7 +225,7 @@ class PumpForm(forms.Form):
         min_value=Decimal("0.1"),
         decimal_places=1,
         max_digits=6,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        widget=decimal_input(),
     )
     note = forms.CharField(label="Note", required=False, max_length=200)
 
@@ -249,7 +250,7 @@ class TransferForm(forms.Form):
     destination = forms.CharField(
         label="Transferred to", max_length=200, initial="Emergency department"
     )
-    reason = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(label="Why", widget=text_area(), max_length=2000)
     decided_by = forms.TypedChoiceField(label="Who decided", coerce=int)
     password = _password()
     code = authenticator_code_field()
@@ -267,7 +268,7 @@ class TransferForm(forms.Form):
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
         label="What was done",
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=text_area(),
         error_messages={"required": "Write what was done about the alert."},
     )
 

@@ -6,13 +6,14 @@ from django.db import transaction
 from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
 from ketacare.audit.record import Action, record
+from ketacare.refusals import ActionRefused
 from ketacare.treatments.models import RemsSubmission
 from ketacare.treatments.rems import rems_sessions
 
 REFERENCE_MAX = RemsSubmission._meta.get_field("reference").max_length
 
 
-class RemsError(ValueError):
+class RemsError(ActionRefused):
     """A refused recording; the message says why. Nothing was written."""
 
 

@@ -16,13 +16,14 @@ from ketacare.inventory.models import (
     Registration,
     StockBalance,
 )
+from ketacare.refusals import ActionRefused
 
 Kind = LedgerEntry.Kind
 # Entries that move stock, by the direction a reversal takes them back.
 STOCK_KINDS = {Kind.RECEIPT, Kind.DISPENSE, Kind.RETURN, Kind.TRANSFER, Kind.LOSS, Kind.ADJUSTMENT}
 
 
-class StockError(ValueError):
+class StockError(ActionRefused):
     """A refused movement; the message says why. Nothing was written."""
 
 

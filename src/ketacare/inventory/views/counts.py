@@ -14,9 +14,9 @@ from ketacare.inventory.views.shared import (
     discrepancy_of,
     not_set_up,
     registration_of,
-    submitted,
     with_registration,
 )
+from ketacare.web.submit import submitted
 
 RESOLVED_SHOWN = 50
 

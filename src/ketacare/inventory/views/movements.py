@@ -34,8 +34,8 @@ from ketacare.inventory.views.shared import (
     movement_page,
     not_set_up,
     registration_of,
-    submitted,
 )
+from ketacare.web.submit import submitted
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from django.shortcuts import redirect
 from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.inventory import actions
 from ketacare.inventory.forms import ReverseForm, witness_signature
-from ketacare.inventory.views.shared import entry_of, ledger_url, movement_page, submitted
+from ketacare.inventory.views.shared import entry_of, ledger_url, movement_page
+from ketacare.web.submit import submitted
 
 
 @requires("inventory.move")

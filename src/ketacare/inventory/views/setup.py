@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.inventory import actions, queries
 from ketacare.inventory.forms import LocationForm, ProductForm, RegistrationForm
-from ketacare.inventory.views.shared import registration_of, submitted
+from ketacare.inventory.views.shared import registration_of
+from ketacare.web.submit import submitted
 
 
 @requires("inventory.setup")

@@ -1,7 +1,6 @@
 """What the ledger's pages share: the registration a page works on, an entry or discrepancy
-looked up within the clinic, submitting a form to its action, and the links back."""
+looked up within the clinic, and the links back."""
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -13,28 +12,7 @@ from django.urls import reverse
 from ketacare.accounts.access import KetacareRequest
 from ketacare.bounds import parse_id
 from ketacare.inventory import queries
-from ketacare.inventory.actions import StockError
 from ketacare.inventory.models import Discrepancy, LedgerEntry, Registration
-
-
-def submitted(
-    request: HttpRequest,
-    form: Form,
-    act: Callable[[dict[str, Any]], Any],
-    success: Callable[[Any], str] | str,
-) -> tuple[bool, Any]:
-    """Run the action on a valid POST: (True, its result), or (False, None) when nothing was
-    done (a GET, an invalid form, or a refusal, which is added to the form's errors)."""
-    if request.method != "POST" or not form.is_valid():
-        return False, None
-    try:
-        result = act(form.cleaned_data)
-    except StockError as error:
-        form.add_error(None, str(error))
-        return False, None
-    messages.success(request, success if isinstance(success, str) else success(result))
-    return True, result
-
 
 # --- what a page works on ---------------------------------------------------------------------
 

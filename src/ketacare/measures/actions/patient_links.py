@@ -16,10 +16,11 @@ from ketacare.measures.actions.safety import tell_alerts
 from ketacare.measures.models import PatientLink, QuestionnaireResponse, SafetyAlert
 from ketacare.outbox import DELIVER, Outbox
 from ketacare.patients.models import Patient
+from ketacare.refusals import ActionRefused
 from ketacare.writes import DATABASE, Writes
 
 
-class LinkError(Exception):
+class LinkError(ActionRefused):
     """A patient link that cannot be used; the message is safe to show the patient."""
 
     def __init__(self, message: str, status: int) -> None:

@@ -8,9 +8,10 @@ from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
 from ketacare.bounds import date_problem
 from ketacare.planning.answers import name_fields
 from ketacare.planning.models import Evaluation
+from ketacare.refusals import ActionRefused
 
 
-class PlanningError(ValueError):
+class PlanningError(ActionRefused):
     """A refused change; the message says why and what to do. Nothing was written."""
 
 

@@ -14,7 +14,8 @@ from ketacare.planning.answers import ROUTE_LABELS
 from ketacare.planning.forms import OverrideForm, RulePolicyForm
 from ketacare.planning.queries import rule_history
 from ketacare.planning.rule_policy import clinic_rules, latest_changes
-from ketacare.planning.views.shared import evaluation_or_404, submitted
+from ketacare.planning.views.shared import evaluation_or_404
+from ketacare.web.submit import submitted
 
 
 def by_route(verdicts: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:

@@ -8,24 +8,28 @@ from django.shortcuts import redirect, render
 from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
 from ketacare.planning import actions
-from ketacare.planning.actions import PlanningError
 from ketacare.planning.answers import grouped, shown
 from ketacare.planning.forms import AddendumForm, EvaluationForm, PasswordConfirmForm
 from ketacare.planning.queries import evaluation_plans, has_weight
 from ketacare.planning.signature import evaluation_intact
 from ketacare.planning.views.eligibility import by_route
-from ketacare.planning.views.shared import evaluation_or_404, patient_or_404, submitted
+from ketacare.planning.views.shared import evaluation_or_404, patient_or_404
+from ketacare.web.submit import attempted, submitted
 
 
 @requires("planning.evaluate")
 def evaluation_new(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = patient_or_404(request, pk)
     form = EvaluationForm(request.POST or None, answers=actions.suggested_answers(patient))
-    if request.method == "POST" and form.is_valid():
-        evaluation = actions.start_evaluation(
-            request.actor, patient, form.answers(), form.cleaned_data["notes"]
-        )
-        messages.success(request, "Evaluation saved (in progress).")
+    done, evaluation = submitted(
+        request,
+        form,
+        lambda data: actions.start_evaluation(
+            request.actor, patient, form.answers(), data["notes"]
+        ),
+        "Evaluation saved (in progress).",
+    )
+    if done:
         return redirect("evaluation-detail", evaluation_id=evaluation.pk)
     return render(
         request,
@@ -106,12 +110,11 @@ def evaluation_edit(request: KetacareRequest, evaluation_id: int) -> HttpRespons
 def evaluation_complete(request: KetacareRequest, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_or_404(request, evaluation_id)
     if request.method == "POST":
-        try:
-            actions.complete_evaluation(request.actor, evaluation.pk)
-        except PlanningError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, "Evaluation completed; it awaits a prescriber's signature.")
+        attempted(
+            request,
+            lambda: actions.complete_evaluation(request.actor, evaluation.pk),
+            "Evaluation completed; it awaits a prescriber's signature.",
+        )
     return redirect("evaluation-detail", evaluation_id=evaluation.pk)
 
 

@@ -24,7 +24,8 @@ from ketacare.planning.models import TreatmentPlan
 from ketacare.planning.pk_chart import plan_chart
 from ketacare.planning.queries import has_weight
 from ketacare.planning.signature import plan_intact
-from ketacare.planning.views.shared import evaluation_or_404, plan_or_404, submitted
+from ketacare.planning.views.shared import evaluation_or_404, plan_or_404
+from ketacare.web.submit import submitted
 
 
 @requires("planning.sign")

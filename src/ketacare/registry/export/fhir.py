@@ -6,8 +6,7 @@ from typing import Any
 
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.protocols.library import get_protocol
-from ketacare.measures.fhir import SURVEY
-from ketacare.measures.fhir import _code as fhir_code
+from ketacare.measures.fhir import SURVEY, loinc_code
 from ketacare.registry.dataset import Dataset
 from ketacare.registry.export.dictionary import arrow_table
 
@@ -61,7 +60,7 @@ def fhir_resources(research: Dataset) -> dict[str, list[dict[str, Any]]]:
                 "meta": PSEUDONYMISED,
                 "status": "final",
                 "category": [SURVEY],
-                "code": fhir_code(instrument.loinc_total, f"{instrument.short_name} total score"),
+                "code": loinc_code(instrument.loinc_total, f"{instrument.short_name} total score"),
                 "subject": _subject(row["research_id"]),
                 "effectiveDateTime": row["completed_at"].isoformat(),
                 "valueInteger": row["total"],

@@ -19,10 +19,11 @@ from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.clinical.session.due import VitalsDue, minutes_since
 from ketacare.treatments import actions, due
-from ketacare.treatments.actions import SessionError, protocol_of
+from ketacare.treatments.actions import protocol_of
 from ketacare.treatments.forms import OpenSessionForm, form_errors
 from ketacare.treatments.models import TreatmentSession
 from ketacare.treatments.queries import board_sessions, waiting_for_a_chair
+from ketacare.web.submit import attempted
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,13 @@ def session_open(request: KetacareRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return redirect(board_url(day))
-    try:
-        session = actions.open_session(
+    session, refusal = attempted(
+        request,
+        lambda: actions.open_session(
             request.actor, form.cleaned_data["planned"], form.cleaned_data["chair"]
-        )
-    except SessionError as error:
-        messages.error(request, str(error))
+        ),
+        lambda s: f"{s.patient.full_name} is on the board in {s.chair}.",
+    )
+    if refusal is not None:
         return redirect(board_url(day))
-    messages.success(request, f"{session.patient.full_name} is on the board in {session.chair}.")
     return redirect(board_url(session.date))

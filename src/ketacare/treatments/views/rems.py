@@ -17,10 +17,11 @@ from ketacare.clinical.session.rems import deadline_days
 from ketacare.treatments import rems
 from ketacare.treatments.forms import RemsSubmissionForm
 from ketacare.treatments.models import TreatmentSession
-from ketacare.treatments.rems_actions import RemsError, record_rems_submission
+from ketacare.treatments.rems_actions import record_rems_submission
 from ketacare.treatments.rems_fill import monitoring_form
 from ketacare.treatments.rems_form import TITLE, staff_name
 from ketacare.treatments.rems_pdf import monitoring_pdf
+from ketacare.web.submit import submitted
 
 SUBMITTED_SHOWN = 50  # the most recent submissions under the open forms
 SCREEN, PRINT, PDF = "screen", "print", "pdf"
@@ -67,16 +68,14 @@ def form(request: KetacareRequest, session_id: int) -> HttpResponse:
         return redirect("rems-dashboard")
     fmt = request.GET.get("format", SCREEN)
     submission_form = RemsSubmissionForm(request.POST or None)
-    if request.method == "POST" and submission_form.is_valid():
-        try:
-            record_rems_submission(
-                request.actor, session.pk, submission_form.cleaned_data["reference"]
-            )
-        except RemsError as error:
-            submission_form.add_error(None, str(error))
-        else:
-            messages.success(request, "REMS form recorded as submitted.")
-            return redirect("rems-form", session_id=session.pk)
+    done, _ = submitted(
+        request,
+        submission_form,
+        lambda data: record_rems_submission(request.actor, session.pk, data["reference"]),
+        "REMS form recorded as submitted.",
+    )
+    if done:
+        return redirect("rems-form", session_id=session.pk)
     monitoring = monitoring_form(session)
     context: dict[str, Any] = {
         "session": session,

@@ -29,6 +29,7 @@ from ketacare.treatments.forms import (
 )
 from ketacare.treatments.models import Observation, SessionAlert, TreatmentSession
 from ketacare.treatments.views.session import page, session_or_404, transfer_form
+from ketacare.web.submit import attempted
 
 # The form a step parses is the form its action reads.
 StepForm = TypeVar("StepForm", bound=Form)
@@ -51,14 +52,10 @@ def _step(
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return page(request, session, {name: form})
-    try:
-        result = act(session, form)
-    except SessionError as error:
-        messages.error(request, str(error))
-        return page(request, session, {name: form}, fixes=error.fixes)
-    said = success(result)
-    level, text = said if isinstance(said, tuple) else (messages.SUCCESS, said)
-    messages.add_message(request, level, text)
+    _, refusal = attempted(request, lambda: act(session, form), success)
+    if refusal is not None:
+        fixes = refusal.fixes if isinstance(refusal, SessionError) else ()
+        return page(request, session, {name: form}, fixes=fixes)
     return redirect("session-detail", session_id=session.pk)
 
 
@@ -264,14 +261,14 @@ def alert_acknowledge(request: KetacareRequest, session_alert_id: int) -> HttpRe
     if request.method != "POST":
         return redirect("session-detail", session_id=session.pk)
     form = AcknowledgeForm(request.POST, auto_id=f"ack{alert.pk}_%s")
-    if form.is_valid():
-        try:
-            actions.acknowledge_alert(request.actor, alert.pk, form.cleaned_data["note"])
-        except SessionError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, "Alert acknowledged.")
-            return redirect("session-detail", session_id=session.pk)
-    else:
+    if not form.is_valid():
         messages.error(request, form_errors(form))
-    return page(request, session, bound_alert=(alert.pk, form))
+        return page(request, session, bound_alert=(alert.pk, form))
+    _, refusal = attempted(
+        request,
+        lambda: actions.acknowledge_alert(request.actor, alert.pk, form.cleaned_data["note"]),
+        "Alert acknowledged.",
+    )
+    if refusal is not None:
+        return page(request, session, bound_alert=(alert.pk, form))
+    return redirect("session-detail", session_id=session.pk)

@@ -7,7 +7,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from ketacare.accounts.access import ACTIVE_CLINIC_SESSION_KEY, Actor, client_ip, membership_of
+from ketacare.accounts.access import ACTIVE_CLINIC_SESSION_KEY, client_ip, membership_of
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 
 

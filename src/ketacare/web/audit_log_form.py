@@ -2,6 +2,7 @@ from django import forms
 
 from ketacare.audit.models import AuditEvent
 from ketacare.bounds import BoundedDateField
+from ketacare.web.widgets import DateInput
 
 
 class AuditFilterForm(forms.Form):
@@ -10,12 +11,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         required=False, choices=[("", "Any action"), *AuditEvent.Action.choices]
     )
-    date_from = BoundedDateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = BoundedDateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = BoundedDateField(required=False, label="From", widget=DateInput())
+    date_to = BoundedDateField(required=False, label="To", widget=DateInput())
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}

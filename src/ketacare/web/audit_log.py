@@ -1,3 +1,6 @@
+"""The audit log page: a web page, not part of audit (which never imports accounts, whose
+``requires`` every page needs)."""
+
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.paginator import Paginator
@@ -5,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from ketacare.accounts.access import KetacareRequest, requires
-from ketacare.audit.forms import AuditFilterForm
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.record import Action, record
+from ketacare.web.audit_log_form import AuditFilterForm
 
 PAGE_SIZE = 50
 
