@@ -14,6 +14,7 @@ from ketacare.inventory.models import LedgerEntry
 from ketacare.treatments import actions
 from ketacare.treatments.actions import SessionError
 from ketacare.treatments.models import Observation, TreatmentSession
+from ketacare.treatments.note import session_note
 from tests.conftest import PASSWORD, actor, client_for
 from tests.treatments.conftest import HIGH_BP, NORMAL, READY, as_nurse, supply
 
@@ -67,7 +68,7 @@ def test_a_repeat_reading_after_rest_opens_the_gate_and_both_are_in_the_note(
     assert Observation.objects.filter(session=checked_in, phase="pre_dose").count() == 2
     with time_machine.travel(t0 + timedelta(minutes=46), tick=False):
         actions.infusion_step(who, checked_in.pk, "infusion_end")
-    note = actions.session_note(TreatmentSession.objects.get(pk=checked_in.pk))
+    note = session_note(TreatmentSession.objects.get(pk=checked_in.pk))
     assert "systolic 152, diastolic 94" in note and "gate: stops dosing" in note
     assert "dispensed 20 mL (200 mg) from lot L-rac by" in note
     assert "systolic 130, diastolic 85" in note

@@ -1,16 +1,19 @@
 """Recording that a session's REMS Patient Monitoring Form was submitted on the REMS portal.
 One transaction with its audit event; a refusal raises RemsError and writes nothing."""
 
-from django.db import transaction
+from django.db import models, transaction
 
 from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
-from ketacare.audit.record import Action, record
+from ketacare.audit.record import Action
 from ketacare.refusals import ActionRefused
-from ketacare.treatments.models import RemsSubmission
+from ketacare.treatments.models import RemsSubmission, TreatmentSession
 from ketacare.treatments.rems import rems_sessions
+from ketacare.writes import DATABASE, Writes
 
-REFERENCE_MAX = RemsSubmission._meta.get_field("reference").max_length
+_REFERENCE = RemsSubmission._meta.get_field("reference")
+assert isinstance(_REFERENCE, models.CharField) and _REFERENCE.max_length is not None
+REFERENCE_MAX: int = _REFERENCE.max_length
 
 
 class RemsError(ActionRefused):
@@ -23,7 +26,9 @@ def record_rems_submission(actor: Actor, session_id: int, reference: str) -> Rem
     if not allowed(actor.role, "treatments.rems"):
         raise RemsError("Your role may not record REMS submissions.")
     session = (
-        rems_sessions(actor.clinic)
+        None
+        if actor.clinic is None
+        else rems_sessions(actor.clinic)
         # Lock only the session: concurrent recordings queue here.
         .select_for_update(of=("self",))
         .select_related("patient")
@@ -39,17 +44,26 @@ def record_rems_submission(actor: Actor, session_id: int, reference: str) -> Rem
         raise RemsError("Type the confirmation reference the REMS portal gave you.")
     if len(reference) > REFERENCE_MAX:
         raise RemsError(f"The reference is longer than {REFERENCE_MAX} characters.")
-    submission = RemsSubmission.objects.create(
-        session=session,
-        submitted_at=actor.now(),
-        submitted_by=actor.user,
-        reference=reference,
+    return write_rems_submission(DATABASE, actor, session, reference)
+
+
+def write_rems_submission(
+    writes: Writes, actor: Actor, session: TreatmentSession, reference: str
+) -> RemsSubmission:
+    """What recording the REMS form writes, once its checks have passed."""
+    submission = writes.add(
+        RemsSubmission(
+            session=session,
+            submitted_at=actor.now(),
+            submitted_by=actor.user,
+            reference=reference.strip(),
+        )
     )
-    record(
+    writes.record(
         actor,
         Action.CREATE,
         obj=submission,
-        patient=session.patient,
-        changes={"session": session.pk, "reference": reference},
+        patient=session.patient_id,
+        changes={"session": session.pk, "reference": submission.reference},
     )
     return submission
