@@ -162,7 +162,10 @@ class ActionOps:
         planning.complete_evaluation(actor, evaluation_id)
 
     def sign_evaluation(self, actor: Actor, evaluation_id: int) -> dict[str, Any]:
-        return planning.sign_evaluation(actor, evaluation_id, self.password).verdicts
+        verdicts: dict[str, Any] = planning.sign_evaluation(
+            actor, evaluation_id, self.password
+        ).verdicts
+        return verdicts
 
     def override_eligibility(
         self, actor: Actor, evaluation_id: int, route: str, reason: str

@@ -5,7 +5,7 @@ esketamine REMS form."""
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -80,7 +80,7 @@ class CourseSessionDays(CourseQuestionnaires):
         dose: Decimal,
         plan: Plan,
         sessions: int,
-    ) -> Iterator[datetime]:
+    ) -> Generator[datetime, None, int]:
         """One dosing day. Returns 1 if a dose was given."""
         sim, p, rng, ops = self.sim, self.p, self.rng, self.ops
         route, gate_route = protocol.route, protocol.eligibility_route

@@ -3,7 +3,7 @@ it last yielded, in time order."""
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -87,7 +87,8 @@ class Sim:
         if progress and current is not None:
             progress((timezone.localdate(end) - current).days)
         for _, _, course in self.queue:
-            course.close()  # courses still under way at the end let go of their patients
+            if isinstance(course, Generator):
+                course.close()  # courses still under way at the end let go of their patients
 
 
 def patient_course(sim: Sim, n: int, referred: datetime) -> Iterator[datetime]:

@@ -145,7 +145,9 @@ def sink_for(writer: str) -> LocalSink | PipeSink:
     if writer == "auto":
         # Another process can neither see an in-memory database nor join the caller's
         # transaction (a test's, say): then the writer stays in this process.
-        shared = not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+        shared = not (
+            connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]  # SQLite's wrapper only
+        )
         can_fork = "fork" in multiprocessing.get_all_start_methods()
         outside = not connection.in_atomic_block
         writer = "process" if shared and can_fork and outside else "local"

@@ -2,7 +2,7 @@
 a dose comes from, and the clinic's routine of weekly orders and monthly counts."""
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -46,8 +46,8 @@ class Stock:
                 self.lots[route].append(
                     _Lot(balance.lot_id, balance.lot.expires_on, Decimal(balance.quantity_units))
                 )
-        self.booked: dict[date, Counter[str]] = defaultdict(Counter)
-        self.used: dict[date, Counter[str]] = defaultdict(Counter)
+        self.booked: dict[date, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.used: dict[date, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.received = 0
 
     def book(self, day: date, route: str, units: Decimal, sign: int = 1) -> None:

@@ -57,7 +57,7 @@ class _Table:
         self.fields = [f for f in model._meta.concrete_fields]
         self.name = model._meta.db_table
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.fields)
+        columns = ", ".join(quote(column_of(f)) for f in self.fields)
         marks = ", ".join(["%s"] * len(self.fields))
         # Names from the models' own metadata, quoted; values are parameters.
         self.insert_sql = f"INSERT INTO {quote(self.name)} ({columns}) VALUES ({marks})"  # noqa: S608
@@ -78,7 +78,13 @@ class _Table:
         return tuple(values)
 
 
-def _preparer(f: models.Field) -> Callable[[Any], Any] | None:
+def column_of(f: models.Field[Any, Any]) -> str:
+    """A concrete field's column (every field written here is concrete: it has one)."""
+    assert f.column is not None
+    return f.column
+
+
+def _preparer(f: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     """How a value of ``f`` goes to the database: Django's own preparation, except the two
     most frequent on SQLite, done as it does them without its per-value lookups (timestamps
     as naive text in the connection's time zone; JSON as ``json.dumps``)."""
@@ -206,7 +212,7 @@ class Writer:
                         prepared.append(value)
                     groups[names].append((*prepared, pk))
                 for names, rows in groups.items():
-                    sets = ", ".join(f"{quote(by_name[n].column)} = %s" for n in names)
+                    sets = ", ".join(f"{quote(column_of(by_name[n]))} = %s" for n in names)
                     cursor.executemany(
                         f"UPDATE {quote(table.name)} SET {sets} WHERE {quote('id')} = %s",  # noqa: S608
                         rows,

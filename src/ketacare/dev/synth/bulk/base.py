@@ -69,10 +69,9 @@ class BulkWrites:
 
     def save(self, obj: models.Model, *fields: str) -> None:
         meta = obj._meta
-        values = {
-            meta.get_field(name).attname: getattr(obj, meta.get_field(name).attname)
-            for name in fields
-        }
+        # Concrete fields only (an action saves columns), so each has an attname.
+        attnames = [meta.get_field(name).attname for name in fields]  # type: ignore[union-attr]
+        values = {attname: getattr(obj, attname) for attname in attnames}
         self.ops.w.update(type(obj), obj.pk, **values)
 
     def record(
