@@ -27,7 +27,7 @@ from ketacare.planning import actions as planning
 from ketacare.planning.actions import PlanRequest
 from ketacare.treatments import actions as treatments
 from ketacare.treatments.actions import Checklist, Supply
-from ketacare.web.demo_data import CLEAR_EVALUATION
+from ketacare.web.demo_planning import CLEAR_EVALUATION
 from tests.conftest import PASSWORD, PATIENT_DATA, actor
 from tests.measures.helpers import PHQ9_ITEM9, contact_consent, token_of
 

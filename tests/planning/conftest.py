@@ -11,7 +11,7 @@ from ketacare.clinical.eligibility import load_rules
 from ketacare.patients import actions as patient_actions
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanRequest
-from ketacare.web.demo_data import CLEAR_EVALUATION
+from ketacare.web.demo_planning import CLEAR_EVALUATION
 from tests.conftest import PASSWORD, actor
 
 # The flat answers of a patient whom no rule flags (the demo's, so there is one copy).

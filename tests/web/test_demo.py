@@ -134,7 +134,7 @@ def test_seeding_twice_does_not_duplicate_plans(db):
 
 def test_a_demo_made_before_planning_gets_it_on_the_next_run(db, monkeypatch):
     with monkeypatch.context() as before_planning:
-        before_planning.setattr(demo_data, "_seed_planning", lambda clinic: None)
+        before_planning.setattr(demo_data, "seed_planning", lambda clinic, password: None)
         before_planning.setattr(demo_data, "seed_sessions", lambda clinic, password: None)
         seed_demo(patient_count=12)
     assert not Evaluation.objects.exists()

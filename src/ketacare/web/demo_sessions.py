@@ -154,7 +154,7 @@ class _Day:
 
 
 def _clear_answers() -> dict[str, object]:
-    from ketacare.web.demo_data import CLEAR_EVALUATION
+    from ketacare.web.demo_planning import CLEAR_EVALUATION
 
     return dict(CLEAR_EVALUATION)
 
