@@ -78,13 +78,13 @@ class _Table:
         return tuple(values)
 
 
-def column_of(f: models.Field[Any, Any]) -> str:
+def column_of(f: "models.Field[Any, Any]") -> str:
     """A concrete field's column (every field written here is concrete: it has one)."""
     assert f.column is not None
     return f.column
 
 
-def _preparer(f: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+def _preparer(f: "models.Field[Any, Any]") -> Callable[[Any], Any] | None:
     """How a value of ``f`` goes to the database: Django's own preparation, except the two
     most frequent on SQLite, done as it does them without its per-value lookups (timestamps
     as naive text in the connection's time zone; JSON as ``json.dumps``)."""
