@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from ketacare.accounts import views as accounts
-from ketacare.web import audit_log as audit
+from ketacare.web import audit_views as audit
 from ketacare.web import views as web
 
 urlpatterns = [
