@@ -104,9 +104,9 @@ class Outcome:
 
 
 def seed(clinics: int) -> tuple[Plan, float]:
-    from ketacare.accounts.access import SYSTEM, Actor
     from ketacare.accounts.actions import create_clinic, create_staff
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import SYSTEM, Actor
     from ketacare.patients import actions as patient_actions
     from ketacare.patients.models import Patient
 
@@ -153,9 +153,9 @@ def operation(scenario: str, plan: Plan, worker: int):
     from django.test import Client
     from django.urls import reverse
 
-    from ketacare.accounts.access import Actor
     from ketacare.accounts.models import Clinic, User
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import Actor
     from ketacare.audit.record import Action, record
     from ketacare.patients.models import Patient
 

@@ -152,10 +152,10 @@ def seed(sessions: int, clients: int, rng: random.Random) -> Seeded:
     from django.test.utils import override_settings
     from django.utils import timezone
 
-    from ketacare.accounts.access import SYSTEM, Actor
     from ketacare.accounts.actions import create_clinic, create_staff
     from ketacare.accounts.models import Clinic, User
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import SYSTEM, Actor
     from ketacare.inventory import actions as inventory
     from ketacare.patients import actions as patient_actions
     from ketacare.patients.models import ConsentRecord, Patient

@@ -101,9 +101,9 @@ def seed(workers: int) -> tuple[Plan, float]:
     from django.db import connection
     from django.utils import timezone
 
-    from ketacare.accounts.access import SYSTEM, Actor
     from ketacare.accounts.actions import create_clinic, create_staff
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import SYSTEM, Actor
     from ketacare.inventory import actions
     from ketacare.patients import actions as patient_actions
     from ketacare.patients.models import Patient
@@ -198,9 +198,9 @@ def operation(scenario: str, plan: Plan, worker: int, rng: random.Random):
     """The timed call of one worker in one scenario, ready to run in that worker."""
     from django.db import connection, transaction
 
-    from ketacare.accounts.access import Actor
     from ketacare.accounts.models import Clinic, User
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import Actor
     from ketacare.inventory import actions
 
     if scenario == "select1":

@@ -166,10 +166,10 @@ def seed(rng: random.Random, background_patients: int, background_responses: int
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from ketacare.accounts.access import SYSTEM, Actor
     from ketacare.accounts.actions import create_clinic, create_staff
     from ketacare.accounts.models import Clinic
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import SYSTEM, Actor
     from ketacare.audit.models import AuditEvent
     from ketacare.clinical.instruments import get
     from ketacare.measures import actions as measure_actions

@@ -134,10 +134,10 @@ def _weights(n: int) -> list[float]:
 def seed(count: int, rng: random.Random, sqlite_analyze: bool = False) -> Seeded:
     from django.db import connection, transaction
 
-    from ketacare.accounts.access import SYSTEM, Actor
     from ketacare.accounts.actions import create_clinic, create_staff
     from ketacare.accounts.models import Clinic
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import SYSTEM, Actor
     from ketacare.patients import actions as patient_actions
     from ketacare.patients.models import ConsentRecord, Patient
     from ketacare.patients.mrn import format_mrn

@@ -43,9 +43,9 @@ END = date(2026, 6, 1)  # fixed, so that runs on different days make the same pr
 def _references() -> dict[str, float]:
     from django.db import connection, transaction
 
-    from ketacare.accounts.access import SYSTEM, Actor
     from ketacare.accounts.actions import create_clinic, create_staff
     from ketacare.accounts.permissions import Role
+    from ketacare.actor import SYSTEM, Actor
     from ketacare.patients import actions as patients
 
     clinic = create_clinic(SYSTEM, "Reference clinic")

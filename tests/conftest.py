@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.backends.sqlite3 import base as sqlite_backend
 from django.test import Client
 
-from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.permissions import Role
+from ketacare.actor import SYSTEM, Actor
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS
 

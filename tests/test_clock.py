@@ -13,9 +13,9 @@ from django.core import mail
 from django.db import models
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor, FixedClock, system_now
 from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor, FixedClock, system_now
 from ketacare.audit.models import AuditEvent
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.actions import Signature

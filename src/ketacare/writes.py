@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.db import models
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import record
 
 M = TypeVar("M", bound=models.Model)

@@ -1,7 +1,7 @@
 import pytest
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
+from ketacare.actor import SYSTEM
 from tests.conftest import PASSWORD
 
 

@@ -4,9 +4,9 @@ another clinic's staff cannot see them, and bad input changes nothing."""
 import pytest
 from django.urls import reverse
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
 from ketacare.accounts.models import Clinic
+from ketacare.actor import SYSTEM
 from ketacare.audit.models import AuditEvent
 from tests.conftest import PASSWORD, client_for
 

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
 from ketacare.accounts.models import Clinic, User
+from ketacare.actor import SYSTEM
 from ketacare.web.demo_data import DEMO_PASSWORD
 from tests.conftest import PASSWORD
 

@@ -4,9 +4,9 @@ the answer against the one permission table."""
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
 from ketacare.accounts.permissions import PERMISSIONS, allowed
+from ketacare.actor import SYSTEM
 from ketacare.patients.models import Patient
 from tests.conftest import PASSWORD, ROLES, client_for, make_patient
 from tests.planning.conftest import signed_plan

@@ -6,11 +6,11 @@ the same."""
 import pytest
 from django.conf import settings
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff, set_staff_active
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import Role
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate, reauthenticate_actor
+from ketacare.actor import SYSTEM
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.verify import verify_chain
 from tests.accounts.reauth_checks import (

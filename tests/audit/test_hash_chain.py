@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from ketacare.accounts.access import SYSTEM
+from ketacare.actor import SYSTEM
 from ketacare.audit.chain import GENESIS_HASH
 from ketacare.audit.models import AuditEvent, ChainHead
 from ketacare.audit.record import Action, record

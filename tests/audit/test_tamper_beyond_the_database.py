@@ -15,8 +15,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic
+from ketacare.actor import SYSTEM, Actor
 from ketacare.audit.chain import GENESIS_HASH, canonical, event_digest
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.record import Action, record

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from ketacare.accounts.access import SYSTEM
+from ketacare.actor import SYSTEM
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.record import Action, record
 from ketacare.audit.verify import verify_chain

@@ -39,7 +39,7 @@ SETUP = """
 import json
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
-from ketacare.accounts.access import SYSTEM, Actor
+from ketacare.actor import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import Role

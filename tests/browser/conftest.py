@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_clinic
+from ketacare.actor import SYSTEM
 
 CHROMIUM_ARGS = [
     "--headless=new",

@@ -25,10 +25,10 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import LANDING, Role, allowed
+from ketacare.actor import SYSTEM
 from ketacare.measures import actions as measures
 from ketacare.treatments import actions as treatments
 from ketacare.treatments.actions import Supply

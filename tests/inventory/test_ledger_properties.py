@@ -32,7 +32,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.inventory import actions
 from ketacare.inventory.actions import StockError

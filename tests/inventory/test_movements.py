@@ -158,8 +158,8 @@ def test_an_expired_lot_needs_a_prescriber_override(
 
 
 def test_a_nurse_cannot_override_an_expiry(registration, vial, safe, patient, nurse, clinic, staff):
-    from ketacare.accounts.access import SYSTEM
     from ketacare.accounts.actions import create_staff
+    from ketacare.actor import SYSTEM
 
     other_nurse = create_staff(
         SYSTEM, clinic=clinic, username="n2", password=PASSWORD, role="nurse"

@@ -75,8 +75,8 @@ def test_the_object_pages_open_for_the_allowed_roles_only(staff, dispensed, disc
 def test_another_clinics_nurse_gets_404_for_this_clinics_entries(
     outsider, dispensed, discrepancy, as_user, other_clinic
 ):
-    from ketacare.accounts.access import SYSTEM
     from ketacare.accounts.actions import create_staff
+    from ketacare.actor import SYSTEM
     from tests.conftest import PASSWORD
 
     client = as_user(outsider)

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
+from ketacare.actor import SYSTEM
 from ketacare.inventory import actions
 from ketacare.inventory.actions import Signature, StockError
 from ketacare.inventory.models import LedgerEntry

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
 from ketacare.accounts.permissions import Role
+from ketacare.actor import SYSTEM
 from ketacare.measures import actions, links
 from ketacare.measures.models import PatientLink
 from ketacare.patients.actions import record_consent

@@ -5,8 +5,8 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
+from ketacare.actor import SYSTEM
 from ketacare.audit.models import AuditEvent
 from ketacare.planning import actions
 from ketacare.planning.actions import PlanningError

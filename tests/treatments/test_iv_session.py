@@ -192,8 +192,8 @@ def test_a_session_never_moves_backwards(session, nurse, clinic):
 
 
 def test_two_nurses_recording_at_once_keep_both_observations(session, nurse, clinic, staff):
-    from ketacare.accounts.access import SYSTEM
     from ketacare.accounts.actions import create_staff
+    from ketacare.actor import SYSTEM
 
     other = create_staff(SYSTEM, clinic=clinic, username="n2", password=PASSWORD, role="nurse")
     actions.check_in(as_nurse(nurse, clinic), session.pk, READY)

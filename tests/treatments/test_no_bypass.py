@@ -10,8 +10,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_staff
+from ketacare.actor import SYSTEM
 from ketacare.inventory import actions as inventory
 from ketacare.inventory.actions import Signature
 from ketacare.inventory.models import LedgerEntry

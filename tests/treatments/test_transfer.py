@@ -55,8 +55,8 @@ def test_a_transfer_mid_infusion_ends_the_session_and_locks_the_note(
 def test_a_transfer_needs_where_why_and_who_and_changes_nothing_without(
     dosing, nurse, clinic, other_clinic
 ):
-    from ketacare.accounts.access import SYSTEM
     from ketacare.accounts.actions import create_staff
+    from ketacare.actor import SYSTEM
 
     elsewhere = create_staff(
         SYSTEM, clinic=other_clinic, username="far", password=PASSWORD, role="prescriber"

@@ -15,14 +15,7 @@ from django.shortcuts import render
 
 from ketacare.accounts.models import Clinic, Membership, User
 from ketacare.accounts.permissions import Role, allowed
-
-# Re-exported while the apps' actions (being split by other changes) still import them from
-# here; new code imports them from ketacare.actor.
-from ketacare.actor import SYSTEM as SYSTEM
-from ketacare.actor import Actor as Actor
-from ketacare.actor import Clock as Clock
-from ketacare.actor import FixedClock as FixedClock
-from ketacare.actor import system_now as system_now
+from ketacare.actor import Actor
 
 ACTIVE_CLINIC_SESSION_KEY = "active_clinic_id"
 View = Callable[..., HttpResponse]

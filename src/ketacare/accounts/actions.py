@@ -12,10 +12,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketacare.accounts import passwords
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic, Membership, User
 from ketacare.accounts.permissions import Role
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes, record
 
 

@@ -27,9 +27,9 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest
 from django_otp import match_token
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.middleware import has_second_factor, requires_second_factor
 from ketacare.accounts.models import User
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.refusals import ActionRefused
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor, Clock, system_now
+from ketacare.actor import Actor, Clock, system_now
 from ketacare.clinical.instruments import get
 from ketacare.measures import actions, contact
 from ketacare.measures.models import Assignment, PatientLink, QuestionnaireResponse

@@ -18,9 +18,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor, Clock, system_now
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor, Clock, system_now
 from ketacare.audit.record import Action, record
 from ketacare.measures.models import SafetyAlert
 from ketacare.outbox import DELIVER, Outbox

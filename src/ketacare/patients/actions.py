@@ -7,8 +7,8 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import F
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.bounds import check_date, check_datetime, check_decimal, digits_of
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS, BodyMeasurement, ConsentRecord, Patient

@@ -3,8 +3,8 @@ One transaction with its audit event; a refusal raises RemsError and writes noth
 
 from django.db import models, transaction
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
+from ketacare.actor import Actor
 from ketacare.audit.record import Action
 from ketacare.refusals import ActionRefused
 from ketacare.treatments.models import RemsSubmission, TreatmentSession

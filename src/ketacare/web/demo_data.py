@@ -10,10 +10,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.actions import create_clinic, create_staff, update_clinic_details
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.actor import SYSTEM, Actor
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.inventory.models import Registration
 from ketacare.measures import actions as measure_actions

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor
 from ketacare.inventory import actions
 from ketacare.inventory.actions import Counted, Signature
 from ketacare.inventory.models import Location, Lot, Product, Registration, StockBalance

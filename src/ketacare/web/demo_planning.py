@@ -10,9 +10,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.schedule import WEEKDAYS
 from ketacare.patients import actions as patient_actions

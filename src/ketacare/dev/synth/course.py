@@ -9,8 +9,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor
 from ketacare.clinical.eligibility import OVERRIDABLE
 from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.clinical.protocols.schedule import ScheduleError, reschedule

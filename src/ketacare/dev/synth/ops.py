@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.clinical.session import VitalSigns
 from ketacare.dev.synth.clock import Clock
 from ketacare.dev.synth.people import TOWN

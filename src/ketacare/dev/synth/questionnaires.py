@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor
 from ketacare.clinical.instruments import get as get_instrument
 from ketacare.clinical.instruments import score
 from ketacare.clinical.safety import safety_signals

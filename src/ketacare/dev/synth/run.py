@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.permissions import Role
+from ketacare.actor import SYSTEM
 from ketacare.dev.synth.bulk import BulkOps
 from ketacare.dev.synth.clock import Clock, at
 from ketacare.dev.synth.ops import ActionOps, Ops

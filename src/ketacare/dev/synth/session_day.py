@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.clinical.session import pre_dose_gate
 from ketacare.dev.synth.clock import at, office_day

@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 
 from django.contrib.auth.hashers import make_password
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.hashers import MachineSecretHasher
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.dev.synth.params import SynthError, SynthParams
 from ketacare.dev.synth.people import STATE, TOWN

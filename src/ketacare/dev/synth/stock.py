@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.dev.synth.clock import at
 from ketacare.dev.synth.ops import Ops
 from ketacare.dev.synth.setup import PRODUCTS, StockSetup

@@ -5,7 +5,7 @@ the balances locked, so that writers of one ledger queue and a balance is read a
 from decimal import Decimal
 from typing import Any
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.bounds import OutOfBounds, check_decimal, digits_of
 from ketacare.clinical.datafiles import load
 from ketacare.inventory.models import (

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.bounds import OutOfBounds, check_decimal, decimal_limit, shown
 from ketacare.inventory.actions.checks import (

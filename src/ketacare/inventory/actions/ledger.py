@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit import checkpoints
 from ketacare.audit.record import Action
 from ketacare.inventory.actions.checks import (

@@ -11,8 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
+from ketacare.actor import Actor
 from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.inventory.actions.checks import (
     Kind,

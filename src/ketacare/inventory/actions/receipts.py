@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.bounds import OutOfBounds, check_date
 from ketacare.inventory.actions.checks import (
     Kind,

@@ -3,9 +3,9 @@ edited. What would put controlled substance back on the book needs a witness."""
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
+from ketacare.actor import Actor
 from ketacare.inventory.actions.checks import Kind, StockError, locked_registration
 from ketacare.inventory.actions.ledger import append
 from ketacare.inventory.actions.signatures import REVERSAL_WITNESS, Signature, confirm_witness

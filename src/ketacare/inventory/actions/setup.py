@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.inventory.actions.checks import (
     PRODUCT_AMOUNT,

@@ -4,10 +4,10 @@ transaction opens, so that a refused signature's audit event and lock-out count 
 
 from dataclasses import dataclass
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import allowed
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate
+from ketacare.actor import Actor
 from ketacare.inventory.actions.checks import StockError
 
 # The prompts' names in the audit trail of a refused signature.

@@ -4,7 +4,7 @@ from datetime import date
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.bounds import MAX_SMALL_INTEGER, check_date, check_integer
 from ketacare.clinical.instruments import get

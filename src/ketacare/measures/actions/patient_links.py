@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from ketacare.accounts.access import Actor, Clock, FixedClock, system_now
+from ketacare.actor import Actor, Clock, FixedClock, system_now
 from ketacare.audit.record import Action, field_changes
 from ketacare.clinical.instruments import Instrument, get
 from ketacare.measures import contact, links

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.bounds import check_datetime
 from ketacare.clinical.instruments import Instrument, get, score

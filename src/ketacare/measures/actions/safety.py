@@ -4,7 +4,7 @@ from functools import partial
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor, Clock
+from ketacare.actor import Actor, Clock
 from ketacare.audit.record import Action, field_changes
 from ketacare.measures import notify
 from ketacare.measures.models import SafetyAlert

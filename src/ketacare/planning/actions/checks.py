@@ -3,8 +3,8 @@ password, the bounds of a date, and the evaluation they lock."""
 
 from datetime import date
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
+from ketacare.actor import Actor
 from ketacare.bounds import date_problem
 from ketacare.planning.answers import name_fields
 from ketacare.planning.models import Evaluation

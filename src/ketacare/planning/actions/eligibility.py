@@ -3,7 +3,7 @@ rules that had fired when it was given."""
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action
 from ketacare.clinical.eligibility import OverrideError, RouteVerdict, apply_override
 from ketacare.planning.actions.checks import (

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes, record
 from ketacare.clinical.eligibility import (
     SEVERITY,

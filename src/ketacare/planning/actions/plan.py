@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols import DoseOrder, DoseRefused, calculate_dose

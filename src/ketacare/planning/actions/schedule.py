@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action
 from ketacare.clinical.protocols.library import get_protocol
 from ketacare.clinical.protocols.schedule import ScheduleError, reschedule

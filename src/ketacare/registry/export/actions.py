@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import Clinic
+from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.registry.dataset import Cohort, load
 from ketacare.registry.export.consent import LeftOut, consented_only, consenting, left_out_for

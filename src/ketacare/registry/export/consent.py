@@ -7,8 +7,8 @@ import pandas as pd
 from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from ketacare.accounts.access import SYSTEM, Actor
 from ketacare.accounts.permissions import allowed
+from ketacare.actor import SYSTEM, Actor
 from ketacare.clinical.outcomes.cohort import config as cohort_config
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.registry.dataset import Dataset

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action
 from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.library import Protocol

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import models
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.permissions import allowed
 from ketacare.accounts.reauth import SignatureRefused, reauthenticate_actor
+from ketacare.actor import Actor
 from ketacare.audit.record import Action
 from ketacare.bounds import check_decimal, digits_of
 from ketacare.clinical.protocols.library import Protocol, get_protocol

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
 from ketacare.accounts.models import User
+from ketacare.actor import Actor
 from ketacare.treatments.actions.common import (
     DISCHARGE_SIGNATURE,
     TRANSFER_SIGNATURE,

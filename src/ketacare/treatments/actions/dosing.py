@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.bounds import OutOfBounds, shown
 from ketacare.clinical.protocols.dose import DoseRefused, check_dose
 from ketacare.clinical.protocols.library import Protocol

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.clinical.session import (
     GateState,

@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import Role
+from ketacare.actor import SYSTEM
 
 
 class Command(BaseCommand):

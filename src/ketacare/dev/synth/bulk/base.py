@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from django.db import models
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.dev.synth.clock import Clock
 from ketacare.dev.synth.setup import Staff, StockSetup

@@ -3,7 +3,7 @@ link, the safety alerts they raise and their acknowledgement, and the links and 
 written by the actions' own builders (``write_response`` and the others) through the bulk
 writer."""
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.dev.synth.bulk.base import BulkBase
 from ketacare.measures import actions as measures
 from ketacare.measures.models import PatientLink, QuestionnaireResponse, SafetyAlert

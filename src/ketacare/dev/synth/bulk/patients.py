@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.dev.synth.bulk.base import BulkBase, BulkPatient, as_stored
 from ketacare.dev.synth.clock import Clock
 from ketacare.dev.synth.ops import consent_fields

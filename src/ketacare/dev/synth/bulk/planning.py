@@ -8,7 +8,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.audit.chain import json_safe
 from ketacare.clinical.eligibility import RuleSet
 from ketacare.clinical.protocols.library import Protocol, get_protocol

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import Model
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.clinical.session import Reading
 from ketacare.dev.synth.bulk.base import BulkBase, as_stored
 from ketacare.dev.synth.clock import Clock

@@ -4,7 +4,7 @@
 from datetime import date
 from decimal import Decimal
 
-from ketacare.accounts.access import Actor
+from ketacare.actor import Actor
 from ketacare.dev.synth.bulk.base import BulkBase, as_stored
 from ketacare.dev.synth.ops import SUPPLIER, WASTE_REASON
 from ketacare.inventory import actions as inventory

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ketacare.accounts.access import SYSTEM
+from ketacare.actor import SYSTEM
 from ketacare.measures.actions import export_fhir
 from ketacare.patients.models import Patient
 

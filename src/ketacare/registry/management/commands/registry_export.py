@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ketacare.accounts.access import SYSTEM
 from ketacare.accounts.models import Clinic
+from ketacare.actor import SYSTEM
 from ketacare.bounds import EARLIEST_DATE, latest_date
 from ketacare.clinical.eligibility import ROUTES
 from ketacare.patients.models import Patient
