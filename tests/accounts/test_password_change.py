@@ -6,9 +6,9 @@ import json
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 from django.db.models import Sum
-from django.contrib.auth.password_validation import validate_password
 from django.test import Client
 from django.urls import reverse
 
@@ -17,7 +17,7 @@ from ketacare.accounts.models import User
 from ketacare.accounts.passwords import for_clinic
 from ketacare.actor import SYSTEM
 from ketacare.audit.models import AuditEvent
-from ketacare.web.demo_data import DEMO_PASSWORD, throwaway_password, ensure_staff
+from ketacare.web.demo_data import DEMO_PASSWORD, ensure_staff, throwaway_password
 from tests.accounts.reauth_checks import authenticator, code_for
 from tests.accounts.reauth_checks import signed_in as reauth_signed_in
 from tests.conftest import PASSWORD
