@@ -15,6 +15,7 @@ from ketacare.accounts.permissions import Role
 from ketacare.actor import SYSTEM, Actor
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS
+from tests import postgresql_pass
 
 PASSWORD = "correct horse battery staple"
 # A valid new-patient form, as a nurse would post it.
@@ -58,6 +59,12 @@ def _flush_past_delete_guards(original):
 sqlite_backend.DatabaseOperations.execute_sql_flush = _flush_past_delete_guards(
     sqlite_backend.DatabaseOperations.execute_sql_flush
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    # Before pytest deselects by -m and xdist groups by xdist_group: both read these marks.
+    postgresql_pass.mark(items)
 
 
 _test_numbers = itertools.count(1)
