@@ -1,14 +1,20 @@
 """Walk every URL with every role, an anonymous user and another clinic's nurse, and check
 the answer against the one permission table."""
 
-import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from dataclasses import dataclass
 
-from ketacare.accounts.actions import create_staff
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from ketacare.accounts.actions import create_clinic, create_staff
+from ketacare.accounts.models import User
 from ketacare.accounts.permissions import PERMISSIONS, allowed
 from ketacare.actor import SYSTEM
+from ketacare.measures.actions import assign_instrument, record_staff_response
 from ketacare.patients.models import Patient
-from tests.conftest import PASSWORD, ROLES, client_for, make_patient
+from tests.conftest import PASSWORD, ROLES, _staff, actor, client_for, make_patient
 from tests.planning.conftest import signed_plan
 
 
@@ -128,12 +134,34 @@ def ledger_objects(clinic, clinic_admin, nurse, patient):
     return objects, Supply(registration.pk, lot.pk, safe.pk, "10")
 
 
-@pytest.fixture
-def objects(patient, alert, assignment, prescriber, clinic, clinic_admin, nurse):
-    """One of each object a URL can name, all at the patient's clinic."""
+@dataclass
+class World:
+    """A clinic where every URL has something to name: its staff (a user per role), the
+    patient and the ids the URLs take (``url_for``)."""
+
+    staff: dict[str, User]
+    patient: Patient
+    ids: dict[str, object]
+
+
+def build_world() -> World:
+    """One of each object a URL can name, all at the patient's clinic: the patient with an
+    open PHQ-9 alert and a weekly PHQ-9, a signed plan, a ledger with a count discrepancy and
+    a dosed IV session with an alert."""
+    clinic = create_clinic(SYSTEM, "Riverside Ketamine Clinic")
+    staff = {role: _staff(clinic, role) for role in ROLES}
+    prescriber, nurse = staff["prescriber"], staff["nurse"]
+    patient = make_patient(nurse, clinic)
+    # An open safety alert: item 9 above 0.
+    alert = record_staff_response(
+        actor(nurse, clinic), patient, "phq9", [1] * 9, timezone.now()
+    ).alerts.get()
+    assignment = assign_instrument(
+        actor(nurse, clinic), patient, "phq9", "weekly", timezone.localdate()
+    )
     plan = signed_plan(prescriber, clinic, patient)
-    ledger, supply = ledger_objects(clinic, clinic_admin, nurse, patient)
-    return {
+    ledger, supply = ledger_objects(clinic, staff["clinic_admin"], nurse, patient)
+    ids = {
         **ledger,
         **session_objects(prescriber, nurse, clinic, supply),
         "pk": patient.pk,
@@ -145,6 +173,35 @@ def objects(patient, alert, assignment, prescriber, clinic, clinic_admin, nurse)
         "step": "evaluated",
         "rule_id": "ketamine_baseline_blood_pressure_raised",
         "membership_id": nurse.memberships.get().pk,
+    }
+    return World(staff, patient, ids)
+
+
+@pytest.fixture(scope="module")
+def module_transaction(django_db_setup, django_db_blocker):
+    """The module's world lives in one transaction, rolled back after the module's last test.
+    Building it takes a fifth of a second and the matrix has some 200 cases: each case still
+    runs in its own savepoint (``db``), so whatever a request writes (a session, a last
+    login, an audit event) is gone before the next."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def world(module_transaction):
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def other_staff(module_transaction):
+    """A user of every role at another clinic, keyed by role name."""
+    other_clinic = create_clinic(SYSTEM, "Harbor Mental Health")
+    return {
+        role: create_staff(
+            SYSTEM, clinic=other_clinic, username=f"other-{role}", password=PASSWORD, role=role
+        )
+        for role in ROLES
     }
 
 
@@ -158,10 +215,10 @@ def is_login_redirect(response):
 
 
 @pytest.mark.parametrize(("name", "route", "action"), PROTECTED)
-def test_each_role_gets_what_the_table_says(name, route, action, staff, objects):
-    url = url_for(name, route, objects)
+def test_each_role_gets_what_the_table_says(name, route, action, world, db):
+    url = url_for(name, route, world.ids)
     for role in ROLES:
-        response = client_for(staff[role]).get(url)
+        response = client_for(world.staff[role]).get(url)
         if allowed(role, action):
             assert response.status_code in (200, 302), (role, url, response.status_code)
             assert not is_login_redirect(response), (role, url)
@@ -170,8 +227,8 @@ def test_each_role_gets_what_the_table_says(name, route, action, staff, objects)
 
 
 @pytest.mark.parametrize(("name", "route", "action"), PROTECTED)
-def test_anonymous_is_sent_to_login(client, name, route, action, objects):
-    response = client.get(url_for(name, route, objects))
+def test_anonymous_is_sent_to_login(client, name, route, action, world, db):
+    response = client.get(url_for(name, route, world.ids))
     assert is_login_redirect(response)
 
 
@@ -179,37 +236,38 @@ def test_anonymous_is_sent_to_login(client, name, route, action, objects):
     ("name", "route", "action"), [v for v in PROTECTED if any(k in v[1] for k in PATIENT_SCOPED)]
 )
 def test_another_clinics_staff_cannot_open_a_patient_by_id(
-    name, route, action, other_clinic, objects
+    name, route, action, world, other_staff, db
 ):
     # Every role of another clinic: those whose role allows the action get 404, not 403, so
     # an id reveals nothing; the others are refused by role before the lookup.
-    url = url_for(name, route, objects)
+    url = url_for(name, route, world.ids)
     for role in ROLES:
-        other = create_staff(
-            SYSTEM, clinic=other_clinic, username=f"other-{role}", password=PASSWORD, role=role
-        )
         expected = 404 if allowed(role, action) else 403
-        assert client_for(other).get(url).status_code == expected, (role, url)
+        assert client_for(other_staff[role]).get(url).status_code == expected, (role, url)
 
 
-def test_another_clinics_patient_is_not_listed_or_found(outsider, patient, as_user):
-    client = as_user(outsider)
+def test_another_clinics_patient_is_not_listed_or_found(world, other_staff, db):
+    patient = world.patient
+    client = client_for(other_staff["nurse"])
     for params in ({}, {"q": patient.family_name}, {"q": patient.mrn}):
         response = client.get(reverse("patient-list"), params)
         assert list(response.context["page"]) == []
         assert reverse("patient-chart", args=[patient.pk]) not in response.content.decode()
 
 
-def test_denied_post_changes_nothing(researcher, patient, as_user):
-    client = as_user(researcher)
+def test_denied_post_changes_nothing(world, db):
+    patient = world.patient
+    # The world has a second patient (the IV session's): count before, not 1.
+    patients = Patient.objects.count()
+    client = client_for(world.staff["researcher"])
     response = client.post(reverse("patient-new"), {"given_name": "X", "family_name": "Y"})
     assert response.status_code == 403
     response = client.post(reverse("patient-edit", args=[patient.pk]), {"family_name": "Changed"})
     assert response.status_code == 403
-    assert Patient.objects.count() == 1
-    assert Patient.objects.get().family_name == patient.family_name
+    assert Patient.objects.count() == patients
+    assert Patient.objects.get(pk=patient.pk).family_name == patient.family_name
 
 
-def test_staff_without_clinic_membership_is_refused(django_user_model, patient):
+def test_staff_without_clinic_membership_is_refused(django_user_model, world, db):
     loner = django_user_model.objects.create_user("loner", password="x" * 16)
     assert client_for(loner).get(reverse("patient-list")).status_code == 403

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ketacare.accounts.permissions import allowed
-from tests.accounts.test_permission_matrix import VIEWS, objects, url_for  # noqa: F401 (fixture)
+from tests.accounts.test_permission_matrix import VIEWS, build_world, url_for
 from tests.conftest import PASSWORD
 from tests.inventory.conftest import DEA_NUMBER
 from tests.measures.helpers import make_link
@@ -415,13 +415,16 @@ def far_from_utc(settings):
 
 
 @pytest.fixture
-def walk(far_from_utc, objects, staff, patient, nurse):  # noqa: F811
-    _, link_path = make_link(nurse, patient)
-    ids = {**objects, "token": link_path.rstrip("/").rsplit("/", 1)[-1]}
+def walk(far_from_utc, db):
+    # Built in the test's own transaction, after far_from_utc: the clinic's dates (today's
+    # session, tomorrow's plan) are those of its time zone.
+    world = build_world()
+    _, link_path = make_link(world.staff["nurse"], world.patient)
+    ids = {**world.ids, "token": link_path.rstrip("/").rsplit("/", 1)[-1]}
     logger = logging.getLogger("django.request")
     level = logger.level
     logger.setLevel(logging.CRITICAL)  # thousands of expected 4xx warnings (and any 500s)
-    yield Walk(staff, ids, patient.mrn)
+    yield Walk(world.staff, ids, world.patient.mrn)
     logger.setLevel(level)
 
 
