@@ -300,11 +300,12 @@ def _run_and_dump(params: SynthParams, bulk: bool, verify: bool = False, writer:
 
 
 # A few patients to whom the rare things happen often (alerts, clearances, no-shows,
-# rescheduling, dropping out, a positive rescreen), so that both paths take every branch.
+# rescheduling, dropping out, a positive rescreen, esketamine), so that both paths take every
+# branch.
 EVENTFUL = SynthParams(
     patients=8,
     seed=5,
-    months=3,
+    months=4,
     end=END,
     clinic="Twin Clinic",
     severe_hypertension_rate=0.1,
@@ -317,6 +318,7 @@ EVENTFUL = SynthParams(
     rescreen_positive_rate=0.3,
     tachycardia_rate=0.05,
     desaturation_rate=0.05,
+    esketamine_share=0.5,  # esketamine sessions are reported to REMS
 )
 # Every table a run writes to (as a 25-patient run with the default rates does).
 WRITTEN = {
