@@ -182,17 +182,22 @@ def test_a_dispense_committed_while_verify_runs_is_not_reported(
     user committing between the two reads is an ordinary write, not a tampered balance."""
     who = as_nurse(nurse, clinic)
     sums_read = threading.Event()
+    writer_stopped = threading.Event()  # waiting for a lock, or done
     real_sums = chain.ledger_sums
 
-    def sums_then_a_pause(checked):
+    def sums_then_the_writer(checked):
         sums = real_sums(checked)
         if threading.current_thread().name == "verifier":
             sums_read.set()
-            time.sleep(0.5)  # room for the writer to commit before the balances are read
+            # The balances are read only once the writer has committed or is held back.
+            assert writer_stopped.wait(timeout=60)
         return sums
 
-    monkeypatch.setattr(chain, "ledger_sums", sums_then_a_pause)
+    monkeypatch.setattr(chain, "ledger_sums", sums_then_the_writer)
     outcomes: dict[str, object] = {}
+    writer_pid: list[int] = []
+    writer_ready = threading.Event()
+    written = threading.Event()
 
     def verifier() -> None:
         try:
@@ -204,16 +209,40 @@ def test_a_dispense_committed_while_verify_runs_is_not_reported(
 
     def writer() -> None:
         try:
+            with connection.cursor() as cursor:  # this thread's own connection
+                cursor.execute("SELECT pg_backend_pid()")
+                writer_pid.append(cursor.fetchone()[0])
+            writer_ready.set()
             assert sums_read.wait(timeout=30)
             outcomes["dispense"] = dispense(who, registration, lot, safe, patient, units="10")
         except Exception as problem:
             outcomes["dispense"] = problem
         finally:
+            written.set()
             connections.close_all()
 
     threads = [threading.Thread(target=verifier, name="verifier"), threading.Thread(target=writer)]
     for thread in threads:
         thread.start()
+    try:
+        assert writer_ready.wait(timeout=30) and sums_read.wait(timeout=30)
+        # PostgreSQL shows the writer's backend waiting for a lock (verify's, on the
+        # registration) once it is blocked; without that lock it commits instead. Polled from
+        # this thread's connection, outside any transaction, so each query sees the backends anew.
+        deadline = time.monotonic() + 30
+        held = False
+        while not (held or written.is_set()):
+            assert time.monotonic() < deadline, "the writer neither committed nor waited"
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", writer_pid
+                )
+                row = cursor.fetchone()
+            held = row is not None and row[0] == "Lock"
+            if not held:
+                time.sleep(0.005)
+    finally:
+        writer_stopped.set()
     for thread in threads:
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
