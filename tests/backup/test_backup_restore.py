@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_demo import run
+from tests.demo_fixtures import cli_demo, run  # noqa: F401 (cli_demo: fixture)
 
 sqlite_only = pytest.mark.skipif(
     bool(os.environ.get("DATABASE_URL")),
@@ -20,15 +20,11 @@ sqlite_only = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
+def demo_dir(cli_demo, tmp_path_factory):  # noqa: F811
     """A fresh demo, as `ketacare demo` makes it (without the synthetic registry clinic): its
-    own generated secret key in the data directory, SQLite beside it."""
-    if os.environ.get("DATABASE_URL"):
-        pytest.skip("the demo data directory is SQLite; the SQLite run covers it")
-    data = tmp_path_factory.mktemp("demo")
-    made = run("demo", "--no-serve", "--no-registry", "--data-dir", str(data), data_dir=data)
-    assert made.returncode == 0, made.stderr
-    return data
+    own generated secret key in the data directory, SQLite beside it. The module's own copy of
+    the session's demo, so that these tests find it as `ketacare demo` left it."""
+    return cli_demo.copy_to(tmp_path_factory.mktemp("demo") / "data")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_demo import KETACARE, run
+from tests.demo_fixtures import KETACARE, run
 from tests.web.test_serve import free_port
 
 pytestmark = pytest.mark.skipif(

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.web.test_demo import KETACARE, run
+from tests.demo_fixtures import KETACARE, run
 
 
 def free_port() -> int:
