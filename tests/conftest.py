@@ -63,7 +63,7 @@ sqlite_backend.DatabaseOperations.execute_sql_flush = _flush_past_delete_guards(
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    # Before pytest deselects by -m and xdist groups by xdist_group: both read these marks.
+    # Before pytest deselects by -m, which reads these marks.
     postgresql_pass.mark(items)
 
 

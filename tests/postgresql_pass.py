@@ -1,5 +1,4 @@
-"""What the PostgreSQL pass of the suite runs (decision 0112), and which modules one worker
-takes whole.
+"""What the PostgreSQL pass of the suite runs (decision 0112).
 
 The whole suite runs on SQLite. The PostgreSQL pass (``scripts/test.sh``, ``-m postgresql``)
 runs the tests whose outcome can differ on PostgreSQL: the triggers and rules that keep records
@@ -60,27 +59,14 @@ ON_POSTGRESQL: dict[str, str] = {
     "backup/test_postgres_backup.py": "pg_dump and pg_restore",
 }
 
-# Modules whose module- or session-scoped fixture builds a world once: one worker takes each
-# whole (``--dist loadgroup``), or both would build it.
-BUILT_ONCE = (
-    "accounts/test_permission_matrix.py",
-    "backup/test_backup_restore.py",
-    "browser/test_every_page.py",
-    "registry/test_demo_registry.py",
-    "registry/test_recovery.py",
-    "registry/test_synth.py",
-    "web/test_hostile_input.py",
-)
-
 
 def module_of(item: pytest.Item) -> str:
     return item.path.relative_to(TESTS).as_posix()
 
 
 def mark(items: list[pytest.Item]) -> None:
+    """Mark ``postgresql`` the tests of the listed modules and the browser tests."""
     for item in items:
         module = module_of(item)
         if module in ON_POSTGRESQL or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.postgresql)
-        if module in BUILT_ONCE:
-            item.add_marker(pytest.mark.xdist_group(module))
