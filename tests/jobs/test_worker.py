@@ -93,6 +93,19 @@ def test_a_periodic_job_waiting_for_its_retry_is_its_one_pending_run(settings):
         assert pending.run_after == START + timedelta(minutes=1, hours=1)
 
 
+def test_a_run_left_running_by_a_killed_worker_holds_the_next_back_for_one_period_only():
+    with time_machine.travel(START, tick=False) as clock:
+        [path] = schedule_periodic(SYSTEM)
+        [run] = DBTaskResult.objects.filter(task_path=path)
+        run.claim("killed-worker")  # and never finished
+        clock.shift(timedelta(minutes=59))
+        assert schedule_periodic(SYSTEM) == []  # perhaps still running
+        clock.shift(timedelta(minutes=1))
+        assert schedule_periodic(SYSTEM) == [path]
+        [pending] = dispatch_runs(TaskResultStatus.READY)
+        assert pending.run_after == START + timedelta(hours=1)
+
+
 @pytest.mark.usefixtures("no_periodic_jobs")
 def test_the_demos_worker_thread_runs_jobs_and_stops_with_the_server():
     result = add.enqueue(1, 2)

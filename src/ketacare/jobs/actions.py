@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils.module_loading import import_string
 from django_tasks import TaskResultStatus
 from django_tasks.base import Task
@@ -39,7 +39,9 @@ def schedule_periodic(actor: Actor) -> list[str]:
     """Queue the next run of each periodic job (``KETACARE_PERIODIC_JOBS``) that has none
     waiting or running: due one period after its last run started, or now if that has passed.
     A failed run waiting for its retry counts as its next run, so a job never has two runs
-    pending. Returns the paths of the jobs queued."""
+    pending. A run still marked running a whole period after it started is taken as lost (its
+    worker was killed mid-job), so that it does not stop the job for good. Returns the paths
+    of the jobs queued."""
     if connection.vendor == "postgresql":
         # Two workers finishing at once would both see no pending run; on SQLite the
         # transaction (IMMEDIATE) already holds the write lock.
@@ -48,13 +50,14 @@ def schedule_periodic(actor: Actor) -> list[str]:
     periodic: dict[str, int] = settings.KETACARE_PERIODIC_JOBS
     queued = []
     for path, every_seconds in periodic.items():
+        every = timedelta(seconds=every_seconds)
         runs = DBTaskResult.objects.filter(task_path=path)
-        if runs.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).exists():
+        waiting = Q(status=TaskResultStatus.READY)
+        running = Q(status=TaskResultStatus.RUNNING, started_at__gt=actor.now() - every)
+        if runs.filter(waiting | running).exists():
             continue
         last = runs.aggregate(last=Max("started_at"))["last"]
-        due = actor.now()
-        if last is not None:
-            due = max(due, last + timedelta(seconds=every_seconds))
+        due = actor.now() if last is None else max(actor.now(), last + every)
         task: Task[[], object] = import_string(path)
         task.using(run_after=due).enqueue()
         queued.append(path)
