@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -117,3 +118,8 @@ def test_the_demos_worker_thread_runs_jobs_and_stops_with_the_server():
     assert not worker.running
     assert row(result).return_value == 3
     assert "ketacare-worker" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_the_worker_refuses_to_exclude_queues_from_named_queues():
+    with pytest.raises(CommandError, match="--exclude-queues can only be used"):
+        call_command("worker", "--batch", "--queue-name=default", "--exclude-queues=slow")

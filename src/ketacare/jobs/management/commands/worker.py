@@ -2,6 +2,7 @@ import os
 import signal
 from typing import Any
 
+from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 
@@ -33,8 +34,11 @@ class Command(db_worker.Command):
         **options: Any,
     ) -> None:
         self.configure_logging(verbosity)
+        queue_names = queue_name.split(",")
+        if exclude_queues and "*" not in queue_names:
+            raise CommandError("--exclude-queues can only be used with --queue-name=*")
         worker = RetryingWorker(
-            queue_names=queue_name.split(","),
+            queue_names=queue_names,
             interval=interval,
             batch=batch,
             backend_name=backend_name,
