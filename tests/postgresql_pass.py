@@ -57,6 +57,8 @@ ON_POSTGRESQL: dict[str, str] = {
     "registry/test_synth.py": "bulk writes, sequences and the chains they extend",
     "treatments/test_no_bypass.py": "every path to a safety rule, the bulk writer among them",
     "backup/test_postgres_backup.py": "pg_dump and pg_restore",
+    "jobs/test_worker.py": "jobs claimed with SELECT … FOR UPDATE SKIP LOCKED; an advisory lock",
+    "jobs/test_failed_jobs_page.py": "a job's clinic read from its JSON arguments",
 }
 
 

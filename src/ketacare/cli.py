@@ -1,8 +1,8 @@
 """The `ketacare` command: Django's management commands under the product's name.
 
-`ketacare demo`, `ketacare serve`, `ketacare createstaff`, `ketacare audit verify` and
-`ketacare inventory verify` are management commands of ketacare's apps; every other Django
-command works too.
+`ketacare demo`, `ketacare serve`, `ketacare worker`, `ketacare createstaff`, `ketacare audit
+verify` and `ketacare inventory verify` are management commands of ketacare's apps; every other
+Django command works too.
 """
 
 import os

@@ -116,6 +116,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
@@ -124,6 +126,7 @@ INSTALLED_APPS = [
     "ketacare.inventory",
     "ketacare.treatments",
     "ketacare.registry",
+    "ketacare.jobs",
     "ketacare.web",
 ]
 
@@ -275,6 +278,16 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "outbox"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ketacare@localhost")
+
+# The job queue (ketacare.jobs, decision 0115): jobs wait in the database for `ketacare worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Operational policy, not a clinical number: how long to wait for a message gateway or the
+# database to come back. A job that raises is tried again after each delay in turn (seconds:
+# a minute, 5 minutes, half an hour, 2 hours; 5 attempts in all); after the last it is failed
+# and shown to the clinic admin (/jobs/failed/).
+KETACARE_JOB_RETRY_DELAYS = [60, 300, 1800, 7200]
+# Jobs the worker runs by itself: task -> every so many seconds (what cron did before).
+KETACARE_PERIODIC_JOBS = {"ketacare.measures.tasks.send_questionnaires": 3600}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("KETACARE_TIME_ZONE", "UTC")

@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("ketacare.treatments.urls")),
     path("registry/export/", include("ketacare.registry.export_urls")),
     path("", include("ketacare.registry.urls")),
+    path("", include("ketacare.jobs.urls")),
     path("reference/", web.clinical_reference, name="clinical-reference"),
     path("healthz", web.healthz, name="healthz"),
 ]

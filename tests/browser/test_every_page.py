@@ -197,6 +197,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "staff member": ("staff-edit", "membership"),
     "clinic": ("clinic-settings", None),
     "audit log": ("audit-log", None),
+    "failed jobs": ("failed-jobs", None),
     "reference": ("clinical-reference", None),
     "password": ("password-change", None),
 }

@@ -89,6 +89,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "clinic.manage": frozenset({A}),
     # Row-level, Safe Harbor de-identified and not suppressed: for a data-use agreement.
     "registry.export": frozenset({P, A, R}),
+    # Background jobs that failed after every retry: the clinic admin runs the clinic's
+    # systems and tells whoever runs the server (the page shows no patient's data).
+    "jobs.view_failed": frozenset({A}),
     "account.use": frozenset({P, N, C, A, R}),
 }
 

@@ -1,6 +1,7 @@
 """Sending scheduled questionnaires when due, and one reminder for unanswered links.
 
-Run by `ketacare send_questionnaires` (from cron); each link is its own transaction, so one
+Run every hour by `ketacare worker` (the `measures.tasks.send_questionnaires` job), or at once by
+`ketacare send_questionnaires`; each link is its own transaction, so one
 patient's failed message does not hold back the others."""
 
 from dataclasses import dataclass, field

@@ -6,7 +6,8 @@ from ketacare.measures.dispatch import dispatch
 class Command(BaseCommand):
     help = (
         "Send the links for scheduled questionnaires that are due, and one reminder for links "
-        "left unanswered. Run it from cron, e.g. hourly."
+        "left unanswered, now. `ketacare worker` runs this every hour; this command is for a "
+        "one-off run."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,7 +4,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ketacare.web.demo_data import DEMO_PASSWORD, demo_patient_link, seed_demo
+from ketacare.accounts.models import Clinic
+from ketacare.jobs.worker import worker_thread
+from ketacare.web.demo_data import DEMO_CLINIC, DEMO_PASSWORD, demo_patient_link, seed_demo
+from ketacare.web.demo_jobs import seed_failed_job
 from ketacare.web.demo_registry import (
     REGISTRY_CLINIC,
     REGISTRY_DIRECTOR,
@@ -50,6 +53,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_seed"]:
             accounts = seed_demo()
+            seed_failed_job(Clinic.objects.get(name=DEMO_CLINIC))
             if not options["no_registry"]:
                 accounts += self._seed_registry()
             width = max(len(username) for username, _, _ in accounts)
@@ -74,7 +78,10 @@ class Command(BaseCommand):
                 "de-identified)."
             )
         self.stdout.write("Press Ctrl+C to stop.\n")
-        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        # The job queue's worker beside the server (the questionnaire dispatch, its retries);
+        # it stops with the server.
+        with worker_thread():
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
 
     def _seed_registry(self) -> list[tuple[str, str, str]]:
         building = not registry_is_built()
