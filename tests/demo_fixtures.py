@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,3 +71,17 @@ def cli_demo(tmp_path_factory) -> CliDemo:
             assert made.returncode == 0, made.stderr
             output.write_text(made.stdout)
     return CliDemo(data, output.read_text())
+
+
+def beside_the_server(called: list[str]):
+    """Stands in for the demo's worker thread where a test stands in for its server: a real
+    worker thread would write through its own connection, outside the test's transaction, and
+    leave rows behind for the next test. It notes that the worker was started (the demo's
+    worker thread itself is tested in tests/jobs/test_worker.py)."""
+
+    @contextmanager
+    def worker_thread() -> Iterator[None]:
+        called.append("worker")
+        yield
+
+    return worker_thread

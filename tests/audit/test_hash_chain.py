@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from ketacare.accounts.actions import create_clinic
 from ketacare.actor import SYSTEM
 from ketacare.audit.chain import GENESIS_HASH
 from ketacare.audit.models import AuditEvent, ChainHead
@@ -198,3 +199,19 @@ def test_chain_survives_canonical_addresses(patient, nurse, remote_addr):
     assert AuditEvent.objects.filter(action="view").get().ip == remote_addr
     verdict = verify_chain()
     assert verdict.ok, verdict.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_emptied_by_flush_keeps_the_installations_chain_apart():
+    """Between transactional tests the database is emptied (``flush``), the installation's
+    head with it. A clinic's first event then must not take its row (pk 1), or every event
+    of no clinic would go on that clinic's chain: the head is made again after the flush."""
+    # As the test runner flushes: the tables emptied, the id sequences left where they were.
+    call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
+    assert ChainHead.objects.filter(pk=ChainHead.INSTALLATION, clinic=None).exists()
+    clinic = create_clinic(SYSTEM, "Riverside Ketamine Clinic")
+    record(SYSTEM, Action.VIEW, object_type="audit_log")
+    installation = list(AuditEvent.objects.filter(clinic__isnull=True).order_by("id"))
+    assert [e.object_type for e in installation] == ["audit_log"]
+    assert_linked(installation)
+    assert ChainHead.objects.get(clinic=clinic).pk != ChainHead.INSTALLATION

@@ -30,6 +30,7 @@ from ketacare.web.demo_data import DEMO_PASSWORD, seed_demo
 from ketacare.web.demo_registry import REGISTRY_CLINIC, REGISTRY_PATIENTS, seed_registry
 from ketacare.web.management.commands import demo
 from tests.conftest import actor
+from tests.demo_fixtures import beside_the_server
 from tests.registry.test_model_cache import fits  # noqa: F401 (fixture)
 
 # A fixed last day, so that the figures do not move with the calendar. The demo's own end
@@ -171,11 +172,12 @@ def test_the_demo_command_says_where_the_registry_is_and_as_whom(built, db, monk
     settings.KETACARE_BASE_URL = "http://testserver"  # the command's change stays in the test
     called = []
     monkeypatch.setattr(demo, "call_command", lambda *args, **kwargs: called.append(args[0]))
+    monkeypatch.setattr(demo, "worker_thread", beside_the_server(called))
     monkeypatch.setattr(demo, "seed_demo", partial(seed_demo, patient_count=6))
     out = io.StringIO()
     run_command(demo.Command(), port=8123, stdout=out)
     printed = out.getvalue()
-    assert called == ["migrate", "collectstatic", "runserver"]
+    assert called == ["migrate", "collectstatic", "worker", "runserver"]
     assert "Building" not in printed  # already built: a second start adds nothing
     assert "http://127.0.0.1:8123/registry/" in printed
     for username in ("registry.director", "registry.researcher"):

@@ -16,6 +16,7 @@ from ketacare.web import demo_registry
 from ketacare.web.demo_data import seed_demo
 from ketacare.web.demo_registry import REGISTRY_CLINIC, seed_registry
 from ketacare.web.management.commands import demo
+from tests.demo_fixtures import beside_the_server
 
 
 def test_a_failed_build_keeps_nothing_and_the_next_one_builds_it(db, monkeypatch):
@@ -37,6 +38,7 @@ def test_the_demo_starts_without_the_registry_when_it_cannot_be_built(db, monkey
     settings.KETACARE_BASE_URL = "http://testserver"  # the command's change stays in the test
     called = []
     monkeypatch.setattr(demo, "call_command", lambda *args, **kwargs: called.append(args[0]))
+    monkeypatch.setattr(demo, "worker_thread", beside_the_server(called))
     monkeypatch.setattr(demo, "seed_demo", partial(seed_demo, patient_count=6))
 
     def broken(**kwargs):
@@ -45,7 +47,7 @@ def test_the_demo_starts_without_the_registry_when_it_cannot_be_built(db, monkey
     monkeypatch.setattr(demo, "seed_registry", broken)
     out, err = io.StringIO(), io.StringIO()
     run_command(demo.Command(), stdout=out, stderr=err)
-    assert called[-1] == "runserver"
+    assert called[-2:] == ["worker", "runserver"]
     assert "could not be built (RuntimeError: the disk is full)" in err.getvalue()
     printed = out.getvalue()
     assert "prescriber" in printed and "/board/" in printed
@@ -55,6 +57,7 @@ def test_the_demo_starts_without_the_registry_when_it_cannot_be_built(db, monkey
 def test_no_registry_skips_it(db, monkeypatch, settings):
     settings.KETACARE_BASE_URL = "http://testserver"
     monkeypatch.setattr(demo, "call_command", lambda *args, **kwargs: None)
+    monkeypatch.setattr(demo, "worker_thread", beside_the_server([]))
     monkeypatch.setattr(demo, "seed_demo", partial(seed_demo, patient_count=6))
     run_command(demo.Command(), no_registry=True, stdout=io.StringIO())
     assert not Clinic.objects.filter(name=REGISTRY_CLINIC).exists()
