@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "ketacare.planning",
     "ketacare.inventory",
     "ketacare.treatments",
+    "ketacare.scheduling",
     "ketacare.registry",
     "ketacare.jobs",
     "ketacare.web",

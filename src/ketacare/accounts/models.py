@@ -1,3 +1,6 @@
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -22,10 +25,18 @@ class Clinic(models.Model):
     on_call_prescriber = models.ForeignKey(
         "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="on_call_for"
     )
+    # IANA name (e.g. "America/Chicago") of the zone its opening hours are in; empty: the
+    # installation's TIME_ZONE. A wall-clock time becomes a moment in this zone, so an
+    # appointment keeps its time across a daylight-saving change.
+    time_zone = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
     @property
     def weekdays(self) -> frozenset[int]:

@@ -74,6 +74,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "treatments.prescribe": frozenset({P}),
     # The esketamine REMS Patient Monitoring Forms and their 7-day deadlines.
     "treatments.rems": frozenset({P, N, A}),
+    # The appointment book: everyone who treats or schedules reads it; coordinators and
+    # nurses book and change appointments and record payers' authorisations; the clinic admin
+    # sets up what is booked in (chairs, opening hours, closures, staff shifts).
+    "scheduling.view": frozenset({P, N, C, A}),
+    "scheduling.book": frozenset({N, C}),
+    "scheduling.setup": frozenset({A}),
     # The outcomes registry: the medical director (a prescriber) and clinic admins see figures
     # and the patients behind them; researchers see counts and statistics only, small cells
     # and any count that would give one away by subtraction suppressed (registry.disclosure).

@@ -1,0 +1,39 @@
+"""Make the database refuse to change or delete a line of an appointment's history (see
+``ketacare.audit.guards`` for how, per database): a reschedule or a cancellation adds a line,
+it never rewrites one."""
+
+from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
+
+from ketacare.audit.guards import (
+    install_guards,
+    install_sqlite_delete_guards,
+    remove_guards,
+    remove_sqlite_delete_guards,
+)
+
+GUARDS = [
+    (
+        "scheduling_appointment_change",
+        "scheduling_appointmentchange",
+        "TRUE",
+        "an appointment history line",
+    ),
+]
+
+
+def install(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
+    install_guards(editor, GUARDS)
+    install_sqlite_delete_guards(editor, GUARDS)
+
+
+def remove(apps: StateApps, editor: BaseDatabaseSchemaEditor) -> None:
+    remove_sqlite_delete_guards(editor, GUARDS)
+    remove_guards(editor, GUARDS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("scheduling", "0001_initial")]
+
+    operations = [migrations.RunPython(install, remove)]
