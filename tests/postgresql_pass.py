@@ -27,6 +27,7 @@ ON_POSTGRESQL: dict[str, str] = {
     "inventory/test_tamper_detection.py": "ledger rows changed by SQL",
     "inventory/test_dispense_race.py": "row locks held between two connections",
     "measures/test_link_race.py": "row locks held between two connections",
+    "scheduling/test_booking_race.py": "the chair's row lock held between two connections",
     "inventory/test_ledger_properties.py": "sums of decimals; the no-negative rule",
     "inventory/test_movements.py": "sums of decimals",
     "inventory/test_reconciliation.py": "sums of decimals",

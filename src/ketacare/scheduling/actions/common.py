@@ -80,7 +80,7 @@ def locked_chair(actor: Actor, chair_id: int) -> Chair:
 def locked_appointment(actor: Actor, appointment_id: int) -> Appointment:
     try:
         return (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("chair")
             .get(pk=appointment_id, clinic=actor.clinic)
         )

@@ -152,7 +152,7 @@ def add_closure(
         chair = None
         # Every chair locked, in id order (the lock order of scheduling.actions.appointments).
         list(Chair.objects.select_for_update().filter(clinic=actor.clinic).order_by("pk"))
-    covered = Appointment.objects.select_for_update().filter(
+    covered = Appointment.objects.select_for_update(of=("self",)).filter(
         clinic=actor.clinic,
         state__in=(Appointment.State.BOOKED, Appointment.State.CONFIRMED),
         start__lt=end,
@@ -203,8 +203,10 @@ def add_shift(actor: Actor, *, staff_id: int, start: datetime, end: datetime) ->
     shifts do not overlap."""
     may(actor, "scheduling.setup")
     start, end = checked_span(actor, start, end, "shift", LONGEST["shift"])
+    # The membership's row lock serializes shifts of one staff member, so two overlapping
+    # ones added at once cannot both pass the overlap check.
     membership = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(user_id=staff_id, clinic=actor.clinic, active=True, user__is_active=True)
         .first()
