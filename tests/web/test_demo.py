@@ -188,6 +188,21 @@ class TestTheSeededDemo:
         seed_demo(patient_count=SHARED_DEMO_PATIENTS)
         assert LedgerEntry.objects.filter(registration=registration).count() == count
 
+    def test_demo_has_a_week_of_appointments_and_one_to_rebook(self, shared_demo, db):
+        from ketacare.scheduling.models import Appointment, Chair
+
+        clinic = Clinic.objects.get(name=DEMO_CLINIC)
+        book = Appointment.objects.filter(clinic=clinic)
+        assert Chair.objects.filter(clinic=clinic).count() == 4
+        assert len({a.start.date() for a in book}) == 5
+        assert set(book.values_list("chair__name", flat=True)) >= {"Chair 1", "Chair 4", None}
+        waiting = book.get(state="needs_rebooking")
+        assert waiting.changes.last().reason == "Closed: Chair 3 (Recliner motor repair)."
+        assert book.filter(kind="dosing", planned__isnull=False).exists()
+        counts = (Chair.objects.count(), book.count(), AuditEvent.objects.count())
+        seed_demo(patient_count=SHARED_DEMO_PATIENTS)
+        assert (Chair.objects.count(), book.count(), AuditEvent.objects.count()) == counts
+
     def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(self, shared_demo, db):
         from ketacare.treatments.actions import discharge_blockers
 

@@ -21,9 +21,11 @@ from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning.models import Evaluation
+from ketacare.scheduling.models import Chair
 from ketacare.treatments.models import TreatmentSession
 from ketacare.web.demo_inventory import seed_inventory
 from ketacare.web.demo_planning import seed_planning
+from ketacare.web.demo_scheduling import seed_scheduling
 from ketacare.web.demo_sessions import seed_sessions
 
 DEMO_CLINIC = "Riverside Ketamine Clinic"
@@ -137,6 +139,9 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         # Today's chair board, one session in every state, from today's plans and stock.
         if not TreatmentSession.objects.filter(clinic=clinic).exists():
             seed_sessions(clinic, DEMO_PASSWORD)
+        # After the board: the week's dosing appointments are the planned sessions not on it.
+        if not Chair.objects.filter(clinic=clinic).exists():
+            seed_scheduling(clinic)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts
