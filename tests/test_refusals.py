@@ -11,6 +11,7 @@ from ketacare.measures.contact import ContactRefused
 from ketacare.patients.actions import EditConflict
 from ketacare.planning.actions import PlanningError
 from ketacare.refusals import ActionRefused
+from ketacare.scheduling.actions import SchedulingError
 from ketacare.treatments.actions import SessionError
 from ketacare.treatments.rems_actions import RemsError
 
@@ -26,6 +27,7 @@ from ketacare.treatments.rems_actions import RemsError
         ContactRefused,
         SignatureRefused,
         EditConflict,
+        SchedulingError,
     ],
 )
 def test_each_refusal_is_an_action_refused(refusal: type[Exception]) -> None:
