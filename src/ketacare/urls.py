@@ -31,6 +31,7 @@ urlpatterns = [
     path("inventory/reports/", include("ketacare.inventory.report_urls")),
     path("rems/", include("ketacare.treatments.rems_urls")),
     path("", include("ketacare.treatments.urls")),
+    path("", include("ketacare.scheduling.urls")),
     path("registry/export/", include("ketacare.registry.export_urls")),
     path("", include("ketacare.registry.urls")),
     path("", include("ketacare.jobs.urls")),

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 
 from ketacare.accounts.models import Clinic
-from ketacare.scheduling.models import Appointment
+from ketacare.scheduling.models import Appointment, Chair
 
 
 def day_bounds(clinic: Clinic, day: date) -> tuple[datetime, datetime]:
@@ -34,3 +34,16 @@ def needs_rebooking(clinic: Clinic) -> QuerySet[Appointment]:
         .select_related("patient", "chair")
         .order_by("start", "pk")
     )
+
+
+def day_by_chair(clinic: Clinic, day: date) -> list[tuple[str, list[Appointment]]]:
+    """The day's appointments under each chair in use (and any retired chair still booked
+    that day), then telehealth: two queries, however many appointments."""
+    booked = list(appointments_on(clinic, day))
+    columns: dict[str, list[Appointment]] = {
+        chair.name: [] for chair in Chair.objects.filter(clinic=clinic, active=True)
+    }
+    for appointment in booked:
+        name = appointment.chair.name if appointment.chair else "Telehealth"
+        columns.setdefault(name, []).append(appointment)
+    return list(columns.items())

@@ -94,12 +94,18 @@ def edit_chair(
             raise SchedulingError(
                 f"{chair.name} holds {held} upcoming appointment(s); move them before retiring it."
             )
+    return write_chair_edit(DATABASE, actor, chair, name, capabilities, active)
+
+
+def write_chair_edit(
+    writes: Writes, actor: Actor, chair: Chair, name: str, capabilities: list[str], active: bool
+) -> Chair:
     before = {"name": chair.name, "capabilities": chair.capabilities, "active": chair.active}
     after = {"name": name, "capabilities": capabilities, "active": active}
     chair.name, chair.capabilities, chair.active = name, capabilities, active
     chair.updated_at = actor.now()
-    DATABASE.save(chair, "name", "capabilities", "active", "updated_at")
-    DATABASE.record(actor, Action.UPDATE, obj=chair, changes=field_changes(before, after))
+    writes.save(chair, "name", "capabilities", "active", "updated_at")
+    writes.record(actor, Action.UPDATE, obj=chair, changes=field_changes(before, after))
     return chair
 
 
@@ -107,7 +113,8 @@ def edit_chair(
 def set_opening_hours(actor: Actor, hours: dict[int, tuple[time, time]]) -> list[OpeningHours]:
     """The clinic's week: ``{weekday: (opens, closes)}`` (0 = Monday), in its time zone; a
     weekday left out is closed. Replaces the hours set before; appointments already booked
-    stay as they are."""
+    stay as they are. (Through the ORM, not a ``write_`` builder: ``Writes`` has no delete,
+    and only the clinic admin's setup, never the bulk path, sets hours.)"""
     may(actor, "scheduling.setup")
     problems = []
     for weekday, (opens, closes) in sorted(hours.items()):
