@@ -220,8 +220,7 @@ def test_the_cadence_refuses_sessions_too_close_or_too_many_in_a_week():
     assert check_cadence([MONDAY, MONDAY + timedelta(days=2)], esketamine) == []
     [close] = check_cadence([MONDAY, TUESDAY], esketamine)
     assert close.message == (
-        "Session 2 on Tuesday 20 October is less than 2 days after the one before "
-        "(Monday 19 October)."
+        "Tuesday 20 October is less than 2 days after the session on Monday 19 October."
     )
     three = [MONDAY, MONDAY + timedelta(days=2), MONDAY + timedelta(days=4)]
     [crowded] = check_cadence(three, esketamine)

@@ -143,3 +143,27 @@ def test_moving_one_appointment_keeps_the_rest_of_the_series_valid():
     for appointment in series:
         assert check_slot(appointment, context(tuple(series))) == []
     assert check_cadence([b.start.date() for b in series], ESKETAMINE) == []
+
+
+def test_a_session_that_slid_can_crowd_the_next_out_and_the_reason_says_so():
+    # Monday is full, so session 1 goes to Tuesday; session 2's Wednesday is then too soon,
+    # and Thursday to Saturday are closed.
+    full = tuple(booking(c, at(MONDAY, 8), 540, patient_id=50 + c) for c in (1, 2))
+    closed = Closure.days(MONDAY + timedelta(days=3), MONDAY + timedelta(days=4), ZONE, "move")
+    wednesday = MONDAY + timedelta(days=2)
+    proposal = propose_series(
+        ESKETAMINE, [MONDAY, wednesday], PATIENT, context(full, closures=(closed,))
+    )
+    assert [b.start.date() for b in proposal.placed] == [MONDAY + timedelta(days=1)]
+    [second] = proposal.unplaced
+    assert [d.day for d in second.days] == days(wednesday, 4)
+    assert second.days[0].message == (
+        "Wednesday 21 October: Wednesday 21 October is less than 2 days after the session on "
+        "Tuesday 20 October."
+    )
+    assert second.days[3].message == "Saturday 24 October: The clinic is closed on Saturdays."
+
+
+def test_a_clinic_without_chairs_says_so():
+    proposal = propose_series(ESKETAMINE, [MONDAY], PATIENT, context(chairs=()))
+    assert proposal.unplaced[0].days[0].message == "Monday 19 October: The clinic has no chairs."

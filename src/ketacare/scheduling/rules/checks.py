@@ -270,14 +270,15 @@ def check_cadence(days: Sequence[date], protocol: Protocol) -> list[Refusal]:
     induction = protocol.raw["induction"]
     refusals: list[Refusal] = []
     ordered = sorted(days)
-    for number, (before, day) in enumerate(pairwise(ordered), start=2):
+    # Sessions are named by their day: a series with a session not booked has no reliable
+    # session number for the ones after it.
+    for before, day in pairwise(ordered):
         if (day - before).days < induction["min_interval_days"]:
             refusals.append(
                 Refusal(
                     "cadence",
-                    f"Session {number} on {day_words(day)} is less than "
-                    f"{induction['min_interval_days']} days after the one before "
-                    f"({day_words(before)}).",
+                    f"{day_words(day)} is less than {induction['min_interval_days']} days "
+                    f"after the session on {day_words(before)}.",
                 )
             )
     per_week: dict[tuple[int, int], list[date]] = {}

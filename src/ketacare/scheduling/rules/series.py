@@ -124,6 +124,8 @@ def explain_day(
     if resources.hours_on(day) is None:
         return (Refusal("opening_hours", f"The clinic is closed on {day:%A}s."),)
     needs = context.rules.needs(protocol)
+    if not resources.chairs:
+        return (Refusal("chair_equipment", "The clinic has no chairs."),)
     if not any(needs <= chair.capabilities for chair in resources.chairs):
         words = " or ".join(context.rules.capability_words(c) for c in sorted(needs))
         return (Refusal("chair_equipment", f"No chair has {words}."),)
