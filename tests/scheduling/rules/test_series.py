@@ -9,6 +9,7 @@ from ketacare.clinical.protocols.schedule import induction_schedule
 from ketacare.scheduling.rules import (
     Closure,
     Preference,
+    SeriesProposal,
     check_cadence,
     check_slot,
     free_slots,
@@ -167,3 +168,7 @@ def test_a_session_that_slid_can_crowd_the_next_out_and_the_reason_says_so():
 def test_a_clinic_without_chairs_says_so():
     proposal = propose_series(ESKETAMINE, [MONDAY], PATIENT, context(chairs=()))
     assert proposal.unplaced[0].days[0].message == "Monday 19 October: The clinic has no chairs."
+
+
+def test_a_plan_without_sessions_proposes_nothing():
+    assert propose_series(ESKETAMINE, [], PATIENT, context()) == SeriesProposal((), ())

@@ -153,12 +153,16 @@ def propose_series(
 ) -> SeriesProposal:
     """Book each of the plan's sessions (``planned_days``, in order) in a free chair; return
     the bookings placed and, for each session not placed, why."""
+    if not planned_days:
+        return SeriesProposal((), ())
     policy = context.rules
-    horizon_end = max(planned_days, default=date.min) + timedelta(days=policy.max_days_late + 2)
+    # Only the bookings around the series matter; narrowing once keeps a year of them cheap.
     zone = context.resources.zone
-    start = datetime.combine(min(planned_days, default=date.max), datetime.min.time(), zone)
-    end = datetime.combine(horizon_end, datetime.min.time(), zone)
-    bookings = [b for b in context.bookings if b.start < end and start - timedelta(days=1) < b.end]
+    first = min(planned_days) - timedelta(days=1)
+    last = max(planned_days) + timedelta(days=policy.max_days_late + 2)
+    start = datetime.combine(first, datetime.min.time(), zone)
+    end = datetime.combine(last, datetime.min.time(), zone)
+    bookings = [b for b in context.bookings if b.start < end and start < b.end]
     placed: list[Booking] = []
     unplaced: list[Unplaced] = []
     for number, planned in enumerate(planned_days, start=1):
