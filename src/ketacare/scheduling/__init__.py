@@ -1,0 +1,1 @@
+"""The appointment book: chairs, staff shifts and appointments, booked from the plan."""
