@@ -202,12 +202,14 @@ def test_chain_survives_canonical_addresses(patient, nurse, remote_addr):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_emptied_by_flush_keeps_the_installations_chain_apart():
+@pytest.mark.parametrize("reset_sequences", [False, True])
+def test_a_database_emptied_by_flush_keeps_the_installations_chain_apart(reset_sequences):
     """Between transactional tests the database is emptied (``flush``), the installation's
     head with it. A clinic's first event then must not take its row (pk 1), or every event
     of no clinic would go on that clinic's chain: the head is made again after the flush."""
-    # As the test runner flushes: the tables emptied, the id sequences left where they were.
-    call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
+    # As the test runner flushes (the id sequences left where they were), and as `flush`
+    # does by default (restarted).
+    call_command("flush", interactive=False, verbosity=0, reset_sequences=reset_sequences)
     assert ChainHead.objects.filter(pk=ChainHead.INSTALLATION, clinic=None).exists()
     clinic = create_clinic(SYSTEM, "Riverside Ketamine Clinic")
     record(SYSTEM, Action.VIEW, object_type="audit_log")
@@ -215,3 +217,5 @@ def test_a_database_emptied_by_flush_keeps_the_installations_chain_apart():
     assert [e.object_type for e in installation] == ["audit_log"]
     assert_linked(installation)
     assert ChainHead.objects.get(clinic=clinic).pk != ChainHead.INSTALLATION
+    other = create_clinic(SYSTEM, "Harbor Mental Health")
+    assert ChainHead.objects.filter(clinic__in=[clinic, other]).count() == 2

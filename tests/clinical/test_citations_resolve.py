@@ -143,3 +143,12 @@ def test_the_docs_reference_is_the_file_the_app_shows():
     assert docs.resolve() == REFERENCE.resolve()
     shown = files("ketacare.clinical").joinpath("reference.md").read_text("utf-8")
     assert docs.read_text("utf-8") == shown
+
+
+def test_the_booking_policy_is_among_the_checked_files_and_cites_the_reference():
+    # The appointment book's policy lives outside clinical/ (scheduling/rules/data/); the walk
+    # above must still reach it, and its label fact must cite the REMS section.
+    booking = SRC / "scheduling" / "rules" / "data" / "booking.toml"
+    assert booking in DATA_FILES
+    cited = set().union(*(sections for _, sections in citations(booking)))
+    assert {2, 8} <= cited

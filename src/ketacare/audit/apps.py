@@ -2,6 +2,8 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
+from django.core.management.color import no_style
+from django.db import connections
 from django.db.migrations.state import StateApps
 from django.db.models.signals import post_migrate
 
@@ -20,7 +22,17 @@ def installation_head(using: str = "default", apps: StateApps | None = None, **k
         head = (apps or global_apps).get_model("audit", "ChainHead")
     except LookupError:
         return
-    head.objects.using(using).get_or_create(pk=INSTALLATION, defaults={"last_hash": GENESIS_HASH})
+    _, created = head.objects.using(using).get_or_create(
+        pk=INSTALLATION, defaults={"last_hash": GENESIS_HASH}
+    )
+    if created:
+        # An explicit pk leaves PostgreSQL's id sequence where it was (at its start after a
+        # flush that restarts it): set it past pk 1, as migration 0007 does, or the next
+        # clinic's head would collide with the installation's.
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), [head]):
+                cursor.execute(statement)
 
 
 class AuditConfig(AppConfig):
