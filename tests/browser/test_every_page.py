@@ -187,6 +187,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "evaluation": ("evaluation-detail", "evaluation"),
     "plan": ("plan-detail", "plan"),
     "chair board": ("chair-board", None),
+    "appointments": ("schedule-day", None),
     "session": ("session-detail", "session"),
     "inventory stock": ("inventory-stock", None),
     "inventory ledger": ("inventory-ledger", None),

@@ -64,3 +64,22 @@ def test_the_query_count_does_not_grow_with_appointments(
         patient = make_patient(nurse, clinic, given_name=f"P{n}")
         book(booker, patient, chairs[1], at(MONDAY, 8) + timedelta(hours=2 * n), staff_id=nurse.pk)
     assert queries_for_the_day() == few
+
+
+def test_what_a_closure_took_away_is_shown_on_every_day_until_rebooked(
+    admin, booker, chair, patient, coordinator
+):
+    from ketacare.scheduling import actions
+
+    taken = book(booker, patient, chair, at(MONDAY, 9))
+    actions.add_closure(
+        admin, start=at(MONDAY, 8), end=at(MONDAY, 12), reason="Pump service", chair_id=chair.pk
+    )
+    for day in (MONDAY, MONDAY + timedelta(days=3)):
+        response = page(coordinator, day)
+        assert [a.pk for a in response.context["rebooking"]] == [taken.pk]
+        assert "Needs rebooking (1)" in response.content.decode()
+    actions.reschedule(
+        booker, taken.pk, start=at(MONDAY, 13), end=at(MONDAY, 15), chair_id=chair.pk
+    )
+    assert "Needs rebooking" not in page(coordinator).content.decode()

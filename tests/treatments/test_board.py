@@ -66,6 +66,8 @@ def test_the_board_shows_the_days_sessions(role, staff, today):
     assert reverse("session-detail", kwargs={"session_id": today.pk}) in text
     assert 'hx-trigger="every 10s"' in text
     assert "Chair board" in text  # the navigation link
+    # The same day in the appointment book, for those who may read it.
+    assert f'{reverse("schedule-day")}?day={today.date.isoformat()}' in text
 
 
 def test_the_board_is_refused_to_researchers(staff, today):

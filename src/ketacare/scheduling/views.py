@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.bounds import OutOfBounds, parse_date
-from ketacare.scheduling.queries import day_by_chair
+from ketacare.scheduling.queries import day_by_chair, needs_rebooking
 
 
 @requires("scheduling.view")
@@ -28,5 +28,7 @@ def day_page(request: KetacareRequest) -> HttpResponse:
         "next_day": day + timedelta(days=1),
         "zone": clinic.zone,
         "columns": day_by_chair(clinic, day),
+        # Whatever the day: a closure's casualties stay in sight until they have a new time.
+        "rebooking": list(needs_rebooking(clinic)),
     }
     return render(request, "scheduling/day.html", context)

@@ -70,6 +70,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\nOpen http://127.0.0.1:{port}/board/ — today's chair board (sign in as nurse or "
             "prescriber)."
+            f"\nAppointments: http://127.0.0.1:{port}/schedule/ — the week's book by chair, with "
+            "one appointment waiting to be rebooked after a closure."
+            f"\nFailed jobs: http://127.0.0.1:{port}/jobs/failed/ — what the job queue gave up "
+            "on (sign in as admin)."
         )
         if registry_is_built():
             self.stdout.write(
