@@ -67,7 +67,7 @@ def test_the_board_shows_the_days_sessions(role, staff, today):
     assert 'hx-trigger="every 10s"' in text
     assert "Chair board" in text  # the navigation link
     # The same day in the appointment book, for those who may read it.
-    assert f'{reverse("schedule-day")}?day={today.date.isoformat()}' in text
+    assert f"{reverse('schedule-day')}?day={today.date.isoformat()}" in text
 
 
 def test_the_board_is_refused_to_researchers(staff, today):
