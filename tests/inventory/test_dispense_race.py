@@ -10,7 +10,6 @@ these tests only run on PostgreSQL.
 """
 
 import itertools
-import os
 import threading
 import time
 from decimal import Decimal
@@ -23,21 +22,10 @@ from ketacare.inventory.actions import StockError
 from ketacare.inventory.chain import ledger_sums, verify
 from ketacare.inventory.models import LedgerEntry, Registration, StockBalance
 from tests.inventory.conftest import as_nurse, dispense, witness
+from tests.postgresql_locks import postgresql_only, waits_on_a_lock  # noqa: F401 (fixture)
 
 THREADS = 16
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        # Misconfigured: a PostgreSQL run that is not on PostgreSQL must not pass by skipping.
-        assert connection.vendor == "postgresql", (
-            f"DATABASE_URL names PostgreSQL but the test database is {connection.vendor}"
-        )
-    if connection.vendor != "postgresql":
-        pytest.skip("needs row locks that block between connections (PostgreSQL)")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]
 
 
 def race(work, count: int = THREADS) -> list[object]:
@@ -233,12 +221,7 @@ def test_a_dispense_committed_while_verify_runs_is_not_reported(
         held = False
         while not (held or written.is_set()):
             assert time.monotonic() < deadline, "the writer neither committed nor waited"
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", writer_pid
-                )
-                row = cursor.fetchone()
-            held = row is not None and row[0] == "Lock"
+            held = waits_on_a_lock(writer_pid[0])
             if not held:
                 time.sleep(0.005)
     finally:

@@ -7,7 +7,6 @@ The check is held open in the first writer until the second is seen waiting for 
 has checked too, which only happens without the lock, and then the test fails). SQLite
 serializes whole transactions rather than blocking on row locks, so this runs on PostgreSQL."""
 
-import os
 import threading
 import time
 
@@ -18,21 +17,10 @@ from ketacare.accounts.permissions import Role
 from ketacare.scheduling.actions import SchedulingError, appointments
 from ketacare.scheduling.models import Appointment
 from tests.conftest import actor
+from tests.postgresql_locks import postgresql_only, waits_on_a_lock  # noqa: F401 (fixture)
 from tests.scheduling.conftest import MONDAY, NOW, at, book
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        # Misconfigured: a PostgreSQL run that is not on PostgreSQL must not pass by skipping.
-        assert connection.vendor == "postgresql", (
-            f"DATABASE_URL names PostgreSQL but the test database is {connection.vendor}"
-        )
-    if connection.vendor != "postgresql":
-        pytest.skip("needs row locks that block between connections (PostgreSQL)")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]
 
 
 def test_two_coordinators_booking_the_last_slot_at_once_one_wins(
@@ -78,12 +66,7 @@ def test_two_coordinators_booking_the_last_slot_at_once_one_wins(
         deadline = time.monotonic() + 30
         while len(checked) < 2:
             assert time.monotonic() < deadline, "the second writer neither waited nor checked"
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", waiting
-                )
-                row = cursor.fetchone()
-            if row is not None and row[0] == "Lock":
+            if waits_on_a_lock(waiting[0]):
                 break
             time.sleep(0.005)
     finally:
