@@ -47,15 +47,15 @@ def test_a_verified_secret_stays_as_it_is():
 
 
 @pytest.mark.django_db
-def test_a_synthetic_clinics_secret_passes_the_rules_whatever_the_clinic_is_called():
+def test_a_machine_secret_passes_the_rules_whatever_the_clinic_is_called():
     """Random hex can read as a word of the clinic's name ("7e57" is "test"), which the
-    password rules refuse: the synthetic clinic's secret is drawn again until they accept it."""
+    password rules refuse: a machine secret (the synthetic staff's, the demo logins' first
+    password) is drawn again until they accept it."""
     from django.contrib.auth.password_validation import validate_password
 
     from ketacare.accounts.actions import create_clinic
-    from ketacare.accounts.passwords import for_clinic
+    from ketacare.accounts.passwords import for_clinic, machine_secret
     from ketacare.actor import SYSTEM
-    from ketacare.dev.synth.run import machine_secret
 
     clinic = create_clinic(SYSTEM, "Test Cafe Bead Face Deaf Clinic")
     # A thousand draws: plain hex would be refused for this name in nearly every run of them.

@@ -2,7 +2,6 @@
 use, so the audit trail and MRNs look as they would in a clinic. Idempotent."""
 
 import random
-import secrets
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from ketacare.accounts.actions import create_clinic, create_staff, update_clinic_details
 from ketacare.accounts.models import Clinic, User
+from ketacare.accounts.passwords import machine_secret
 from ketacare.accounts.permissions import Role
 from ketacare.actor import SYSTEM, Actor
 from ketacare.clinical.instruments import get as get_instrument
@@ -170,7 +170,7 @@ def ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Rol
             clinic=clinic,
             username=username,
             # Any password that passes the rules: the demo's own is set below.
-            password=throwaway_password(),
+            password=machine_secret(clinic),
             role=role,
             first_name=first,
             last_name=last,
@@ -181,15 +181,6 @@ def ensure_staff(clinic: Clinic, username: str, first: str, last: str, role: Rol
             must_change_password=False,
         )
         set_demo_password(user)
-
-
-# Symbols only: no letter or look-alike digit to spell a clinic's name ("7e57" reads "test"), no
-# digits to make a common PIN, and not all digits. The rules pass it whatever the clinic's name.
-THROWAWAY_ALPHABET = "#%&*+=?^!~-"
-
-
-def throwaway_password() -> str:
-    return "".join(secrets.choice(THROWAWAY_ALPHABET) for _ in range(40))
 
 
 def set_demo_password(user: User) -> None:

@@ -1,20 +1,16 @@
 """``synthesize``: one run of the synthetic program, its staff acting at the simulated clock
 and sending their messages nowhere."""
 
-import secrets
 import time as wallclock
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ketacare.accounts.models import Clinic, User
-from ketacare.accounts.passwords import for_clinic
+from ketacare.accounts.passwords import machine_secret
 from ketacare.accounts.permissions import Role
 from ketacare.actor import SYSTEM
 from ketacare.dev.synth.bulk import BulkOps
@@ -27,19 +23,6 @@ from ketacare.dev.synth.simulation import Sim, patient_course
 from ketacare.dev.synth.sinks import sink_for
 from ketacare.dev.synth.stock import Stock, routine
 from ketacare.outbox import DISCARD
-
-
-def machine_secret(clinic: Clinic) -> str:
-    """The synthetic staff's password: never shown, nobody signs in as them. 256 random bits
-    as hex (accounts.hashers.MachineSecretHasher), drawn again while the password rules refuse
-    it: hex can still read as a word of the clinic's name ("7e57" reads "test")."""
-    while True:
-        secret = secrets.token_hex(32)
-        try:
-            validate_password(secret, for_clinic(User(), clinic))
-        except ValidationError:
-            continue
-        return secret
 
 
 def synthesize(
@@ -73,6 +56,7 @@ def synthesize(
     system = replace(SYSTEM, clock=clock, outbox=DISCARD)
     with transaction.atomic():
         clinic = synthetic_clinic(params, system)
+        # Never shown: nobody signs in as synthetic staff.
         password = machine_secret(clinic)
         staff = Staff(clinic, password, system)
         setup = stock_setup(staff)
