@@ -1,5 +1,7 @@
 """Jobs for the tests: the worker imports them by their path, as it does ketacare's."""
 
+import threading
+
 from django_tasks import task
 
 from ketacare.jobs.failures import JobError
@@ -25,4 +27,14 @@ def everywhere() -> None:
 
 @task()
 def add(a: int, b: int) -> int:
+    return a + b
+
+
+# Set by ``add_and_tell`` in the worker's thread, for a test running the worker in a thread.
+ADDED = threading.Event()
+
+
+@task()
+def add_and_tell(a: int, b: int) -> int:
+    ADDED.set()
     return a + b

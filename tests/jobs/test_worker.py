@@ -2,7 +2,6 @@
 keeps exactly one next run of each periodic job queued."""
 
 import threading
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from ketacare.measures import actions
 from ketacare.measures.models import PatientLink
 from tests.conftest import actor
 from tests.jobs.conftest import START, row, run_worker
-from tests.jobs.tasks import add
+from tests.jobs.tasks import ADDED, add, add_and_tell
 from tests.measures.helpers import contact_consent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,13 +108,16 @@ def test_a_run_left_running_by_a_killed_worker_holds_the_next_back_for_one_perio
 
 @pytest.mark.usefixtures("no_periodic_jobs")
 def test_the_demos_worker_thread_runs_jobs_and_stops_with_the_server():
-    result = add.enqueue(1, 2)
+    # Waited for by an event, not by reading the job's row: the test database on SQLite is in
+    # memory with a shared cache, where two threads meet each other's table locks at once
+    # ("database schema is locked") instead of waiting, as a file database would.
+    ADDED.clear()
+    result = add_and_tell.enqueue(1, 2)
     with worker_thread(interval=0.05) as worker:
-        deadline = time.monotonic() + 20
-        while row(result).status != TaskResultStatus.SUCCESSFUL:
-            assert time.monotonic() < deadline, "the worker thread did not run the job"
-            time.sleep(0.05)
+        assert ADDED.wait(timeout=20), "the worker thread did not run the job"
+    # Leaving the block stops the worker once it has finished (and saved) the job.
     assert not worker.running
+    assert row(result).status == TaskResultStatus.SUCCESSFUL
     assert row(result).return_value == 3
     assert "ketacare-worker" not in {thread.name for thread in threading.enumerate()}
 
