@@ -163,6 +163,9 @@ class Appointment(models.Model):
     treatment = models.ForeignKey(
         TreatmentSession, on_delete=models.PROTECT, null=True, related_name="appointments"
     )
+    # Whether someone will take the patient home: a dosing session's gate ("tomorrow"
+    # checklist), recorded at booking or when the coordinator calls the patient.
+    transport_arranged = models.BooleanField(default=False)
     created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
