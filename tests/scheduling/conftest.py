@@ -8,7 +8,7 @@ import pytest
 from ketacare.accounts.permissions import Role
 from ketacare.audit.models import AuditEvent
 from ketacare.scheduling import actions
-from ketacare.scheduling.models import Appointment, AppointmentChange, Chair
+from ketacare.scheduling.models import Appointment, AppointmentChange, Chair, Shift
 from tests.conftest import actor
 
 TODAY = date.today()
@@ -31,9 +31,28 @@ def booker(coordinator, clinic):
     return actor(coordinator, clinic, Role.COORDINATOR).at(NOW)
 
 
+def staff_on_site(clinic, *members, days=14):
+    """Shifts 08:00–18:00 on each weekday from MONDAY for ``members`` (User, Role) pairs:
+    written directly, as a rota imported before the test would be."""
+    Shift.objects.bulk_create(
+        Shift(
+            clinic=clinic,
+            staff=user,
+            role=role.value,
+            start=at(day, 8),
+            end=at(day, 18),
+            created_by=user,
+        )
+        for user, role in members
+        for day in (MONDAY + timedelta(days=n) for n in range(days))
+        if day.weekday() < 5
+    )
+
+
 @pytest.fixture
-def chairs(admin):
+def chairs(admin, clinic, nurse, prescriber):
     actions.set_opening_hours(admin, WEEKDAYS)
+    staff_on_site(clinic, (nurse, Role.NURSE), (prescriber, Role.PRESCRIBER))
     return [
         actions.add_chair(admin, "Chair 1", ["iv_pump", "nasal_spray"]),
         actions.add_chair(admin, "Chair 2", ["nasal_spray"]),
@@ -45,8 +64,8 @@ def chair(chairs):
     return chairs[0]
 
 
-def book(booker, patient, chair, start, hours=2, kind="dosing", **more):
-    """A two-hour dosing appointment in ``chair`` from ``start``."""
+def book(booker, patient, chair, start, hours=2, kind="follow_up", **more):
+    """A two-hour appointment (a follow-up unless ``kind`` says) in ``chair`` from ``start``."""
     return actions.book(
         booker,
         patient_id=patient.pk,

@@ -34,14 +34,16 @@ def test_booking_writes_the_appointment_its_first_history_line_and_the_audit_eve
     assert event.changes["chair"] == {"old": None, "new": chair.pk}
 
 
-def test_a_chair_is_not_double_booked_but_back_to_back_is_fine(booker, chair, chairs, patient):
+def test_a_chair_is_not_double_booked_but_after_its_turnover_is_fine(
+    booker, chair, chairs, patient, clinic
+):
+    other = make_patient(booker.user, clinic, given_name="Grace")
     book(booker, patient, chair, at(MONDAY, 9))
-    message = refused(book, booker, patient, chair, at(MONDAY, 10))
-    assert message == (
-        f"Chair 1 is already booked from {MONDAY} 09:00 to 11:00; choose another time or chair."
-    )
-    book(booker, patient, chair, at(MONDAY, 11))
-    book(booker, patient, chairs[1], at(MONDAY, 10))  # another chair at the same time
+    message = refused(book, booker, other, chair, at(MONDAY, 10))
+    assert message == "Chair 1 is taken 09:00–11:15, with 15 minutes to turn the chair round."
+    assert "Chair 1 is taken" in refused(book, booker, other, chair, at(MONDAY, 11))
+    book(booker, other, chair, at(MONDAY, 11, 15))
+    book(booker, other, chairs[1], at(MONDAY, 9))  # another chair at the same time
     assert Appointment.objects.count() == 3
 
 
@@ -54,17 +56,25 @@ def test_a_cancelled_appointment_frees_its_chair(booker, chair, patient):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"start": at(MONDAY, 17)}, "The clinic is open 08:00–18:00 on Mondays."),
+        (
+            {"start": at(MONDAY, 17)},
+            f"On Monday {MONDAY.day} {MONDAY:%B} the clinic is open 08:00–18:00; this "
+            "appointment would run 17:00–19:00.",
+        ),
         ({"start": at(MONDAY + timedelta(days=5), 9)}, "The clinic is closed on Saturdays."),
         ({"kind": "telehealth"}, "A telehealth appointment takes no chair."),
-        ({"chair": None}, "A dosing session needs a chair."),
+        (
+            {"chair": None, "kind": "dosing"},
+            "A dosing session needs a chair. A dosing session is booked under a signed plan; "
+            "the patient has none.",
+        ),
         ({"hours": 13}, "The appointment is longer than 12 hours."),
         ({"hours": 0}, "The appointment must end after it starts."),
         ({"kind": "massage"}, "Unknown kind of appointment: 'massage'."),
     ],
 )
 def test_a_booking_is_refused_with_its_reason(booker, chair, patient, change, message):
-    call = {"start": at(MONDAY, 9), "chair": chair, "kind": "dosing", "hours": 2} | change
+    call = {"start": at(MONDAY, 9), "chair": chair, "kind": "follow_up", "hours": 2} | change
     assert refused(book, booker, patient, call.pop("chair"), call.pop("start"), **call) == message
 
 
@@ -72,7 +82,8 @@ def test_a_booking_names_every_problem_at_once(booker, patient, chair):
     message = refused(book, booker, patient, chair, at(MONDAY, 6), kind="telehealth")
     assert message == (
         "The appointment starts in the past. A telehealth appointment takes no chair. "
-        "The clinic is open 08:00–18:00 on Mondays."
+        f"On Monday {MONDAY.day} {MONDAY:%B} the clinic is open 08:00–18:00; this appointment "
+        "would run 06:00–08:00."
     )
 
 
@@ -104,14 +115,19 @@ def test_a_dosing_appointment_books_a_signed_plans_session(
     from tests.planning.conftest import signed_plan
 
     planned = signed_plan(prescriber, clinic, patient).sessions.get(number=1)
-    appointment = book(booker, patient, chair, at(MONDAY, 9), planned_id=planned.pk)
+    appointment = book(booker, patient, chair, at(MONDAY, 9), kind="dosing", planned_id=planned.pk)
     assert appointment.planned == planned
-    message = refused(book, booker, patient, chair, at(MONDAY, 13), planned_id=planned.pk)
+    # The plan's session moves to the day it is booked, for the plan and the chair board.
+    planned.refresh_from_db()
+    assert planned.date == MONDAY
+    message = refused(
+        book, booker, patient, chair, at(MONDAY, 13), kind="dosing", planned_id=planned.pk
+    )
     assert message == "Session 1 of the plan is already booked."
     other = make_patient(booker.user, clinic, given_name="Grace")
-    assert refused(book, booker, other, chair, at(MONDAY, 13), planned_id=planned.pk) == (
-        "Unknown planned session for this patient."
-    )
+    assert refused(
+        book, booker, other, chair, at(MONDAY, 13), kind="dosing", planned_id=planned.pk
+    ) == ("Unknown planned session for this patient.")
 
 
 def test_confirm_arrive_and_their_refusals(booker, chair, patient):
@@ -210,7 +226,7 @@ def test_a_reschedule_is_refused_into_a_taken_chair_or_for_a_cancelled_appointme
         end=at(MONDAY, 13),
         chair_id=chair.pk,
     )
-    assert message.startswith("Chair 1 is already booked from")
+    assert message.startswith("Chair 1 is taken 09:30–11:45")
     actions.cancel(booker, second.pk, "Patient asked")
     assert (
         refused(

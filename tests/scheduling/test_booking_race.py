@@ -1,6 +1,6 @@
 """Two coordinators book the last free slot of a chair at the same moment, each on their own
-database connection: the chair's row lock makes the second wait until the first has committed,
-so its overlap check sees the first booking and it is refused with a message — never two
+database connection: the book's lock (the clinic's row) makes the second wait until the first
+has committed, so its check sees the first booking and it is refused with a message — never two
 appointments in one chair.
 
 The check is held open in the first writer until the second is seen waiting for the lock (or
@@ -29,7 +29,7 @@ def test_two_coordinators_booking_the_last_slot_at_once_one_wins(
     writers = {"coordinator": booker, "nurse": actor(nurse, clinic, Role.NURSE).at(NOW)}
     checked: list[str] = []
     first_checked, release = threading.Event(), threading.Event()
-    real_check = appointments.chair_conflict
+    real_check = appointments.placing_problems
 
     def held_after_checking(*args, **kwargs):
         answer = real_check(*args, **kwargs)
@@ -39,7 +39,7 @@ def test_two_coordinators_booking_the_last_slot_at_once_one_wins(
             assert release.wait(timeout=30)
         return answer
 
-    monkeypatch.setattr(appointments, "chair_conflict", held_after_checking)
+    monkeypatch.setattr(appointments, "placing_problems", held_after_checking)
     start = threading.Barrier(len(writers), timeout=30)
     outcomes: dict[str, object] = {}
     pids: dict[str, int] = {}
@@ -79,6 +79,7 @@ def test_two_coordinators_booking_the_last_slot_at_once_one_wins(
     refused = [o for o in outcomes.values() if isinstance(o, SchedulingError)]
     assert (len(booked), len(refused)) == (1, 1), outcomes
     assert str(refused[0]) == (
-        f"Chair 1 is already booked from {MONDAY} 09:00 to 11:00; choose another time or chair."
+        "Chair 1 is taken 09:00–11:15, with 15 minutes to turn the chair round. "
+        "The patient already has an appointment 09:00–11:00."
     )
     assert Appointment.objects.get() == booked[0]

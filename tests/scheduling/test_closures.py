@@ -8,22 +8,25 @@ from zoneinfo import ZoneInfo
 from ketacare.audit.models import AuditEvent
 from ketacare.scheduling import actions, queries
 from ketacare.scheduling.models import Appointment
+from tests.conftest import make_patient
 from tests.scheduling.conftest import MONDAY, NOW, at, book, refused
 
 State = Appointment.State
 
 
 def test_a_chair_closure_moves_only_what_it_covers_to_needs_rebooking(
-    admin, booker, chairs, patient
+    admin, booker, chairs, patient, clinic
 ):
     chair, other = chairs
     cancelled = book(booker, patient, chair, at(MONDAY, 9))
     actions.cancel(booker, cancelled.pk, "Patient asked")
     covered = book(booker, patient, chair, at(MONDAY, 9))
-    confirmed = book(booker, patient, chair, at(MONDAY, 11))
+    confirmed = book(booker, patient, chair, at(MONDAY, 11, 15))
     actions.confirm(booker, confirmed.pk)
     after = book(booker, patient, chair, at(MONDAY, 14))  # starts as the closure ends
-    elsewhere = book(booker, patient, other, at(MONDAY, 9))
+    elsewhere = book(
+        booker, make_patient(booker.user, clinic, given_name="Grace"), other, at(MONDAY, 9)
+    )
 
     closure, moved = actions.add_closure(
         admin, start=at(MONDAY, 8), end=at(MONDAY, 14), reason="Pump service", chair_id=chair.pk
@@ -60,7 +63,7 @@ def test_nothing_is_booked_into_a_closure_and_a_moved_appointment_is_booked_agai
     actions.add_closure(admin, start=at(MONDAY, 0), end=at(MONDAY, 23), reason="Staff training")
     assert Appointment.objects.get().state == State.NEEDS_REBOOKING
     assert refused(book, booker, patient, other, at(MONDAY, 15)) == (
-        "The clinic is closed then (Staff training)."
+        f"The clinic is closed on Monday {MONDAY.day} {MONDAY:%B} (Staff training)."
     )
     tuesday = MONDAY + timedelta(days=1)
     actions.reschedule(
@@ -98,7 +101,8 @@ def test_opening_hours_are_wall_clock_hours_across_a_daylight_saving_change(
     for monday in (date(2026, 3, 2), date(2026, 3, 9)):
         start = datetime.combine(monday, time(8), tzinfo=chicago)
         assert refused(book, who, patient, chair, start - timedelta(minutes=30)) == (
-            "The clinic is open 08:00–18:00 on Mondays."
+            f"On Monday {monday.day} March the clinic is open 08:00–18:00; this appointment "
+            "would run 07:30–09:30."
         )
         book(who, patient, chair, start)
     starts = [a.start.astimezone(ZoneInfo("UTC")).hour for a in Appointment.objects.all()]
@@ -111,9 +115,9 @@ def test_opening_hours_are_wall_clock_hours_across_a_daylight_saving_change(
     ]
 
 
-def test_the_day_view_query_lists_the_days_appointments_in_order(booker, chairs, patient):
+def test_the_day_view_query_lists_the_days_appointments_in_order(booker, chairs, patient, clinic):
     book(booker, patient, chairs[1], at(MONDAY, 9))
-    book(booker, patient, chairs[0], at(MONDAY, 9))
+    book(booker, make_patient(booker.user, clinic, given_name="Grace"), chairs[0], at(MONDAY, 9))
     book(booker, patient, chairs[0], at(MONDAY + timedelta(days=1), 9))
     day = list(queries.appointments_on(booker.clinic, MONDAY))
     assert [a.chair.name for a in day] == ["Chair 1", "Chair 2"]

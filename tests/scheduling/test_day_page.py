@@ -62,7 +62,8 @@ def test_the_query_count_does_not_grow_with_appointments(
     few = queries_for_the_day()
     for n in range(4):
         patient = make_patient(nurse, clinic, given_name=f"P{n}")
-        book(booker, patient, chairs[1], at(MONDAY, 8) + timedelta(hours=2 * n), staff_id=nurse.pk)
+        start = at(MONDAY, 8) + timedelta(hours=2 * n)
+        book(booker, patient, chairs[1], start, hours=1, staff_id=nurse.pk)
     assert queries_for_the_day() == few
 
 

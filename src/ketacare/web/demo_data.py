@@ -35,6 +35,9 @@ DEMO_PASSWORD = "ketacare-demo-2026"
 DEMO_STAFF = [
     ("prescriber", "Maya", "Okafor", Role.PRESCRIBER),
     ("nurse", "Daniel", "Reyes", Role.NURSE),
+    # A second nurse on the rota: four chairs of dosed patients are more than one nurse may
+    # watch (the booking policy's nurse ratio).
+    ("nurse2", "Amara", "Nwosu", Role.NURSE),
     ("coordinator", "Priya", "Shah", Role.COORDINATOR),
     ("admin", "Grace", "Lindqvist", Role.CLINIC_ADMIN),
     ("researcher", "Tomás", "Ferreira", Role.RESEARCHER),

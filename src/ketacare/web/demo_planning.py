@@ -160,18 +160,20 @@ def _case_esketamine(planners: Planners, patient: Patient, start: date) -> None:
         {"adequate_antidepressant_trials": 2, "vitals.systolic": 118, "vitals.diastolic": 74},
         "Prefers intranasal treatment; enrolled in the esketamine REMS.",
     )
-    # Every demo patient consented to ketamine at registration; esketamine needs its own.
-    patient_actions.record_consent(
-        planners.nurse,
-        patient,
-        {
-            "kind": ConsentRecord.Kind.TREATMENT_ESKETAMINE,
-            "decision": ConsentRecord.Decision.GRANTED,
-            "version": "2026-01",
-            "signed_at": timezone.now(),
-            "signed_by": patient.full_name,
-        },
-    )
+    # Every demo patient consented to ketamine at registration; esketamine needs its own,
+    # and the REMS enrolment before the first dose (the appointment book asks for it).
+    for kind in (ConsentRecord.Kind.TREATMENT_ESKETAMINE, ConsentRecord.Kind.REMS_ENROLLMENT):
+        patient_actions.record_consent(
+            planners.nurse,
+            patient,
+            {
+                "kind": kind,
+                "decision": ConsentRecord.Decision.GRANTED,
+                "version": "2026-01",
+                "signed_at": timezone.now(),
+                "signed_by": patient.full_name,
+            },
+        )
     request = PlanRequest(protocol_id="esketamine_trd", dose=Decimal("56"), start_date=start)
     _signed_plan(planners, evaluation, request)
 

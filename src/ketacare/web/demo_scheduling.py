@@ -14,10 +14,12 @@ from django.utils import timezone
 from ketacare.accounts.models import Clinic, User
 from ketacare.accounts.permissions import Role
 from ketacare.actor import Actor
+from ketacare.clinical.protocols.library import get_protocol
 from ketacare.patients.models import Patient
 from ketacare.planning.models import PlannedSession, TreatmentPlan
 from ketacare.scheduling import actions
 from ketacare.scheduling.models import Appointment, Chair
+from ketacare.scheduling.rules import booking_policy
 
 CHAIRS = [
     ("Chair 1", ["iv_pump", "nasal_spray"]),
@@ -62,11 +64,14 @@ def seed_scheduling(clinic: Clinic) -> None:
 
     actions.set_opening_hours(admin, {day.weekday(): (OPENS, CLOSES) for day in days})
     chairs = {name: actions.add_chair(admin, name, kinds) for name, kinds in CHAIRS}
+    on_site = User.objects.filter(
+        memberships__clinic=clinic,
+        memberships__role__in=[Role.PRESCRIBER, Role.NURSE, Role.COORDINATOR],
+    ).order_by("pk")
     for day in days:
-        for who in (prescriber, nurse, member(Role.COORDINATOR)):
-            assert who.user is not None  # seeded with the clinic
+        for user in on_site:
             actions.add_shift(
-                admin, staff_id=who.user.pk, start=moment(day, OPENS), end=moment(day, CLOSES)
+                admin, staff_id=user.pk, start=moment(day, OPENS), end=moment(day, CLOSES)
             )
 
     _book_week(
@@ -118,7 +123,15 @@ def _book_week(
     others = cycle(Patient.objects.filter(clinic=clinic).order_by("mrn"))
     kinds = cycle([Appointment.Kind.FOLLOW_UP, Appointment.Kind.EVALUATION])
 
-    def book(patient: Patient, kind: str, start: datetime, length: timedelta, **more: int) -> None:
+    def book(
+        patient: Patient,
+        kind: str,
+        start: datetime,
+        length: timedelta,
+        chair_id: int | None = None,
+        planned_id: int | None = None,
+        transport_arranged: bool = False,
+    ) -> None:
         actions.book(
             coordinator,
             patient_id=patient.pk,
@@ -126,26 +139,38 @@ def _book_week(
             start=start,
             end=start + length,
             staff_id=staff[kind],
-            **more,
+            chair_id=chair_id,
+            planned_id=planned_id,
+            transport_arranged=transport_arranged,
         )
 
+    policy = booking_policy()
     for day in days:
-        sessions = by_day.get(day, [])
-        slots = [(at, chair) for at in SLOTS for chair in chairs.values()]
-        for n, (at, chair) in enumerate(slots):
+        free = [(at, chair) for at in SLOTS for chair in chairs.values()]
+        busy: dict[time, set[int]] = {}  # the patients already booked at each slot
+        for session in by_day.get(day, []):
+            # The first free slot in a chair with what the protocol's route needs.
+            needs = policy.needs(get_protocol(session.plan.protocol_id))
+            slot = next((s for s in free if needs <= set(s[1].capabilities)), None)
+            if slot is None:
+                continue  # the day is full: the session waits for a coordinator
+            free.remove(slot)
+            busy.setdefault(slot[0], set()).add(session.plan.patient.pk)
+            book(
+                session.plan.patient,
+                Appointment.Kind.DOSING,
+                datetime.combine(day, slot[0], tzinfo=zone),
+                SESSION,
+                chair_id=slot[1].pk,
+                planned_id=session.pk,
+                # Most rides home are known when booking; the rest wait on the day-before
+                # checklist for the coordinator's call.
+                transport_arranged=session.number % 3 != 0,
+            )
+        for at, chair in free:
             start = datetime.combine(day, at, tzinfo=zone)
-            if n < len(sessions):
-                session = sessions[n]
-                book(
-                    session.plan.patient,
-                    Appointment.Kind.DOSING,
-                    start,
-                    SESSION,
-                    chair_id=chair.pk,
-                    planned_id=session.pk,
-                )
-            else:
-                book(next(others), next(kinds), start, SESSION, chair_id=chair.pk)
+            patient = next(p for p in others if p.pk not in busy.get(at, set()))
+            book(patient, next(kinds), start, SESSION, chair_id=chair.pk)
         book(
             next(others),
             Appointment.Kind.TELEHEALTH,

@@ -1,6 +1,7 @@
 """Each booking rule refuses what it must, accepts the case one step away, and says why in
 words staff read."""
 
+from dataclasses import replace
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ import pytest
 from ketacare.clinical.protocols.library import get_protocol
 from ketacare.scheduling.rules import (
     Booking,
+    BookingContext,
     Closure,
     Preference,
     booking_policy,
@@ -67,6 +69,9 @@ def test_opening_hours_refuse_a_closed_weekday_and_a_session_past_closing():
         "15:45–17:15."
     )
     assert check_opening_hours(booking(1, at(MONDAY, 15, 30), 90), context()) is None
+    unset = replace(context().resources, hours=())
+    refusal = check_opening_hours(booking(1, at(MONDAY, 10), 90), BookingContext(unset))
+    assert refusal is not None and "no opening hours yet" in refusal.message
 
 
 def test_a_clinic_closure_and_a_chairs_maintenance_refuse():
@@ -155,6 +160,10 @@ def test_the_nurse_ratio_allows_three_patients_a_nurse_and_refuses_a_fourth():
     assert check_nurse_ratio(fourth, context(seated, shift_list=two)) is None
     alone = check_nurse_ratio(fourth, context(shift_list=()))
     assert alone is not None and alone.message == "No nurse is on shift at 11:00."
+    # An evaluation in a room is not a monitored patient: it neither counts nor is counted.
+    talks = tuple(replace(b, protocol_id=None) for b in seated)
+    assert check_nurse_ratio(fourth, context(talks, shift_list=nurse)) is None
+    assert check_nurse_ratio(replace(fourth, protocol_id=None), context(shift_list=())) is None
 
 
 def test_the_nurse_ratio_is_checked_where_a_nurse_leaves_mid_session():

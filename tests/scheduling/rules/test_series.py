@@ -118,10 +118,10 @@ def test_no_chair_with_the_equipment_and_no_prescriber_are_explained():
 
 
 def test_the_nurse_ratio_is_explained_when_it_fills_the_day():
-    # Three other patients in chairs 8:00-17:00 with one nurse: no room for a fourth.
+    # Three other dosed patients in chairs 8:00-17:00 with one nurse: no room for a fourth.
     chairs = (IV_CHAIR, NASAL_CHAIR, replace(NASAL_CHAIR, id=3), replace(NASAL_CHAIR, id=4))
     busy = tuple(
-        booking(c, at(d, 8), 540, patient_id=90 + c, protocol_id=None)
+        booking(c, at(d, 8), 540, patient_id=90 + c, protocol_id="im_ketamine")
         for c in (1, 2, 3)
         for d in days(MONDAY, 40)
     )

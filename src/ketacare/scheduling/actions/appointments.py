@@ -5,11 +5,11 @@ writes its audit event; a refusal writes nothing.
 Locks are taken chairs first (in id order), then appointments, by every action here and in
 ``resources``, so two of them never wait for each other."""
 
+from copy import copy
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ketacare.accounts.models import Membership, User
@@ -20,7 +20,6 @@ from ketacare.planning.models import PlannedSession
 from ketacare.scheduling.actions.common import (
     LONGEST,
     SchedulingError,
-    chair_conflict,
     checked_span,
     locked_appointment,
     locked_chair,
@@ -28,55 +27,16 @@ from ketacare.scheduling.actions.common import (
     refuse,
     signed_in,
 )
-from ketacare.scheduling.models import (
-    Appointment,
-    AppointmentChange,
-    Chair,
-    Closure,
-    OpeningHours,
+from ketacare.scheduling.actions.placing import (
+    follow_planned_day,
+    lock_book,
+    placing_problems,
 )
+from ketacare.scheduling.models import Appointment, AppointmentChange, Chair
 from ketacare.treatments.models import TreatmentSession
 from ketacare.writes import DATABASE, Writes
 
 Kind, State = Appointment.Kind, Appointment.State
-
-
-def place_problems(
-    actor: Actor, chair: Chair | None, start: datetime, end: datetime, exclude: int | None = None
-) -> list[str]:
-    """Why ``start``–``end`` (in ``chair``, None for telehealth) cannot be booked: the clinic
-    is closed then (a closure, or outside its opening hours), the chair is retired, closed or
-    taken. Call with the chair locked."""
-    clinic = actor.clinic
-    assert clinic is not None
-    problems = []
-    zone = clinic.zone
-    local_start, local_end = timezone.localtime(start, zone), timezone.localtime(end, zone)
-    hours = list(OpeningHours.objects.filter(clinic=clinic))
-    if hours:  # a clinic that has set no hours yet books at any time
-        day = next((h for h in hours if h.weekday == local_start.weekday()), None)
-        if day is None:
-            problems.append(f"The clinic is closed on {local_start:%A}s.")
-        elif not (
-            local_start.date() == local_end.date()
-            and day.opens <= local_start.time()
-            and local_end.time() <= day.closes
-        ):
-            problems.append(
-                f"The clinic is open {day.opens:%H:%M}–{day.closes:%H:%M} on {local_start:%A}s."
-            )
-    scope = Q(chair=None) | Q(chair=chair) if chair is not None else Q(chair=None)
-    closures = Closure.objects.filter(scope, clinic=clinic, start__lt=end, end__gt=start)
-    for closure in closures.select_related("chair"):
-        where = closure.chair.name if closure.chair else "The clinic"
-        problems.append(f"{where} is closed then ({closure.reason}).")
-    if chair is not None:
-        if not chair.active:
-            problems.append(f"{chair.name} is no longer in use.")
-        conflict = chair_conflict(chair, start, end, exclude=exclude)
-        if conflict:
-            problems.append(conflict)
-    return problems
 
 
 @transaction.atomic
@@ -91,15 +51,17 @@ def book(
     staff_id: int | None = None,
     planned_id: int | None = None,
     treatment_id: int | None = None,
+    transport_arranged: bool = False,
 ) -> Appointment:
     """Book one appointment. A chair is never double-booked: its row is locked before the
     overlap check, so of two coordinators booking its last slot at once one wins and the
-    other is refused with the booking that took it."""
+    other is refused with the booking that took it. Every booking rule and gate is judged by
+    ``placing_problems``, as for a move and for each session of a series."""
     may(actor, "scheduling.book")
     if kind not in Kind.values:
         raise SchedulingError(f"Unknown kind of appointment: {kind!r}.")
     start, end = checked_span(actor, start, end, "appointment", LONGEST["appointment"])
-    # Chairs first (see the module's docstring).
+    lock_book(actor)
     chair = locked_chair(actor, chair_id) if chair_id is not None else None
     try:
         patient = Patient.objects.get(pk=patient_id, clinic=actor.clinic)
@@ -108,10 +70,6 @@ def book(
     problems = []
     if start < actor.now():
         problems.append("The appointment starts in the past.")
-    if kind == Kind.TELEHEALTH and chair is not None:
-        problems.append("A telehealth appointment takes no chair.")
-    if kind == Kind.DOSING and chair is None:
-        problems.append("A dosing session needs a chair.")
     staff = _staff(actor, staff_id)
     planned = _planned(actor, patient, kind, planned_id, problems)
     treatment = None
@@ -121,8 +79,6 @@ def book(
         ).first()
         if treatment is None:
             raise SchedulingError("Unknown treatment session for this patient.")
-    problems += place_problems(actor, chair, start, end)
-    refuse(problems)
     appointment = Appointment(
         clinic=actor.clinic,
         patient=patient,
@@ -133,8 +89,13 @@ def book(
         end=end,
         planned=planned,
         treatment=treatment,
+        transport_arranged=bool(transport_arranged),
     )
-    return write_booking(DATABASE, actor, appointment)
+    problems += placing_problems(actor, appointment)
+    refuse(problems)
+    write_booking(DATABASE, actor, appointment)
+    follow_planned_day(actor, appointment)
+    return appointment
 
 
 def _staff(actor: Actor, staff_id: int | None) -> User | None:
@@ -344,20 +305,19 @@ def reschedule(
     history keeps where it was."""
     may(actor, "scheduling.book")
     start, end = checked_span(actor, start, end, "appointment", LONGEST["appointment"])
+    lock_book(actor)
     chair = locked_chair(actor, chair_id) if chair_id is not None else None
     appointment = locked_appointment(actor, appointment_id)
-    problems = []
     if appointment.state not in (State.BOOKED, State.CONFIRMED, State.NEEDS_REBOOKING):
-        problems.append(
+        raise SchedulingError(
             f"The appointment is {appointment.get_state_display().lower()}; it cannot move."
         )
+    problems = []
     if start < actor.now():
         problems.append("The new time is in the past.")
-    if appointment.kind == Kind.TELEHEALTH and chair is not None:
-        problems.append("A telehealth appointment takes no chair.")
-    if appointment.kind == Kind.DOSING and chair is None:
-        problems.append("A dosing session needs a chair.")
-    problems += place_problems(actor, chair, start, end, exclude=appointment.pk)
+    moved = copy(appointment)
+    moved.start, moved.end, moved.chair = start, end, chair
+    problems += placing_problems(actor, moved)
     refuse(problems)
     write_change(
         DATABASE,
@@ -369,4 +329,5 @@ def reschedule(
         chair=chair,
         reason=reason.strip(),
     )
+    follow_planned_day(actor, appointment)
     return appointment

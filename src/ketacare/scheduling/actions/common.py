@@ -86,26 +86,3 @@ def locked_appointment(actor: Actor, appointment_id: int) -> Appointment:
         )
     except Appointment.DoesNotExist:
         raise SchedulingError("Unknown appointment.") from None
-
-
-def chair_conflict(
-    chair: Chair, start: datetime, end: datetime, *, exclude: int | None = None
-) -> str:
-    """Why ``chair`` cannot hold ``start``–``end`` (an appointment holding it overlaps), or
-    "". Call with the chair locked."""
-    clash = (
-        Appointment.objects.filter(
-            chair=chair, state__in=Appointment.HOLDING, start__lt=end, end__gt=start
-        )
-        .exclude(pk__in=[] if exclude is None else [exclude])
-        .order_by("start")
-        .first()
-    )
-    if clash is None:
-        return ""
-    local = timezone.localtime(clash.start, chair.clinic.zone)
-    until = timezone.localtime(clash.end, chair.clinic.zone)
-    return (
-        f"{chair.name} is already booked from {local:%Y-%m-%d %H:%M} to {until:%H:%M}; "
-        "choose another time or chair."
-    )

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0002_appointment_history_is_append_only'),
+        ("scheduling", "0002_appointment_history_is_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='transport_arranged',
+            model_name="appointment",
+            name="transport_arranged",
             field=models.BooleanField(default=False),
         ),
     ]

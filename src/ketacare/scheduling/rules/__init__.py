@@ -28,10 +28,12 @@ from ketacare.scheduling.rules.inputs import (
     Shift,
 )
 from ketacare.scheduling.rules.policy import (
+    GatePolicy,
     Policy,
     booking_policy,
     care_minutes,
     dose_minutes,
+    gate_policy,
     slot_minutes,
 )
 from ketacare.scheduling.rules.series import (
@@ -50,6 +52,7 @@ __all__ = [
     "Chair",
     "Closure",
     "DayRefusals",
+    "GatePolicy",
     "OpeningHours",
     "Policy",
     "Preference",
@@ -73,6 +76,7 @@ __all__ = [
     "dose_minutes",
     "explain_day",
     "free_slots",
+    "gate_policy",
     "propose_series",
     "slot_minutes",
 ]

@@ -69,6 +69,10 @@ def check_opening_hours(candidate: Booking, context: BookingContext) -> Refusal 
     """The appointment lies within one day's opening hours."""
     resources = context.resources
     start, end = resources.local(candidate.start), resources.local(candidate.end)
+    if not resources.hours:
+        return Refusal(
+            "opening_hours", "The clinic has set no opening hours yet: an admin sets them first."
+        )
     hours = resources.hours_on(start.date())
     if hours is None:
         return Refusal("opening_hours", f"The clinic is closed on {start:%A}s.")
@@ -181,15 +185,19 @@ def check_prescriber_on_site(candidate: Booking, context: BookingContext) -> Ref
 
 
 def check_nurse_ratio(candidate: Booking, context: BookingContext) -> Refusal | None:
-    """At no moment of the appointment are there more patients in chairs than the nurses on
-    shift may watch."""
-    if candidate.chair_id is None:
+    """At no moment of the appointment are there more dosed patients in chairs than the
+    nurses on shift may watch. Only doses count: an evaluation or a follow-up in a room is not
+    a monitored patient."""
+    if candidate.chair_id is None or candidate.protocol_id is None:
         return None
     policy = context.rules
     seated = [
         (b.start, b.end)
         for b in context.others(candidate)
-        if b.chair_id is not None and b.start < candidate.end and candidate.start < b.end
+        if b.chair_id is not None
+        and b.protocol_id is not None
+        and b.start < candidate.end
+        and candidate.start < b.end
     ]
     seated.append((candidate.start, candidate.end))
     nurses = [

@@ -66,3 +66,27 @@ def care_minutes(protocol: Protocol) -> int:
 def slot_minutes(protocol: Protocol, policy: Policy) -> int:
     """The minimum slot the protocol holds a chair for: its care time and the turnover."""
     return care_minutes(protocol) + policy.turnover_minutes
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Which gates of a dosing appointment block its booking (the rest are flags), and whether
+    a patient without any payer authorisation is flagged."""
+
+    blocks: frozenset[str]
+    authorisation_required: bool
+    source: str
+
+
+@cache
+def gate_policy() -> GatePolicy:
+    """The ``[gates]`` of ``data/booking.toml``."""
+    gates = load("booking", package="ketacare.scheduling.rules")["gates"]
+    suffix = "_blocks"
+    return GatePolicy(
+        blocks=frozenset(
+            k.removesuffix(suffix) for k, v in gates.items() if k.endswith(suffix) and v
+        ),
+        authorisation_required=bool(gates["authorisation_required"]),
+        source=str(gates["source"]),
+    )

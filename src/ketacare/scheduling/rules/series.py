@@ -9,7 +9,7 @@ the reasons each day of the window refused.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.scheduling.rules.checks import (
@@ -122,7 +122,12 @@ def explain_day(
     candidate, in rule order, or a single reason when the whole day is ruled out."""
     resources = context.resources
     if resources.hours_on(day) is None:
-        return (Refusal("opening_hours", f"The clinic is closed on {day:%A}s."),)
+        opening = RULES[0](
+            Booking(None, resources.at(day, time(12)), resources.at(day, time(13)), patient_id),
+            context,
+        )
+        assert opening is not None  # no hours that day: the rule refuses any time of it
+        return (opening,)
     needs = context.rules.needs(protocol)
     if not resources.chairs:
         return (Refusal("chair_equipment", "The clinic has no chairs."),)

@@ -13,7 +13,7 @@ from ketacare.clinical.datafiles import load
 from ketacare.clinical.protocols.library import Protocol
 from ketacare.measures.queries import open_alert_summary
 from ketacare.patients.consent import consent_problem, treatment_consent_problem
-from ketacare.patients.models import BodyMeasurement, ConsentRecord
+from ketacare.patients.models import BodyMeasurement, ConsentRecord, Patient
 from ketacare.planning.actions import route_status
 from ketacare.planning.models import PlannedSession
 from ketacare.treatments.actions.common import (
@@ -91,29 +91,52 @@ def route_check_in(protocol: Protocol) -> dict[str, Any]:
     return dict(by_route.get(protocol.eligibility_route, {}))
 
 
+def escort_needed(protocol: Protocol) -> tuple[str, str] | None:
+    """(what is missing when nobody takes the patient home, its source) for a protocol whose
+    patients must not go home alone or drive, else None. Check-in asks it on the day; the
+    appointment book asks it the day before."""
+    if protocol.monitoring.get("responsible_adult_at_discharge"):
+        return (
+            "no responsible adult arranged to take the patient home",
+            str(protocol.monitoring.get("source", protocol.source)),
+        )
+    rules = route_check_in(protocol)
+    if rules.get("transport_home_required"):
+        return (
+            "no transport home arranged: the patient must not drive today",
+            str(rules["transport_source"]),
+        )
+    return None
+
+
+def rems_enrolment_problem(patient: Patient, protocol: Protocol) -> str | None:
+    """Why the patient may not have a dose of ``protocol`` for want of REMS enrolment, or
+    None. Check-in refuses on it; so does booking the appointment (scheduling.gates)."""
+    if not route_check_in(protocol).get("rems_enrollment_required"):
+        return None
+    missing = consent_problem(patient, ConsentRecord.Kind.REMS_ENROLLMENT)
+    if missing is None:
+        return None
+    return (
+        f"the patient is not enrolled in the esketamine REMS ({missing.rstrip('.')}): "
+        "record the enrolment before the first dose"
+    )
+
+
 def check_in_problems(session: TreatmentSession, checklist: Checklist, today: date) -> list[str]:
     """Every reason the patient cannot be checked in on ``today``, from the protocol and the
     record."""
     protocol = protocol_of(session)
-    route_rules = route_check_in(protocol)
     patient = session.patient
     problems: list[str] = []
     if not checklist.fasting_as_instructed:
         problems.append(f"not fasted as instructed ({protocol.pre_dose_instructions[0]})")
-    if protocol.monitoring.get("responsible_adult_at_discharge") and not checklist.escort_arranged:
-        problems.append("no responsible adult arranged to take the patient home")
-    elif route_rules.get("transport_home_required") and not checklist.escort_arranged:
-        problems.append("no transport home arranged: the patient must not drive today")
-    if route_rules.get("rems_enrollment_required"):
-        missing = consent_problem(patient, ConsentRecord.Kind.REMS_ENROLLMENT)
-        if missing is not None:
-            problems.append(
-                Problem(
-                    f"the patient is not enrolled in the esketamine REMS ({missing.rstrip('.')}): "
-                    "record the enrolment before the first dose",
-                    "rems_enrollment",
-                )
-            )
+    escort = escort_needed(protocol)
+    if escort is not None and not checklist.escort_arranged:
+        problems.append(escort[0])
+    rems = rems_enrolment_problem(patient, protocol)
+    if rems is not None:
+        problems.append(Problem(rems, "rems_enrollment"))
     if checklist.pregnancy_test == "positive":
         problems.append("positive pregnancy test: the prescriber must review before treatment")
     if checklist.pregnancy_test not in ("not_applicable", "negative", "positive"):

@@ -1,0 +1,173 @@
+"""The gates of a dosing appointment: what must be true before the patient can be treated,
+asked at booking (a gate that blocks refuses it) and again the day before, on the "tomorrow"
+checklist, where the flags wait for the intake coordinator.
+
+Each gate asks the question the dosing day itself asks, through the same function: REMS
+enrolment and the escort home are check-in's (``treatments.actions.check_in``), the plan's
+signature is planning's. Which gates block is the clinic's policy (``[gates]`` of
+``rules/data/booking.toml``)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.urls import reverse
+from django.utils import timezone
+
+from ketacare.accounts.models import Clinic
+from ketacare.clinical.protocols.library import Protocol, get_protocol
+from ketacare.patients.models import ConsentRecord, Patient
+from ketacare.planning.models import PlannedSession
+from ketacare.scheduling.context import window
+from ketacare.scheduling.models import Appointment, Authorisation
+from ketacare.scheduling.rules import gate_policy
+from ketacare.treatments.actions.check_in import (
+    escort_needed,
+    rems_enrolment_problem,
+    route_check_in,
+)
+
+# Sessions a payer's authorisation counts: those booked, and those given.
+COUNTED = (*Appointment.HOLDING,)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate not passed: ``rule`` names it, ``message`` says what is missing, ``blocks``
+    whether it refuses the booking, ``source`` where the rule comes from, ``fix_url`` the page
+    that records what is missing."""
+
+    rule: str
+    message: str
+    blocks: bool
+    source: str
+    fix_url: str = ""
+    fix_label: str = ""
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip(".")
+    return text[:1].upper() + text[1:] + "."
+
+
+def dosing_gates(
+    clinic: Clinic,
+    patient: Patient,
+    planned: PlannedSession | None,
+    day: date,
+    *,
+    transport_arranged: bool,
+    exclude: int | None = None,
+) -> list[Gate]:
+    """The gates a dose of ``planned``'s plan for ``patient`` on local ``day`` does not pass
+    (``exclude``: the appointment being judged, which must not count against itself)."""
+    policy = gate_policy()
+    gates: list[Gate] = []
+    if planned is None:
+        return gates
+    plan = planned.plan
+    protocol = get_protocol(plan.protocol_id)
+    if not plan.is_signed:
+        gates.append(
+            Gate(
+                "plan_signature",
+                "The treatment plan is not signed: a prescriber signs it before its sessions "
+                "are booked.",
+                "plan_signature" in policy.blocks,
+                policy.source,
+                reverse("plan-detail", args=[plan.pk]),
+                "Open the plan",
+            )
+        )
+    rems = rems_enrolment_problem(patient, protocol)
+    if rems is not None:
+        gates.append(
+            Gate(
+                "rems_enrolment",
+                _sentence(rems),
+                "rems_enrolment" in policy.blocks,
+                str(route_check_in(protocol)["rems_source"]),
+                reverse("consent-new", args=[patient.pk])
+                + f"?kind={ConsentRecord.Kind.REMS_ENROLLMENT}",
+                "Record the REMS enrolment",
+            )
+        )
+    escort = escort_needed(protocol)
+    if escort is not None and not transport_arranged:
+        gates.append(
+            Gate(
+                "transport_home",
+                _sentence(escort[0]),
+                "transport_home" in policy.blocks,
+                escort[1],
+            )
+        )
+    authorisation = authorisation_problem(clinic, patient, day, exclude)
+    if authorisation is not None:
+        gates.append(
+            Gate(
+                "authorisation",
+                authorisation,
+                "authorisation" in policy.blocks,
+                policy.source,
+                reverse("patient-chart", args=[patient.pk]),
+                "Record an authorisation",
+            )
+        )
+    return gates
+
+
+def authorisation_problem(
+    clinic: Clinic, patient: Patient, day: date, exclude: int | None = None
+) -> str | None:
+    """Why no payer authorisation pays for a dose on ``day`` — none covers the day, or the
+    ones that do are used up by the sessions already booked or given — or None."""
+    authorisations = list(Authorisation.objects.filter(clinic=clinic, patient=patient))
+    if not authorisations:
+        if gate_policy().authorisation_required:
+            return "No payer authorisation is on record."
+        return None
+    covering = [a for a in authorisations if a.valid_from <= day <= a.valid_to]
+    if not covering:
+        latest = authorisations[0]
+        return (
+            f"No payer authorisation covers {day:%Y-%m-%d}: {latest.payer} {latest.reference} "
+            f"runs {latest.valid_from:%Y-%m-%d} to {latest.valid_to:%Y-%m-%d}."
+        )
+    for authorisation in covering:
+        start, end = window(clinic, authorisation.valid_from, authorisation.valid_to)
+        used = (
+            Appointment.objects.filter(
+                patient=patient,
+                kind=Appointment.Kind.DOSING,
+                state__in=COUNTED,
+                start__gte=start,
+                start__lt=end,
+            )
+            .exclude(pk__in=[] if exclude is None else [exclude])
+            .count()
+        )
+        if used < authorisation.approved_sessions:
+            return None
+    first = covering[0]
+    return (
+        f"{first.payer} {first.reference} approved {first.approved_sessions} sessions "
+        f"({first.valid_from:%Y-%m-%d} to {first.valid_to:%Y-%m-%d}); all are booked or given."
+    )
+
+
+def gates_of(appointment: Appointment) -> list[Gate]:
+    """The gates a booked dosing appointment does not pass now (the "tomorrow" checklist)."""
+    if appointment.kind != Appointment.Kind.DOSING:
+        return []
+    return dosing_gates(
+        appointment.clinic,
+        appointment.patient,
+        appointment.planned,
+        timezone.localtime(appointment.start, appointment.clinic.zone).date(),
+        transport_arranged=appointment.transport_arranged,
+        exclude=appointment.pk,
+    )
+
+
+def protocol_of(planned: PlannedSession | None) -> Protocol | None:
+    return get_protocol(planned.plan.protocol_id) if planned is not None else None
