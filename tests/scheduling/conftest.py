@@ -31,7 +31,7 @@ def booker(coordinator, clinic):
     return actor(coordinator, clinic, Role.COORDINATOR).at(NOW)
 
 
-def staff_on_site(clinic, *members, days=14):
+def staff_on_site(clinic, *members, days=35):
     """Shifts 08:00–18:00 on each weekday from MONDAY for ``members`` (User, Role) pairs:
     written directly, as a rota imported before the test would be."""
     Shift.objects.bulk_create(

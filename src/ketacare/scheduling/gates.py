@@ -8,7 +8,7 @@ signature is planning's. Which gates block is the clinic's policy (``[gates]`` o
 ``rules/data/booking.toml``)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
@@ -53,12 +53,12 @@ def dosing_gates(
     clinic: Clinic,
     patient: Patient,
     planned: PlannedSession | None,
-    day: date,
+    start: datetime,
     *,
     transport_arranged: bool,
     exclude: int | None = None,
 ) -> list[Gate]:
-    """The gates a dose of ``planned``'s plan for ``patient`` on local ``day`` does not pass
+    """The gates a dose of ``planned``'s plan for ``patient`` at ``start`` does not pass
     (``exclude``: the appointment being judged, which must not count against itself)."""
     policy = gate_policy()
     gates: list[Gate] = []
@@ -101,7 +101,7 @@ def dosing_gates(
                 escort[1],
             )
         )
-    authorisation = authorisation_problem(clinic, patient, day, exclude)
+    authorisation = authorisation_problem(clinic, patient, start, exclude)
     if authorisation is not None:
         gates.append(
             Gate(
@@ -117,10 +117,11 @@ def dosing_gates(
 
 
 def authorisation_problem(
-    clinic: Clinic, patient: Patient, day: date, exclude: int | None = None
+    clinic: Clinic, patient: Patient, start: datetime, exclude: int | None = None
 ) -> str | None:
-    """Why no payer authorisation pays for a dose on ``day`` — none covers the day, or the
-    ones that do are used up by the sessions already booked or given — or None."""
+    """Why no payer authorisation pays for a dose at ``start`` — none covers its day, or the
+    ones that do are used up by the sessions booked or given before it — or None."""
+    day = timezone.localtime(start, clinic.zone).date()
     authorisations = list(Authorisation.objects.filter(clinic=clinic, patient=patient))
     if not authorisations:
         if gate_policy().authorisation_required:
@@ -134,24 +135,25 @@ def authorisation_problem(
             f"runs {latest.valid_from:%Y-%m-%d} to {latest.valid_to:%Y-%m-%d}."
         )
     for authorisation in covering:
-        start, end = window(clinic, authorisation.valid_from, authorisation.valid_to)
+        first, _ = window(clinic, authorisation.valid_from, authorisation.valid_to)
         used = (
             Appointment.objects.filter(
                 patient=patient,
                 kind=Appointment.Kind.DOSING,
                 state__in=COUNTED,
-                start__gte=start,
-                start__lt=end,
+                start__gte=first,
+                start__lt=start,
             )
             .exclude(pk__in=[] if exclude is None else [exclude])
             .count()
         )
         if used < authorisation.approved_sessions:
             return None
-    first = covering[0]
+    used_up = covering[0]
     return (
-        f"{first.payer} {first.reference} approved {first.approved_sessions} sessions "
-        f"({first.valid_from:%Y-%m-%d} to {first.valid_to:%Y-%m-%d}); all are booked or given."
+        f"{used_up.payer} {used_up.reference} approved {used_up.approved_sessions} sessions "
+        f"({used_up.valid_from:%Y-%m-%d} to {used_up.valid_to:%Y-%m-%d}); all are booked or "
+        "given before this one."
     )
 
 
@@ -163,7 +165,7 @@ def gates_of(appointment: Appointment) -> list[Gate]:
         appointment.clinic,
         appointment.patient,
         appointment.planned,
-        timezone.localtime(appointment.start, appointment.clinic.zone).date(),
+        appointment.start,
         transport_arranged=appointment.transport_arranged,
         exclude=appointment.pk,
     )

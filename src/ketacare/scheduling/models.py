@@ -172,6 +172,8 @@ class Appointment(models.Model):
 
     # The states in which an appointment holds its chair.
     HOLDING = (State.BOOKED, State.CONFIRMED, State.ARRIVED)
+    # The states from which it can be moved to another time.
+    MOVABLE = (State.BOOKED, State.CONFIRMED, State.NEEDS_REBOOKING)
 
     class Meta:
         ordering = ["start", "id"]

@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 
 from ketacare.accounts.models import Clinic
+from ketacare.planning.models import TreatmentPlan
 from ketacare.scheduling.models import Appointment, Chair
 
 
@@ -47,3 +48,23 @@ def day_by_chair(clinic: Clinic, day: date) -> list[tuple[str, list[Appointment]
         name = appointment.chair.name if appointment.chair else "Telehealth"
         columns.setdefault(name, []).append(appointment)
     return list(columns.items())
+
+
+def plan_appointments(plan: TreatmentPlan) -> QuerySet[Appointment]:
+    """The dosing appointments booked for a plan's sessions, in every state but cancelled."""
+    return (
+        Appointment.objects.filter(planned__plan=plan)
+        .exclude(state=Appointment.State.CANCELLED)
+        .select_related("chair", "planned")
+        .order_by("start", "pk")
+    )
+
+
+def checklist_day(clinic: Clinic, day: date) -> QuerySet[Appointment]:
+    """The day's appointments still expected (booked or confirmed), with what their gates
+    read, for the day-before checklist."""
+    return (
+        appointments_on(clinic, day)
+        .filter(state__in=(Appointment.State.BOOKED, Appointment.State.CONFIRMED))
+        .select_related("planned__plan", "clinic")
+    )

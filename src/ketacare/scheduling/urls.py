@@ -1,7 +1,29 @@
 from django.urls import path
 
-from ketacare.scheduling import views
+from ketacare.scheduling import booking_views, views
 
 urlpatterns = [
     path("schedule/", views.day_page, name="schedule-day"),
+    path("schedule/tomorrow/", booking_views.day_checklist, name="schedule-checklist"),
+    path("schedule/plans/<int:plan_id>/book/", booking_views.plan_book, name="plan-book"),
+    path(
+        "schedule/appointments/<int:appointment_id>/",
+        booking_views.appointment_detail,
+        name="appointment-detail",
+    ),
+    path(
+        "schedule/appointments/<int:appointment_id>/move/",
+        booking_views.appointment_move,
+        name="appointment-move",
+    ),
+    path(
+        "schedule/appointments/<int:appointment_id>/state/",
+        booking_views.appointment_state,
+        name="appointment-state",
+    ),
+    path(
+        "schedule/appointments/<int:appointment_id>/transport/",
+        booking_views.appointment_transport,
+        name="appointment-transport",
+    ),
 ]

@@ -10,6 +10,7 @@ from ketacare.scheduling.actions.appointments import (
     mark_arrived,
     mark_no_show,
     reschedule,
+    set_transport,
 )
 from ketacare.scheduling.actions.common import SchedulingError
 from ketacare.scheduling.actions.resources import (
@@ -20,13 +21,16 @@ from ketacare.scheduling.actions.resources import (
     record_authorisation,
     set_opening_hours,
 )
+from ketacare.scheduling.actions.series import SeriesBooked, book_series
 
 __all__ = [
     "SchedulingError",
+    "SeriesBooked",
     "add_chair",
     "add_closure",
     "add_shift",
     "book",
+    "book_series",
     "cancel",
     "confirm",
     "edit_chair",
@@ -35,4 +39,5 @@ __all__ = [
     "record_authorisation",
     "reschedule",
     "set_opening_hours",
+    "set_transport",
 ]

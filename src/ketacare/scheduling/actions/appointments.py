@@ -70,7 +70,7 @@ def book(
     problems = []
     if start < actor.now():
         problems.append("The appointment starts in the past.")
-    staff = _staff(actor, staff_id)
+    staff = staff_member(actor, staff_id)
     planned = _planned(actor, patient, kind, planned_id, problems)
     treatment = None
     if treatment_id is not None:
@@ -98,7 +98,7 @@ def book(
     return appointment
 
 
-def _staff(actor: Actor, staff_id: int | None) -> User | None:
+def staff_member(actor: Actor, staff_id: int | None) -> User | None:
     if staff_id is None:
         return None
     member = Membership.objects.filter(
@@ -308,7 +308,7 @@ def reschedule(
     lock_book(actor)
     chair = locked_chair(actor, chair_id) if chair_id is not None else None
     appointment = locked_appointment(actor, appointment_id)
-    if appointment.state not in (State.BOOKED, State.CONFIRMED, State.NEEDS_REBOOKING):
+    if appointment.state not in Appointment.MOVABLE:
         raise SchedulingError(
             f"The appointment is {appointment.get_state_display().lower()}; it cannot move."
         )
@@ -330,4 +330,29 @@ def reschedule(
         reason=reason.strip(),
     )
     follow_planned_day(actor, appointment)
+    return appointment
+
+
+@transaction.atomic
+def set_transport(actor: Actor, appointment_id: int, arranged: bool) -> Appointment:
+    """Record whether someone takes the patient home (the day-before checklist's call)."""
+    may(actor, "scheduling.book")
+    appointment = locked_appointment(actor, appointment_id)
+    if appointment.state not in Appointment.HOLDING:
+        raise SchedulingError(
+            f"The appointment is {appointment.get_state_display().lower()}; nothing to arrange."
+        )
+    if appointment.transport_arranged == arranged:
+        return appointment
+    before = {"transport_arranged": appointment.transport_arranged}
+    appointment.transport_arranged = arranged
+    appointment.updated_at = actor.now()
+    DATABASE.save(appointment, "transport_arranged", "updated_at")
+    DATABASE.record(
+        actor,
+        Action.UPDATE,
+        obj=appointment,
+        patient=appointment.patient_id,
+        changes=field_changes(before, {"transport_arranged": arranged}),
+    )
     return appointment

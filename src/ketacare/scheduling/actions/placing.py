@@ -100,7 +100,7 @@ def placing_problems(
             clinic,
             appointment.patient,
             appointment.planned,
-            local_day(appointment),
+            appointment.start,
             transport_arranged=appointment.transport_arranged,
             exclude=appointment.pk,
         )
