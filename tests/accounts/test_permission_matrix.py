@@ -2,6 +2,7 @@
 the answer against the one permission table."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.models import User
-from ketacare.accounts.permissions import PERMISSIONS, allowed
+from ketacare.accounts.permissions import PERMISSIONS, Role, allowed
 from ketacare.actor import SYSTEM
 from ketacare.measures.actions import assign_instrument, record_staff_response
 from ketacare.patients.models import Patient
@@ -77,6 +78,7 @@ PATIENT_SCOPED = (
     "<int:session_id>",
     "<int:session_alert_id>",
     "<int:membership_id>",
+    "<int:appointment_id>",
 )
 
 
@@ -134,6 +136,25 @@ def ledger_objects(clinic, clinic_admin, nurse, patient):
     return objects, Supply(registration.pk, lot.pk, safe.pk, "10")
 
 
+def appointment_object(clinic, staff, patient):
+    """A follow-up tomorrow in the clinic's one chair (open every day, all day)."""
+    from ketacare.scheduling import actions as scheduling
+
+    admin = actor(staff["clinic_admin"], clinic, Role.CLINIC_ADMIN)
+    scheduling.set_opening_hours(admin, {day: (time(0), time(23, 59)) for day in range(7)})
+    chair = scheduling.add_chair(admin, "Chair 1", ["iv_pump"])
+    start = datetime.combine(timezone.localdate() + timedelta(days=1), time(10), tzinfo=UTC)
+    coordinator = actor(staff["coordinator"], clinic, Role.COORDINATOR)
+    return scheduling.book(
+        coordinator,
+        patient_id=patient.pk,
+        kind="follow_up",
+        start=start,
+        end=start + timedelta(hours=1),
+        chair_id=chair.pk,
+    )
+
+
 @dataclass
 class World:
     """A clinic where every URL has something to name: its staff (a user per role), the
@@ -161,6 +182,7 @@ def build_world() -> World:
     )
     plan = signed_plan(prescriber, clinic, patient)
     ledger, supply = ledger_objects(clinic, staff["clinic_admin"], nurse, patient)
+    appointment = appointment_object(clinic, staff, patient)
     ids = {
         **ledger,
         **session_objects(prescriber, nurse, clinic, supply),
@@ -173,6 +195,7 @@ def build_world() -> World:
         "step": "evaluated",
         "rule_id": "ketamine_baseline_blood_pressure_raised",
         "membership_id": nurse.memberships.get().pk,
+        "appointment_id": appointment.pk,
     }
     return World(staff, patient, ids)
 

@@ -15,11 +15,11 @@ TREATMENT_CONSENT = {
 
 
 def latest_consent(patient: Patient, kind: str) -> ConsentRecord | None:
-    return (
-        ConsentRecord.objects.filter(patient=patient, kind=kind)
-        .order_by("-signed_at", "-id")
-        .first()
-    )
+    """The latest record of ``kind``. Read from ``patient.consents``, so that a page listing
+    many patients answers from one prefetch (``prefetch_related("patient__consents")``)
+    instead of a query each; a patient keeps a handful of consent records."""
+    records = [c for c in patient.consents.all() if c.kind == kind]
+    return max(records, key=lambda c: (c.signed_at, c.pk), default=None)
 
 
 def consent_problem(patient: Patient, kind: str) -> str | None:

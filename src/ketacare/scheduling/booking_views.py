@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from ketacare.accounts.access import KetacareRequest, requires
 from ketacare.audit.record import Action, record
@@ -128,10 +127,11 @@ def _back(appointment_id: int) -> HttpResponse:
     return redirect(reverse("appointment-detail", args=[appointment_id]))
 
 
-@require_POST
 @requires("scheduling.book")
 def appointment_move(request: KetacareRequest, appointment_id: int) -> HttpResponse:
     appointment = _appointment(request, appointment_id)
+    if request.method != "POST":
+        return _back(appointment.pk)
     form = MoveForm(request.POST, clinic=appointment.clinic)
     if not form.is_valid():
         messages.error(request, form_errors(form))
@@ -160,10 +160,11 @@ STATE_ACTIONS = {
 }
 
 
-@require_POST
 @requires("scheduling.book")
 def appointment_state(request: KetacareRequest, appointment_id: int) -> HttpResponse:
     appointment = _appointment(request, appointment_id)
+    if request.method != "POST":
+        return _back(appointment.pk)
     to = request.POST.get("to", "")
     if to == "cancel":
         form = CancelForm(request.POST)
@@ -184,10 +185,11 @@ def appointment_state(request: KetacareRequest, appointment_id: int) -> HttpResp
     return _back(appointment.pk)
 
 
-@require_POST
 @requires("scheduling.book")
 def appointment_transport(request: KetacareRequest, appointment_id: int) -> HttpResponse:
     appointment = _appointment(request, appointment_id)
+    if request.method != "POST":
+        return _back(appointment.pk)
     arranged = request.POST.get("arranged") == "yes"
     attempted(
         request,

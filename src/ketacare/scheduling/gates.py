@@ -18,7 +18,7 @@ from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning.models import PlannedSession
 from ketacare.scheduling.context import window
-from ketacare.scheduling.models import Appointment, Authorisation
+from ketacare.scheduling.models import Appointment
 from ketacare.scheduling.rules import gate_policy
 from ketacare.treatments.actions.check_in import (
     escort_needed,
@@ -122,7 +122,14 @@ def authorisation_problem(
     """Why no payer authorisation pays for a dose at ``start`` — none covers its day, or the
     ones that do are used up by the sessions booked or given before it — or None."""
     day = timezone.localtime(start, clinic.zone).date()
-    authorisations = list(Authorisation.objects.filter(clinic=clinic, patient=patient))
+    # From the patient's related rows, so that a list of appointments answers from one
+    # prefetch each (``checklist_day``); a patient has a few authorisations and, at most,
+    # some hundred appointments.
+    authorisations = sorted(
+        (a for a in patient.authorisations.all() if a.clinic_id == clinic.pk),
+        key=lambda a: (a.valid_from, a.pk),
+        reverse=True,
+    )
     if not authorisations:
         if gate_policy().authorisation_required:
             return "No payer authorisation is on record."
@@ -134,19 +141,14 @@ def authorisation_problem(
             f"No payer authorisation covers {day:%Y-%m-%d}: {latest.payer} {latest.reference} "
             f"runs {latest.valid_from:%Y-%m-%d} to {latest.valid_to:%Y-%m-%d}."
         )
+    doses = [
+        a.start
+        for a in patient.appointments.all()
+        if a.kind == Appointment.Kind.DOSING and a.state in COUNTED and a.pk != exclude
+    ]
     for authorisation in covering:
         first, _ = window(clinic, authorisation.valid_from, authorisation.valid_to)
-        used = (
-            Appointment.objects.filter(
-                patient=patient,
-                kind=Appointment.Kind.DOSING,
-                state__in=COUNTED,
-                start__gte=first,
-                start__lt=start,
-            )
-            .exclude(pk__in=[] if exclude is None else [exclude])
-            .count()
-        )
+        used = sum(1 for moment in doses if first <= moment < start)
         if used < authorisation.approved_sessions:
             return None
     used_up = covering[0]

@@ -67,4 +67,6 @@ def checklist_day(clinic: Clinic, day: date) -> QuerySet[Appointment]:
         appointments_on(clinic, day)
         .filter(state__in=(Appointment.State.BOOKED, Appointment.State.CONFIRMED))
         .select_related("planned__plan", "clinic")
+        # What the gates read of each patient (scheduling.gates), one query each.
+        .prefetch_related("patient__consents", "patient__authorisations", "patient__appointments")
     )

@@ -51,7 +51,11 @@ def board_sessions(
 
 
 def waiting_for_a_chair(clinic: Clinic, day: date) -> QuerySet[PlannedSession]:
-    """The day's planned sessions of signed plans not yet on the board, by patient name."""
+    """The day's planned sessions of signed plans not yet on the board, by patient name, each
+    with ``booked``: its appointment in the book (a list of none or one), time and chair."""
+    from ketacare.scheduling.models import Appointment  # scheduling builds on treatments
+
+    holding = Appointment.objects.filter(state__in=Appointment.HOLDING).select_related("chair")
     return (
         PlannedSession.objects.filter(
             plan__clinic=clinic,
@@ -60,6 +64,7 @@ def waiting_for_a_chair(clinic: Clinic, day: date) -> QuerySet[PlannedSession]:
             treatment__isnull=True,
         )
         .select_related("plan__patient")
+        .prefetch_related(Prefetch("appointments", holding, to_attr="booked"))
         .order_by("plan__patient__family_name", "plan__patient__given_name", "pk")
     )
 
