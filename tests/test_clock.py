@@ -250,3 +250,18 @@ def test_the_messages_of_an_action_go_to_its_actors_outbox(
     assert (mail.outbox, SENT) == ([], [])
     notified = AuditEvent.objects.get(object_type="safety_alert_notification")
     assert notified.changes["sent_to"] == [prescriber.username]
+
+
+def test_an_actors_today_is_the_day_in_its_clinics_time_zone(clinic, nurse):
+    """At 02:00 UTC on 7 December it is still 6 December in New York."""
+    from datetime import UTC, date, datetime
+
+    from ketacare.accounts.permissions import Role
+    from tests.conftest import actor
+
+    moment = datetime(2026, 12, 7, 2, tzinfo=UTC)
+    clinic.time_zone = "America/New_York"
+    who = actor(nurse, clinic, Role.NURSE).at(moment)
+    assert who.today() == date(2026, 12, 6)
+    clinic.time_zone = "Asia/Tokyo"
+    assert who.today() == date(2026, 12, 7)

@@ -65,8 +65,9 @@ class Actor:
         return self.clock()
 
     def today(self) -> date:
-        """The day of ``now()`` in the clinic's time zone."""
-        return timezone.localdate(self.clock())
+        """The day of ``now()`` in the clinic's time zone (the installation's without one)."""
+        zone = self.clinic.zone if self.clinic is not None else None
+        return timezone.localdate(self.clock(), zone)
 
     def at(self, moment: datetime) -> Actor:
         """The same actor acting at ``moment`` (e.g. a demo's morning, a test's past)."""

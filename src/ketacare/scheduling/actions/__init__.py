@@ -3,6 +3,7 @@ runs in one transaction with its audit event; a refusal raises SchedulingError a
 nothing. An action loads, locks and checks; its ``write_<step>`` builder writes
 (``ketacare.writes``, docs/decisions/0113)."""
 
+from ketacare.scheduling.actions.absence import record_absence
 from ketacare.scheduling.actions.appointments import (
     book,
     cancel,
@@ -36,6 +37,7 @@ __all__ = [
     "edit_chair",
     "mark_arrived",
     "mark_no_show",
+    "record_absence",
     "record_authorisation",
     "reschedule",
     "set_opening_hours",
