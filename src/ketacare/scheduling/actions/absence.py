@@ -12,7 +12,7 @@ from ketacare.accounts.models import Membership
 from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes
 from ketacare.scheduling import rules
-from ketacare.scheduling.actions.appointments import write_change
+from ketacare.scheduling.actions.appointments import write_needs_rebooking
 from ketacare.scheduling.actions.common import SchedulingError, checked_span, may
 from ketacare.scheduling.actions.placing import dose_protocol, lock_book
 from ketacare.scheduling.context import booking_context
@@ -137,14 +137,5 @@ def _no_longer_possible(
         else:
             moved.append((appointment, f"{why} {refusal.message}"))
     for appointment, reason in moved:
-        write_change(
-            DATABASE,
-            actor,
-            appointment,
-            state=Appointment.State.NEEDS_REBOOKING,
-            start=appointment.start,
-            end=appointment.end,
-            chair=appointment.chair,
-            reason=reason,
-        )
+        write_needs_rebooking(DATABASE, actor, appointment, reason)
     return [a for a, _ in moved]

@@ -202,6 +202,23 @@ def write_change(
     return change
 
 
+def write_needs_rebooking(
+    writes: Writes, actor: Actor, appointment: Appointment, reason: str
+) -> AppointmentChange:
+    """Take a booked appointment off the book, onto the "needs rebooking" list, saying why
+    (a closure, a staff member away): it keeps its time and chair until it is moved."""
+    return write_change(
+        writes,
+        actor,
+        appointment,
+        state=State.NEEDS_REBOOKING,
+        start=appointment.start,
+        end=appointment.end,
+        chair=appointment.chair,
+        reason=reason,
+    )
+
+
 def _shown(appointment: Appointment) -> dict[str, object]:
     """The appointment's fields as the audit trail records them."""
     return {

@@ -12,7 +12,7 @@ from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes
 from ketacare.bounds import OutOfBounds, check_date, check_integer
 from ketacare.patients.models import Patient
-from ketacare.scheduling.actions.appointments import write_change
+from ketacare.scheduling.actions.appointments import write_needs_rebooking
 from ketacare.scheduling.actions.common import (
     LONGEST,
     SchedulingError,
@@ -177,7 +177,7 @@ def write_closure(
     writes: Writes, actor: Actor, closure: Closure, covered: list[Appointment]
 ) -> Closure:
     """What a closure writes: the closure, its audit event, and each covered appointment
-    moved to "needs rebooking" (``write_change``)."""
+    moved to "needs rebooking" (``write_needs_rebooking``)."""
     closure.created_by = signed_in(actor)
     closure.created_at = actor.now()
     writes.add(closure)
@@ -191,16 +191,7 @@ def write_closure(
     writes.record(actor, Action.CREATE, obj=closure, changes=field_changes({}, shown))
     where = closure.chair.name if closure.chair else "the clinic"
     for appointment in covered:
-        write_change(
-            writes,
-            actor,
-            appointment,
-            state=Appointment.State.NEEDS_REBOOKING,
-            start=appointment.start,
-            end=appointment.end,
-            chair=appointment.chair,
-            reason=f"Closed: {where} ({closure.reason}).",
-        )
+        write_needs_rebooking(writes, actor, appointment, f"Closed: {where} ({closure.reason}).")
     return closure
 
 
