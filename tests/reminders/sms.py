@@ -18,3 +18,13 @@ class GatewayDown(ConnectionError):
 class DownBackend:
     def send(self, to: str, body: str) -> None:
         raise GatewayDown("The SMS gateway answered HTTP 503.")
+
+
+class SlowBackend(RecordingBackend):
+    """A gateway that takes its time: a second sender arrives while the first is sending."""
+
+    def send(self, to: str, body: str) -> None:
+        import time
+
+        time.sleep(0.3)
+        super().send(to, body)
