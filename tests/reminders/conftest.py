@@ -1,5 +1,5 @@
-"""A clinic in Chicago with two chairs and a patient with a phone and an email, booked for a
-dosing session on Wednesday 2 December 2026 at 09:00 (local) by a coordinator acting the
+"""A clinic in Chicago with a chair and a patient with a phone and an email, booked for a
+follow-up in the chair on Wednesday 2 December 2026 at 09:00 (local) by a coordinator acting the
 Friday before; texts go to the recording backend, emails to Django's test outbox."""
 
 from datetime import datetime, time, timedelta
@@ -54,7 +54,7 @@ def reachable(nurse, chicago):
     return make_patient(nurse, chicago, phone=PHONE, email=EMAIL)
 
 
-def book(booker, patient, chair, start=START, kind="dosing"):
+def book(booker, patient, chair, start=START, kind="follow_up"):
     return scheduling.book(
         booker,
         patient_id=patient.pk,

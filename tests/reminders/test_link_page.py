@@ -46,7 +46,7 @@ def test_the_page_shows_the_clinic_and_the_local_time(appointment, at_day_before
     assert 'value="confirm"' in html and 'value="cancel"' in html and 'value="stop"' in html
     assert 'name="viewport"' in html  # phone-sized
     # Nothing about the visit: its kind, the chair, the patient's name.
-    assert "Dosing" not in html and "Chair 1" not in html
+    assert "Follow-up" not in html and "Chair 1" not in html
     assert appointment.patient.family_name not in html
     assert page.headers["Cache-Control"].startswith("max-age=0")
 
@@ -113,6 +113,8 @@ def test_stop_reminders_by_link_stops_texts_and_emails(appointment, at_day_befor
         ("email", True, "link"),
         ("sms", True, "link"),
     ]
+    html = page.content.decode()
+    assert "Reminders are stopped." in html and 'value="stop"' not in html
     assert send_due().counts == {"skipped": 2}
     assert recorded_texts == []
 
@@ -154,3 +156,24 @@ def test_staff_changes_after_the_link_are_respected(booker, appointment, at_day_
     scheduling.confirm(booker.at(DAY_BEFORE), appointment.pk)
     html = Client().get(link_path(appointment)).content.decode()
     assert "You have confirmed this appointment." in html
+
+
+def test_an_appointment_waiting_to_be_rebooked_says_so(clinic_admin, appointment, at_day_before):
+    from ketacare.accounts.permissions import Role
+    from tests.conftest import actor
+
+    admin = actor(clinic_admin, appointment.clinic, Role.CLINIC_ADMIN).at(DAY_BEFORE)
+    scheduling.add_closure(
+        admin,
+        chair_id=appointment.chair_id,
+        start=START - timedelta(hours=1),
+        end=START + timedelta(hours=4),
+        reason="Recliner repair",
+    )
+    appointment.refresh_from_db()
+    assert appointment.state == "needs_rebooking"
+    html = Client().get(link_path(appointment)).content.decode()
+    assert "the clinic will contact you" in html and 'value="confirm"' not in html
+    before = written()
+    assert Client().post(link_path(appointment), {"choice": "cancel"}).status_code == 410
+    assert written() == before

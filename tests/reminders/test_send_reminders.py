@@ -77,6 +77,7 @@ def test_the_message_names_the_clinic_the_local_time_and_the_link_only(appointme
             "esketamine",
             "spravato",
             "dosing",
+            "follow",
             "session",
             "infusion",
             "depression",
@@ -138,3 +139,19 @@ def test_a_clinic_sets_its_own_lead_times_and_channels(clinic_admin, appointment
     assert run_at(START - timedelta(hours=24)).counts == {"sent": 1}
     assert emails() == [] and len(recorded_texts) == 1
     assert Appointment.objects.get(pk=appointment.pk).state == "booked"
+
+
+def test_a_moved_appointment_is_reminded_of_its_new_time(booker, appointment, recorded_texts):
+    run_at(START - timedelta(hours=48))
+    later = START + timedelta(days=1)
+    scheduling.reschedule(
+        booker.at(START - timedelta(hours=47)),
+        appointment.pk,
+        start=later,
+        end=later + timedelta(hours=2),
+        chair_id=appointment.chair_id,
+    )
+    assert run_at(START - timedelta(hours=46)).counts == {}  # nothing due for the new time yet
+    assert run_at(later - timedelta(hours=48)).counts == {"sent": 2}
+    assert "Thursday 3 December at 09:00 (CST)" in recorded_texts[-1][1]
+    assert Delivery.objects.filter(appointment=appointment).count() == 4

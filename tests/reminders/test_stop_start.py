@@ -106,3 +106,11 @@ def test_bad_input_is_a_400(configured, reachable, data):
 
 def test_only_post(configured):
     assert Client().get(URL, headers={"X-Ketacare-Token": SECRET}).status_code == 405
+
+
+def test_a_gateway_that_capitalises_its_fields(configured, reachable):
+    response = Client().post(
+        URL, {"From": "+13125550142", "Body": "Stop"}, headers={"X-Ketacare-Token": SECRET}
+    )
+    assert response.json() == {"keyword": "stop"}
+    assert OptOut.objects.count() == 1

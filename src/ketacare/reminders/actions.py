@@ -112,7 +112,12 @@ def send_reminder(actor: Actor, appointment_id: int, lead_hours: int, channel: s
         return Outcome("none")
     row = (
         Delivery.objects.select_for_update()
-        .filter(appointment=appointment, lead_hours=lead_hours, channel=channel)
+        .filter(
+            appointment=appointment,
+            start=appointment.start,
+            lead_hours=lead_hours,
+            channel=channel,
+        )
         .first()
     )
     if row is not None and row.status != Delivery.Status.FAILED:
@@ -147,6 +152,7 @@ def send_reminder(actor: Actor, appointment_id: int, lead_hours: int, channel: s
         row = Delivery(
             clinic=appointment.clinic,
             appointment=appointment,
+            start=appointment.start,
             lead_hours=lead_hours,
             channel=channel,
             created_at=now,
@@ -196,6 +202,8 @@ def closed_because(appointment: Appointment, now: datetime) -> str:
     """Why the patient can no longer confirm or cancel by link, or ""."""
     if appointment.state == State.CANCELLED:
         return "This appointment was cancelled."
+    if appointment.state == State.NEEDS_REBOOKING:
+        return "This appointment has to move to another time; the clinic will contact you."
     if appointment.state not in REMINDED or appointment.start <= now:
         return "This appointment has passed."
     return ""

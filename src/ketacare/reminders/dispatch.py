@@ -40,7 +40,7 @@ def due(now_clock: Clock, clinic_id: int | None = None) -> list[tuple[Appointmen
     done = set(
         Delivery.objects.filter(appointment__in=[a.pk for a in appointments])
         .exclude(status=Delivery.Status.FAILED)
-        .values_list("appointment_id", "lead_hours", "channel")
+        .values_list("appointment_id", "start", "lead_hours", "channel")
     )
     owed = []
     for appointment in appointments:
@@ -49,7 +49,7 @@ def due(now_clock: Clock, clinic_id: int | None = None) -> list[tuple[Appointmen
         if lead is None:
             continue
         for channel in policy.channels:
-            if (appointment.pk, lead, channel) not in done:
+            if (appointment.pk, appointment.start, lead, channel) not in done:
                 owed.append((appointment, lead, channel))
     return owed
 

@@ -51,5 +51,6 @@ class InboundSmsForm(forms.Form):
     body = forms.CharField(max_length=1600, required=False, strip=False)
 
     def __init__(self, data: Any) -> None:
-        # The gateway's field is "from", a Python keyword.
-        super().__init__({"sender": data.get("from", ""), "body": data.get("body", "")})
+        # The gateway's field is "from", a Python keyword; some gateways capitalise both.
+        sender = data.get("from") or data.get("From") or ""
+        super().__init__({"sender": sender, "body": data.get("body") or data.get("Body") or ""})

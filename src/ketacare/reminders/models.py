@@ -36,8 +36,9 @@ class ReminderSettings(models.Model):
 
 class Delivery(models.Model):
     """One reminder of one appointment at one lead time by one channel: sent, failed (the
-    next run tries again), or skipped (why in ``detail``). One row per (appointment, lead,
-    channel), written in the transaction that sends, so no reminder goes out twice."""
+    next run tries again), or skipped (why in ``detail``). One row per (appointment, the start
+    it reminds of, lead, channel), written in the transaction that sends, so no reminder goes
+    out twice; an appointment moved to another time is reminded of its new time."""
 
     class Status(models.TextChoices):
         SENT = "sent", "Sent"
@@ -48,6 +49,8 @@ class Delivery(models.Model):
     appointment = models.ForeignKey(
         Appointment, on_delete=models.PROTECT, related_name="reminder_deliveries"
     )
+    # The appointment's start when reminded (it may move afterwards).
+    start = models.DateTimeField()
     lead_hours = models.PositiveSmallIntegerField()
     channel = models.CharField(max_length=8, choices=Channel.choices)
     status = models.CharField(max_length=8, choices=Status.choices)
@@ -61,7 +64,8 @@ class Delivery(models.Model):
         ordering = ["-updated_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment", "lead_hours", "channel"], name="one_reminder_per_lead"
+                fields=["appointment", "start", "lead_hours", "channel"],
+                name="one_reminder_per_lead",
             )
         ]
         indexes = [models.Index(fields=["clinic", "-updated_at"])]

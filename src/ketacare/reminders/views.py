@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.reminders import actions, queries
 from ketacare.reminders.forms import CancelForm, InboundSmsForm, SettingsForm
+from ketacare.reminders.models import Channel
 from ketacare.reminders.rules import keyword
 from ketacare.web.submit import submitted
 
@@ -58,6 +59,8 @@ def appointment_link(request: HttpRequest, token: str) -> HttpResponse:
             "when": actions.local_when(appointment),
             "closed": actions.closed_because(appointment, timezone.now()),
             "confirmed": appointment.state == appointment.State.CONFIRMED,
+            "stopped": {c for _, c in queries.stopped([appointment.patient_id])}
+            == set(Channel.values),
             "form": form,
             "done": done,
         },
