@@ -20,8 +20,10 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_confirm_then_cancel_by_link_on_a_phone(
-    browser, live_server, insecure_cookies, console, clinic, coordinator, nurse
+    browser, live_server, insecure_cookies, console, clinic, coordinator, nurse, clinic_admin
 ):
+    admin = actor(clinic_admin, clinic, Role.CLINIC_ADMIN)
+    scheduling.set_opening_hours(admin, {day: (time(8), time(18)) for day in range(7)})
     patient = make_patient(nurse, clinic, phone="+1 312 555 0142")
     day = timezone.localdate() + timedelta(days=3)
     start = datetime.combine(day, time(10), tzinfo=clinic.zone)
