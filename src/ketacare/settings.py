@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "ketacare.inventory",
     "ketacare.treatments",
     "ketacare.scheduling",
+    "ketacare.reminders",
     "ketacare.registry",
     "ketacare.jobs",
     "ketacare.web",
@@ -267,6 +268,9 @@ KETACARE_BASE_URL = os.environ.get("KETACARE_BASE_URL", "http://127.0.0.1:8000")
 KETACARE_LINK_EXPIRY_HOURS = int(os.environ.get("KETACARE_LINK_EXPIRY_HOURS", "72"))
 KETACARE_LINK_REMINDER_HOURS = int(os.environ.get("KETACARE_LINK_REMINDER_HOURS", "24"))
 KETACARE_SMS_BACKEND = os.environ.get("KETACARE_SMS_BACKEND", "ketacare.measures.sms.FileBackend")
+# The shared secret the SMS gateway sends with the texts patients send back (STOP, START) to
+# /reminders/sms/inbound/; unset, that endpoint refuses every request.
+KETACARE_SMS_INBOUND_TOKEN = os.environ.get("KETACARE_SMS_INBOUND_TOKEN", "")
 # Email: Django's SMTP settings from the environment; without EMAIL_HOST, messages are written
 # to files under the data directory (the demo's "outbox").
 if os.environ.get("EMAIL_HOST"):
@@ -288,7 +292,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # and shown to the clinic admin (/jobs/failed/).
 KETACARE_JOB_RETRY_DELAYS = [60, 300, 1800, 7200]
 # Jobs the worker runs by itself: task -> every so many seconds (what cron did before).
-KETACARE_PERIODIC_JOBS = {"ketacare.measures.tasks.send_questionnaires": 3600}
+KETACARE_PERIODIC_JOBS = {
+    "ketacare.measures.tasks.send_questionnaires": 3600,
+    "ketacare.reminders.tasks.send_reminders": 600,
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("KETACARE_TIME_ZONE", "UTC")

@@ -32,6 +32,7 @@ urlpatterns = [
     path("rems/", include("ketacare.treatments.rems_urls")),
     path("", include("ketacare.treatments.urls")),
     path("", include("ketacare.scheduling.urls")),
+    path("", include("ketacare.reminders.urls")),
     path("registry/export/", include("ketacare.registry.export_urls")),
     path("", include("ketacare.registry.urls")),
     path("", include("ketacare.jobs.urls")),

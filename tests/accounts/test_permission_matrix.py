@@ -63,6 +63,8 @@ def test_the_matrix_covers_patient_views():
         "override-new",
         "plan-detail",
         "plan-sign",
+        "reminder-log",
+        "reminder-settings",
     }
 
 

@@ -199,6 +199,8 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "clinic": ("clinic-settings", None),
     "audit log": ("audit-log", None),
     "failed jobs": ("failed-jobs", None),
+    "reminders": ("reminder-log", None),
+    "reminder settings": ("reminder-settings", None),
     "reference": ("clinical-reference", None),
     "password": ("password-change", None),
 }

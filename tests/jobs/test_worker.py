@@ -93,7 +93,8 @@ def test_a_periodic_job_waiting_for_its_retry_is_its_one_pending_run(settings):
         assert pending.run_after == START + timedelta(minutes=1, hours=1)
 
 
-def test_a_run_left_running_by_a_killed_worker_holds_the_next_back_for_one_period_only():
+def test_a_run_left_running_by_a_killed_worker_holds_the_next_back_for_one_period_only(settings):
+    settings.KETACARE_PERIODIC_JOBS = {DISPATCH: 3600}  # the hourly one alone
     with time_machine.travel(START, tick=False) as clock:
         [path] = schedule_periodic(SYSTEM)
         [run] = DBTaskResult.objects.filter(task_path=path)

@@ -80,6 +80,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "scheduling.view": frozenset({P, N, C, A}),
     "scheduling.book": frozenset({N, C}),
     "scheduling.setup": frozenset({A}),
+    # Appointment reminders: whoever reads the book reads their delivery log; the clinic
+    # admin sets the lead times and channels.
+    "reminders.view": frozenset({P, N, C, A}),
+    "reminders.setup": frozenset({A}),
     # The outcomes registry: the medical director (a prescriber) and clinic admins see figures
     # and the patients behind them; researchers see counts and statistics only, small cells
     # and any count that would give one away by subtraction suppressed (registry.disclosure).
