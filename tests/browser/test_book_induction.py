@@ -1,14 +1,17 @@
 """The appointment book in a real browser (issue 15's "Done when"): a coordinator books an
 esketamine induction from its signed plan, is refused first for want of the patient's REMS
-enrolment, books it once enrolled, moves one appointment, and finds its day on the chair
-board."""
+enrolment, books it once enrolled, moves one appointment; the patient confirms it by the
+reminder's link on a phone; and the coordinator finds its day on the chair board."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from ketacare.accounts.permissions import Role
+from ketacare.actor import FixedClock
+from ketacare.reminders.dispatch import send_due
 from ketacare.scheduling import actions
 from ketacare.scheduling.models import Appointment
 from tests.browser.test_register_and_find_patient import sign_in
@@ -18,6 +21,8 @@ from tests.scheduling.conftest import MONDAY, WEEKDAYS, staff_on_site
 from tests.scheduling.plans import signed_plan_from
 
 pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -30,10 +35,25 @@ def book_set_up(clinic, clinic_admin, nurse, prescriber):
     staff_on_site(clinic, (nurse, Role.NURSE), (prescriber, Role.PRESCRIBER))
 
 
+class Texts:
+    """The outbox of the reminder job in this test: the texts it sends, kept."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+
+    def email(self, to, subject, body):
+        return None
+
+    def sms(self, to, body):
+        self.sent.append((to, body))
+
+
 def test_book_an_induction_through_the_rems_gate_move_one_and_find_its_day(
-    page: Page, console, book_set_up, coordinator, prescriber, nurse, clinic
+    page: Page, browser, live_server, console, book_set_up, coordinator, prescriber, nurse, clinic
 ):
-    patient = make_patient(nurse, clinic, given_name="Rosalind", family_name="Franklin")
+    patient = make_patient(
+        nurse, clinic, given_name="Rosalind", family_name="Franklin", phone="+1 312 555 0199"
+    )
     plan = signed_plan_from(prescriber, clinic, patient, MONDAY, esketamine=True, rems=False)
 
     sign_in(page, coordinator)
@@ -69,6 +89,23 @@ def test_book_an_induction_through_the_rems_gate_move_one_and_find_its_day(
     expect(page.locator("#history")).to_contain_text("Patient asked for the afternoon")
     first.refresh_from_db()
     assert first.start.hour == 13
+
+    # Two days before, the reminder job texts the patient a link; on her phone she confirms.
+    texts = Texts()
+    send_due(FixedClock(first.start - timedelta(hours=47)), texts, clinic.pk)
+    [(to, body)] = [t for t in texts.sent if "13:00" in t[1]]
+    assert to == patient.phone and "Franklin" not in body and "esketamine" not in body.lower()
+    link = re.search(r"https?://\S+(/r/\S+/)", body).group(1)
+    phone = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True)
+    patient_page = phone.new_page()
+    patient_page.on("pageerror", console.on_page_error)
+    patient_page.goto(link)
+    patient_page.get_by_role("button", name="Confirm").click()
+    expect(patient_page.get_by_text("You have confirmed this appointment.")).to_be_visible()
+    assert patient_page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.close()
+    page.reload()
+    expect(page.locator("[data-state]")).to_have_text("Confirmed")
 
     # The day on the chair board: the session waits there with its booked time and chair.
     page.get_by_role("link", name="The day's chair board").click()

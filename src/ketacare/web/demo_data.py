@@ -21,6 +21,7 @@ from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning.models import Evaluation
+from ketacare.reminders.demo import seed as seed_reminders
 from ketacare.scheduling.models import Chair
 from ketacare.treatments.models import TreatmentSession
 from ketacare.web.demo_inventory import seed_inventory
@@ -145,6 +146,8 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         # After the board: the week's dosing appointments are the planned sessions not on it.
         if not Chair.objects.filter(clinic=clinic).exists():
             seed_scheduling(clinic)
+            # The reminders due by now are in the outbox; the demo's worker sends the rest.
+            seed_reminders(clinic)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts
