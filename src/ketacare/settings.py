@@ -295,6 +295,8 @@ KETACARE_JOB_RETRY_DELAYS = [60, 300, 1800, 7200]
 KETACARE_PERIODIC_JOBS = {
     "ketacare.measures.tasks.send_questionnaires": 3600,
     "ketacare.reminders.tasks.send_reminders": 600,
+    # Tampering with the audit trail or a stock ledger found within a day.
+    "ketacare.jobs.tasks.verify_chains": 86400,
 }
 
 LANGUAGE_CODE = "en-us"
