@@ -31,6 +31,7 @@ from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import LANDING, Role, allowed
 from ketacare.actor import SYSTEM
 from ketacare.measures import actions as measures
+from ketacare.scheduling import actions as scheduling
 from ketacare.treatments import actions as treatments
 from ketacare.treatments.actions import Supply
 from tests.browser.conftest import TIMEOUT_MS, ConsoleProblems
@@ -161,6 +162,20 @@ def clinic_day(server, django_db_blocker):
                 [2, 2, 1, 1, 1, 1, 1, 1, 1],
                 timezone.now() - timedelta(hours=1),
             )
+            # A week with an appointment in it, so the calendar pages show one.
+            chair = scheduling.add_chair(
+                actor(staff[Role.CLINIC_ADMIN], clinic, Role.CLINIC_ADMIN), "Chair 1", ["iv_pump"]
+            )
+            tomorrow = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+            scheduling.book(
+                actor(staff[Role.COORDINATOR], clinic, Role.COORDINATOR),
+                patient_id=iv_patient.pk,
+                kind="follow_up",
+                start=tomorrow,
+                end=tomorrow + timedelta(hours=1),
+                chair_id=chair.pk,
+                staff_id=nurse.pk,
+            )
             yield {
                 "staff": staff,
                 "objects": {
@@ -171,6 +186,7 @@ def clinic_day(server, django_db_blocker):
                     "session": session.pk,
                     "esketamine session": esketamine.pk,
                     "membership": nurse.memberships.get().pk,
+                    "nurse": nurse.pk,
                 },
             }
         finally:
@@ -188,6 +204,9 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "plan": ("plan-detail", "plan"),
     "chair board": ("chair-board", None),
     "appointments": ("schedule-day", None),
+    "appointments week": ("schedule-week", None),
+    "staff week": ("schedule-staff-week", "nurse"),
+    "calendar feed": ("schedule-feed-page", None),
     "session": ("session-detail", "session"),
     "inventory stock": ("inventory-stock", None),
     "inventory ledger": ("inventory-ledger", None),
