@@ -128,7 +128,7 @@ def test_a_week_across_the_autumn_clock_change_keeps_wall_clock_times(
 
 
 def _queries(client, url, params, django_assert_max_num_queries):
-    with django_assert_max_num_queries(14) as counted:
+    with django_assert_max_num_queries(10) as counted:
         response = client.get(url, params)
         assert response.status_code == 200
     return len(counted.captured_queries)
