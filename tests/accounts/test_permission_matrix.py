@@ -303,21 +303,26 @@ def test_another_clinics_staff_see_nothing_of_this_clinics_calendar(world, other
     """The week pages and the calendar feed: every role of another clinic gets its own
     (empty) week, "not found" for this clinic's staff member, and no way to this clinic's
     feed; the feed itself (a token, no sign-in) is "not found" for any token not made."""
-    from datetime import timedelta
+    from datetime import datetime, time, timedelta
 
     from ketacare.accounts.permissions import Role
     from ketacare.scheduling import actions as scheduling
 
     clinic = world.patient.clinic
     nurse = world.staff["nurse"]
-    chair = scheduling.add_chair(
-        actor(world.staff["clinic_admin"], clinic, Role.CLINIC_ADMIN), "Chair 9", ["iv_pump"]
+    admin = actor(world.staff["clinic_admin"], clinic, Role.CLINIC_ADMIN)
+    chair = scheduling.add_chair(admin, "Chair 9", ["iv_pump"])
+    # Open every day, the nurse on site: what the booking rules ask of an appointment.
+    scheduling.set_opening_hours(admin, {day: (time(8), time(18)) for day in range(7)})
+    tomorrow = timezone.localdate(timezone.now(), clinic.zone) + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(10), tzinfo=clinic.zone)
+    scheduling.add_shift(
+        admin, staff_id=nurse.pk, start=start - timedelta(hours=2), end=start + timedelta(hours=6)
     )
-    start = timezone.now().replace(microsecond=0) + timedelta(days=1)
     scheduling.book(
         actor(world.staff["coordinator"], clinic, Role.COORDINATOR),
         patient_id=world.patient.pk,
-        kind="dosing",
+        kind="follow_up",
         start=start,
         end=start + timedelta(hours=2),
         chair_id=chair.pk,
@@ -326,7 +331,7 @@ def test_another_clinics_staff_see_nothing_of_this_clinics_calendar(world, other
     made = client_for(nurse).post(reverse("schedule-feed-page"), {"do": "make"})
     own_feed = made.context["url"].split("/schedule/feed/")[1]
     assert client_for(nurse).get(f"/schedule/feed/{own_feed}").status_code == 200
-    week = {"week": timezone.localdate(start).isoformat()}
+    week = {"week": tomorrow.isoformat()}
     for role in ROLES:
         client = client_for(other_staff[role])
         if not allowed(role, "scheduling.view"):

@@ -69,7 +69,8 @@ def test_no_health_information_is_in_the_feed(booker, chair, patient, nurse, pre
 
     plan = signed_plan(prescriber, clinic, patient)
     planned = plan.sessions.get(number=1)
-    book(booker, patient, chair, at(MONDAY, 9), planned_id=planned.pk, staff_id=nurse.pk)
+    dose = {"kind": "dosing", "planned_id": planned.pk}
+    book(booker, patient, chair, at(MONDAY, 9), staff_id=nurse.pk, **dose)
     book(booker, patient, None, at(MONDAY, 16), hours=1, kind="telehealth", staff_id=nurse.pk)
     book(
         booker,

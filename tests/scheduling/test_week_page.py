@@ -26,7 +26,8 @@ def staff_week(user, member, monday=MONDAY):
 def test_the_week_shows_each_chairs_appointments_on_their_day(
     booker, chairs, patient, prescriber, nurse
 ):
-    book(booker, patient, chairs[1], at(MONDAY + timedelta(days=2), 9), staff_id=nurse.pk)
+    wednesday = MONDAY + timedelta(days=2)
+    book(booker, patient, chairs[1], at(wednesday, 9), kind="follow_up", staff_id=nurse.pk)
     book(booker, patient, None, at(MONDAY + timedelta(days=4), 16), hours=1, kind="telehealth")
     response = week(prescriber)
     assert response.status_code == 200
@@ -39,13 +40,12 @@ def test_the_week_shows_each_chairs_appointments_on_their_day(
     html = response.content.decode()
     # Initials and MRN, kind and state: the week is scanned, not read.
     assert "09:00–11:00" in html and f'A.L. <span class="mono">{patient.mrn}</span>' in html
-    assert "Dosing session" in html and "Booked" in html
+    assert "Follow-up" in html and "Booked" in html
     assert patient.family_name not in html
     # The neighbouring weeks, and each day's own page.
     previous, following = MONDAY - timedelta(days=7), MONDAY + timedelta(days=7)
     assert f"?week={previous.isoformat()}" in html and f"?week={following.isoformat()}" in html
-    wednesday = (MONDAY + timedelta(days=2)).isoformat()
-    assert f"{reverse('schedule-day')}?day={wednesday}" in html
+    assert f"{reverse('schedule-day')}?day={wednesday.isoformat()}" in html
 
 
 def test_any_day_of_the_week_opens_its_monday(coordinator, chairs):
@@ -107,11 +107,18 @@ def test_a_week_across_the_autumn_clock_change_keeps_wall_clock_times(
     booker = actor(coordinator, clinic, Role.COORDINATOR).at(october)
     admin = actor(clinic_admin, clinic, Role.CLINIC_ADMIN).at(october)
     chair = actions.add_chair(admin, "Chair 1", ["iv_pump"])
-    patient = make_patient(nurse, clinic)
+    actions.set_opening_hours(admin, {day: (time(8), time(23, 45)) for day in range(7)})
     friday, sunday = date(2026, 10, 30), date(2026, 11, 1)
-    before = book(booker, patient, chair, datetime.combine(friday, time(10), new_york))
-    after = book(booker, patient, chair, datetime.combine(sunday, time(10), new_york))
-    late = book(booker, patient, chair, datetime.combine(sunday, time(23), new_york), hours=0.5)
+    for day in (friday, sunday):  # a nurse on site (the booking rules ask for one)
+        start, end = (datetime.combine(day, t, new_york) for t in (time(8), time(23, 45)))
+        actions.add_shift(admin, staff_id=nurse.pk, start=start, end=end)
+    patient = make_patient(nurse, clinic)
+
+    def book_at(day, hour, hours=2):
+        start = datetime.combine(day, time(hour), new_york)
+        return book(booker, patient, chair, start, hours=hours, kind="follow_up")
+
+    before, after, late = book_at(friday, 10), book_at(sunday, 10), book_at(sunday, 23, 0.5)
     assert before.start.astimezone(UTC).hour == 14 and after.start.astimezone(UTC).hour == 15
     assert late.start.astimezone(UTC) == datetime(2026, 11, 2, 4, tzinfo=UTC)
 
@@ -144,15 +151,15 @@ def test_the_query_count_does_not_grow_with_appointments(
         (reverse("schedule-staff-week", args=[nurse.pk]), {"week": MONDAY.isoformat()}),
     ]
     first = make_patient(nurse, clinic, given_name="First")
-    book(booker, first, chairs[0], at(MONDAY, 8), staff_id=nurse.pk)
+    book(booker, first, chairs[0], at(MONDAY, 8), hours=1, staff_id=nurse.pk)
     few = [_queries(client, *page, django_assert_max_num_queries) for page in pages]
-    # Forty: two chairs, five days, four two-hour sessions a day.
+    # Forty: two chairs, five days, four one-hour appointments a day (turnover between).
     for n in range(1, 40):
         day, place = divmod(n, 8)
         chair, slot = chairs[place // 4], place % 4
         patient = make_patient(nurse, clinic, given_name=f"P{n}")
         start = at(MONDAY + timedelta(days=day), 8 + 2 * slot)
-        book(booker, patient, chair, start, staff_id=nurse.pk)
+        book(booker, patient, chair, start, hours=1, staff_id=nurse.pk)
     many = [_queries(client, *page, django_assert_max_num_queries) for page in pages]
     assert many == few
     response = client.get(*pages[0])
