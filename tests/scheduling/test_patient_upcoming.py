@@ -32,6 +32,7 @@ def test_the_chart_lists_booked_and_confirmed_appointments_ahead(
     assert "Upcoming appointments" in html
     assert "09:00–11:00" in html and "Evaluation" in html and "Confirmed" in html
     assert f"{reverse('schedule-day')}?day={MONDAY.isoformat()}" in html
+    assert reverse("appointment-detail", args=[first.pk]) in html
 
 
 def test_a_chart_without_appointments_says_so(patient, nurse):

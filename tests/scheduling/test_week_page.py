@@ -27,7 +27,7 @@ def test_the_week_shows_each_chairs_appointments_on_their_day(
     booker, chairs, patient, prescriber, nurse
 ):
     wednesday = MONDAY + timedelta(days=2)
-    book(booker, patient, chairs[1], at(wednesday, 9), kind="follow_up", staff_id=nurse.pk)
+    visit = book(booker, patient, chairs[1], at(wednesday, 9), kind="follow_up", staff_id=nurse.pk)
     book(booker, patient, None, at(MONDAY + timedelta(days=4), 16), hours=1, kind="telehealth")
     response = week(prescriber)
     assert response.status_code == 200
@@ -46,6 +46,8 @@ def test_the_week_shows_each_chairs_appointments_on_their_day(
     previous, following = MONDAY - timedelta(days=7), MONDAY + timedelta(days=7)
     assert f"?week={previous.isoformat()}" in html and f"?week={following.isoformat()}" in html
     assert f"{reverse('schedule-day')}?day={wednesday.isoformat()}" in html
+    # Each appointment opens its own page (to move, confirm or cancel it).
+    assert reverse("appointment-detail", args=[visit.pk]) in html
 
 
 def test_any_day_of_the_week_opens_its_monday(coordinator, chairs):
