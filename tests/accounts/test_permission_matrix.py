@@ -303,31 +303,23 @@ def test_another_clinics_staff_see_nothing_of_this_clinics_calendar(world, other
     """The week pages and the calendar feed: every role of another clinic gets its own
     (empty) week, "not found" for this clinic's staff member, and no way to this clinic's
     feed; the feed itself (a token, no sign-in) is "not found" for any token not made."""
-    from datetime import datetime, time, timedelta
-
-    from ketacare.accounts.permissions import Role
     from ketacare.scheduling import actions as scheduling
+    from ketacare.scheduling.models import Appointment
 
-    clinic = world.patient.clinic
-    nurse = world.staff["nurse"]
-    admin = actor(world.staff["clinic_admin"], clinic, Role.CLINIC_ADMIN)
-    chair = scheduling.add_chair(admin, "Chair 9", ["iv_pump"])
-    # Open every day, the nurse on site: what the booking rules ask of an appointment.
-    scheduling.set_opening_hours(admin, {day: (time(8), time(18)) for day in range(7)})
-    tomorrow = timezone.localdate(timezone.now(), clinic.zone) + timedelta(days=1)
-    start = datetime.combine(tomorrow, time(10), tzinfo=clinic.zone)
-    scheduling.add_shift(
-        admin, staff_id=nurse.pk, start=start - timedelta(hours=2), end=start + timedelta(hours=6)
-    )
+    clinic, nurse = world.patient.clinic, world.staff["nurse"]
+    # The world's appointment, and another that afternoon with the nurse.
+    booked = Appointment.objects.get(pk=world.ids["appointment_id"])
+    start = booked.start + timedelta(hours=3)
     scheduling.book(
         actor(world.staff["coordinator"], clinic, Role.COORDINATOR),
         patient_id=world.patient.pk,
         kind="follow_up",
         start=start,
-        end=start + timedelta(hours=2),
-        chair_id=chair.pk,
+        end=start + timedelta(hours=1),
+        chair_id=booked.chair_id,
         staff_id=nurse.pk,
     )
+    tomorrow = timezone.localtime(start, clinic.zone).date()
     made = client_for(nurse).post(reverse("schedule-feed-page"), {"do": "make"})
     own_feed = made.context["url"].split("/schedule/feed/")[1]
     assert client_for(nurse).get(f"/schedule/feed/{own_feed}").status_code == 200

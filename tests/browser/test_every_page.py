@@ -162,16 +162,13 @@ def clinic_day(server, django_db_blocker):
                 [2, 2, 1, 1, 1, 1, 1, 1, 1],
                 timezone.now() - timedelta(hours=1),
             )
-            # A week with an appointment in it, so the calendar pages show one: the clinic
-            # open and a nurse on site tomorrow, as the booking rules ask.
+            # A week with an appointment in it, so the calendar pages show one (the clinic
+            # open, as the booking rules ask).
             admin = actor(staff[Role.CLINIC_ADMIN], clinic, Role.CLINIC_ADMIN)
             chair = scheduling.add_chair(admin, "Chair 1", ["iv_pump"])
             scheduling.set_opening_hours(admin, {day: (time(8), time(18)) for day in range(7)})
             day = timezone.localdate(timezone.now(), clinic.zone) + timedelta(days=1)
             tomorrow = datetime.combine(day, time(10), tzinfo=clinic.zone)
-            scheduling.add_shift(
-                admin, staff_id=nurse.pk, start=tomorrow, end=tomorrow + timedelta(hours=4)
-            )
             scheduling.book(
                 actor(staff[Role.COORDINATOR], clinic, Role.COORDINATOR),
                 patient_id=iv_patient.pk,
