@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import transaction
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -81,6 +82,7 @@ PATIENT_SCOPED = (
     "<int:session_alert_id>",
     "<int:membership_id>",
     "<int:appointment_id>",
+    "<int:staff_id>",
 )
 
 
@@ -198,6 +200,7 @@ def build_world() -> World:
         "rule_id": "ketamine_baseline_blood_pressure_raised",
         "membership_id": nurse.memberships.get().pk,
         "appointment_id": appointment.pk,
+        "staff_id": nurse.pk,
     }
     return World(staff, patient, ids)
 
@@ -296,3 +299,45 @@ def test_denied_post_changes_nothing(world, db):
 def test_staff_without_clinic_membership_is_refused(django_user_model, world, db):
     loner = django_user_model.objects.create_user("loner", password="x" * 16)
     assert client_for(loner).get(reverse("patient-list")).status_code == 403
+
+
+def test_another_clinics_staff_see_nothing_of_this_clinics_calendar(world, other_staff, db):
+    """The week pages and the calendar feed: every role of another clinic gets its own
+    (empty) week, "not found" for this clinic's staff member, and no way to this clinic's
+    feed; the feed itself (a token, no sign-in) is "not found" for any token not made."""
+    from ketacare.scheduling import actions as scheduling
+    from ketacare.scheduling.models import Appointment
+
+    clinic, nurse = world.patient.clinic, world.staff["nurse"]
+    # The world's appointment, and another that afternoon with the nurse.
+    booked = Appointment.objects.get(pk=world.ids["appointment_id"])
+    start = booked.start + timedelta(hours=3)
+    scheduling.book(
+        actor(world.staff["coordinator"], clinic, Role.COORDINATOR),
+        patient_id=world.patient.pk,
+        kind="follow_up",
+        start=start,
+        end=start + timedelta(hours=1),
+        chair_id=booked.chair_id,
+        staff_id=nurse.pk,
+    )
+    tomorrow = timezone.localtime(start, clinic.zone).date()
+    made = client_for(nurse).post(reverse("schedule-feed-page"), {"do": "make"})
+    own_feed = made.context["url"].split("/schedule/feed/")[1]
+    assert client_for(nurse).get(f"/schedule/feed/{own_feed}").status_code == 200
+    week = {"week": tomorrow.isoformat()}
+    for role in ROLES:
+        client = client_for(other_staff[role])
+        if not allowed(role, "scheduling.view"):
+            assert client.get(reverse("schedule-week"), week).status_code == 403
+            continue
+        response = client.get(reverse("schedule-week"), week)
+        assert response.status_code == 200 and response.context["rows"] == []
+        assert world.patient.mrn not in response.content.decode()
+        staff_week = reverse("schedule-staff-week", args=[nurse.pk])
+        assert client.get(staff_week, week).status_code == 404
+        theirs = client.post(reverse("schedule-feed-page"), {"do": "make"}).context["url"]
+        feed = client.get("/schedule/feed/" + theirs.split("/schedule/feed/")[1])
+        assert feed.status_code == 200 and b"BEGIN:VEVENT" not in feed.content
+    for client in [client_for(other_staff["nurse"]), Client()]:
+        assert client.get(reverse("schedule-feed", args=["A" * 43])).status_code == 404

@@ -12,7 +12,7 @@ results of that one visit, so that a page failing one check still reports on the
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from ketacare.accounts.models import Clinic
 from ketacare.accounts.permissions import LANDING, Role, allowed
 from ketacare.actor import SYSTEM
 from ketacare.measures import actions as measures
+from ketacare.scheduling import actions as scheduling
 from ketacare.treatments import actions as treatments
 from ketacare.treatments.actions import Supply
 from tests.browser.conftest import TIMEOUT_MS, ConsoleProblems
@@ -161,6 +162,22 @@ def clinic_day(server, django_db_blocker):
                 [2, 2, 1, 1, 1, 1, 1, 1, 1],
                 timezone.now() - timedelta(hours=1),
             )
+            # A week with an appointment in it, so the calendar pages show one (the clinic
+            # open, as the booking rules ask).
+            admin = actor(staff[Role.CLINIC_ADMIN], clinic, Role.CLINIC_ADMIN)
+            chair = scheduling.add_chair(admin, "Chair 1", ["iv_pump"])
+            scheduling.set_opening_hours(admin, {day: (time(8), time(18)) for day in range(7)})
+            day = timezone.localdate(timezone.now(), clinic.zone) + timedelta(days=1)
+            tomorrow = datetime.combine(day, time(10), tzinfo=clinic.zone)
+            scheduling.book(
+                actor(staff[Role.COORDINATOR], clinic, Role.COORDINATOR),
+                patient_id=iv_patient.pk,
+                kind="follow_up",
+                start=tomorrow,
+                end=tomorrow + timedelta(hours=1),
+                chair_id=chair.pk,
+                staff_id=nurse.pk,
+            )
             yield {
                 "staff": staff,
                 "objects": {
@@ -171,6 +188,7 @@ def clinic_day(server, django_db_blocker):
                     "session": session.pk,
                     "esketamine session": esketamine.pk,
                     "membership": nurse.memberships.get().pk,
+                    "nurse": nurse.pk,
                 },
             }
         finally:
@@ -188,6 +206,9 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "plan": ("plan-detail", "plan"),
     "chair board": ("chair-board", None),
     "appointments": ("schedule-day", None),
+    "appointments week": ("schedule-week", None),
+    "staff week": ("schedule-staff-week", "nurse"),
+    "calendar feed": ("schedule-feed-page", None),
     "session": ("session-detail", "session"),
     "inventory stock": ("inventory-stock", None),
     "inventory ledger": ("inventory-ledger", None),

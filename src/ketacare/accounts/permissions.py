@@ -84,6 +84,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # admin sets the lead times and channels.
     "reminders.view": frozenset({P, N, C, A}),
     "reminders.setup": frozenset({A}),
+    # A private iCalendar feed of one's own appointments (initials and times only): whoever
+    # reads the book may make, rotate or stop theirs.
+    "scheduling.feed": frozenset({P, N, C, A}),
     # The outcomes registry: the medical director (a prescriber) and clinic admins see figures
     # and the patients behind them; researchers see counts and statistics only, small cells
     # and any count that would give one away by subtraction suppressed (registry.disclosure).

@@ -13,6 +13,7 @@ from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.patients.search import ORDER, Duplicate, search
+from ketacare.scheduling.calendar import upcoming_for_patient
 from ketacare.web.submit import submitted
 
 PAGE_SIZE = 25
@@ -106,6 +107,11 @@ def patient_chart(request: KetacareRequest, pk: int) -> HttpResponse:
             else None,
             "consents": consents,
             "open_alerts": open_alerts,
+            # The patient's next booked or confirmed appointments: one query.
+            "upcoming": upcoming_for_patient(patient, timezone.now())
+            if allowed(request.actor.role, "scheduling.view")
+            else [],
+            "zone": request.actor.clinic.zone,
         },
     )
 

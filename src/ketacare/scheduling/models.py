@@ -209,3 +209,23 @@ class AppointmentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_state or 'new'} → {self.new_state} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarFeed(models.Model):
+    """A staff member's private iCalendar feed of their appointments at one clinic. Only a
+    digest of the token is kept (like a password): the URL is shown once, when it is made,
+    and making a new one ("rotate") is what stops the old URL working."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    staff = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    # SHA-256 of the token, hex: a random 256-bit token needs no slow hash.
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "staff"], name="one_feed_per_staff_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.staff} since {self.created_at:%Y-%m-%d}"

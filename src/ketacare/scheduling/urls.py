@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.scheduling import booking_views, views
+from ketacare.scheduling import booking_views, calendar_views, views
 
 urlpatterns = [
     path("schedule/", views.day_page, name="schedule-day"),
@@ -26,4 +26,12 @@ urlpatterns = [
         booking_views.appointment_transport,
         name="appointment-transport",
     ),
+    path("schedule/week/", calendar_views.week_page, name="schedule-week"),
+    path(
+        "schedule/staff/<int:staff_id>/",
+        calendar_views.staff_week_page,
+        name="schedule-staff-week",
+    ),
+    path("schedule/my-feed/", calendar_views.feed_page, name="schedule-feed-page"),
+    path("schedule/feed/<str:token>.ics", calendar_views.feed, name="schedule-feed"),
 ]

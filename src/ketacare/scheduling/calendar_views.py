@@ -1,0 +1,119 @@
+"""The calendar pages: a week of the book per chair and per staff member, and the staff
+member's private iCalendar feed (the page that makes its URL, and the feed itself)."""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
+from ketacare.actor import Actor
+from ketacare.bounds import OutOfBounds, parse_date
+from ketacare.scheduling import feed as feeds
+from ketacare.scheduling.calendar import (
+    clinic_staff,
+    days_of,
+    monday_of,
+    staff_member,
+    week_by_chair,
+    week_of_staff,
+)
+
+
+def _monday(request: KetacareRequest) -> date:
+    """The Monday of ``?week=`` (any day of the week will do), else of this week, in the
+    clinic's time zone; a date that is not one says so and shows this week."""
+    today = timezone.localdate(timezone.now(), request.actor.clinic.zone)
+    try:
+        day = parse_date(request.GET.get("week"), today, "The week") or today
+    except OutOfBounds as error:
+        messages.error(request, f"{error} Showing this week.")
+        day = today
+    return monday_of(day)
+
+
+def _week_context(request: KetacareRequest, monday: date) -> dict[str, object]:
+    today = timezone.localdate(timezone.now(), request.actor.clinic.zone)
+    return {
+        "monday": monday,
+        "days": days_of(monday),
+        "today": today,
+        "previous_week": monday - timedelta(days=7),
+        "next_week": monday + timedelta(days=7),
+        "this_week": monday_of(today),
+        "zone": request.actor.clinic.zone,
+        "staff": clinic_staff(request.actor.clinic),
+    }
+
+
+@requires("scheduling.view")
+def week_page(request: KetacareRequest) -> HttpResponse:
+    """A week of the appointment book, a row per chair and a column per day."""
+    monday = _monday(request)
+    context = _week_context(request, monday)
+    context["rows"] = week_by_chair(request.actor.clinic, monday)
+    return render(request, "scheduling/week.html", context)
+
+
+@requires("scheduling.view")
+def staff_week_page(request: KetacareRequest, staff_id: int) -> HttpResponse:
+    """One staff member's week: their appointments day by day. Another clinic's staff member
+    is "not found", so ids reveal nothing."""
+    member = staff_member(request.actor.clinic, staff_id)
+    if member is None:
+        raise Http404("No such staff member at this clinic.")
+    monday = _monday(request)
+    context = _week_context(request, monday)
+    context["member"] = member
+    by_day = week_of_staff(request.actor.clinic, member, monday)
+    context["by_day"] = list(zip(days_of(monday), by_day, strict=True))
+    return render(request, "scheduling/staff_week.html", context)
+
+
+def feed_url(token: str) -> str:
+    return settings.KETACARE_BASE_URL.rstrip("/") + reverse("schedule-feed", args=[token])
+
+
+@requires("scheduling.feed")
+@never_cache  # the page may show the secret URL
+def feed_page(request: KetacareRequest) -> HttpResponse:
+    """ "My calendar feed": make, rotate or stop the private URL of one's appointments. A new
+    URL is shown on the answer to the POST that made it, once: only its digest is kept."""
+    url = None
+    if request.method == "POST":
+        if request.POST.get("do") == "stop":
+            if feeds.stop_feed(request.actor):
+                messages.success(request, "Your calendar feed is off; its URL no longer works.")
+            return redirect("schedule-feed-page")
+        url = feed_url(feeds.make_feed(request.actor))
+    return render(
+        request,
+        "scheduling/feed.html",
+        {"feed": feeds.current_feed(request.actor), "url": url},
+    )
+
+
+@public
+@require_GET
+@never_cache
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCalendar feed a calendar application fetches, without a session: the token is
+    the key. Unknown, rotated or stopped tokens are "not found", like any missing page."""
+    reader = feeds.reader_of(token)
+    if reader is None:
+        raise Http404("No such calendar feed.")
+    actor = Actor(
+        user=reader.feed.staff, role=reader.role, clinic=reader.feed.clinic, ip=client_ip(request)
+    )
+    response = HttpResponse(
+        feeds.read_feed(actor, reader.feed), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'inline; filename="appointments.ics"'
+    response["X-Robots-Tag"] = "noindex"
+    return response
