@@ -164,7 +164,7 @@ def seed(sessions: int, clients: int, rng: random.Random) -> Seeded:
     from ketacare.treatments import actions
     from ketacare.treatments.actions import Checklist, Supply
     from ketacare.treatments.models import DoseStep, Observation, SessionAlert, TreatmentSession
-    from ketacare.web.demo_data import CLEAR_EVALUATION
+    from ketacare.web.demo_planning import CLEAR_EVALUATION
 
     started = time.perf_counter()
     password = secrets.token_urlsafe(PASSWORD_LENGTH)

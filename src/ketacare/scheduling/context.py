@@ -7,7 +7,14 @@ from datetime import date, datetime, time, timedelta
 
 from ketacare.accounts.models import Clinic
 from ketacare.scheduling import rules
-from ketacare.scheduling.models import Appointment, Chair, Closure, OpeningHours, Shift
+from ketacare.scheduling.models import (
+    LONGEST,
+    Appointment,
+    Chair,
+    Closure,
+    OpeningHours,
+    Shift,
+)
 
 # The rules look at what overlaps an appointment (and a chair's turnover after the one
 # before): a day either side of the window holds all of it.
@@ -43,7 +50,9 @@ def resources(clinic: Clinic, start: datetime, end: datetime) -> rules.Resources
         ),
         shifts=tuple(
             rules.Shift(s.staff_id, s.role, s.start, s.end)
-            for s in Shift.objects.filter(clinic=clinic, start__lt=hi, end__gt=lo)
+            for s in Shift.objects.filter(
+                clinic=clinic, start__lt=hi, start__gt=lo - LONGEST["shift"], end__gt=lo
+            )
         ),
     )
 
@@ -53,7 +62,13 @@ def bookings(clinic: Clinic, start: datetime, end: datetime) -> tuple[rules.Book
     query, whatever the book holds outside it."""
     lo, hi = start - MARGIN, end + MARGIN
     rows = Appointment.objects.filter(
-        clinic=clinic, state__in=Appointment.HOLDING, start__lt=hi, end__gt=lo
+        clinic=clinic,
+        state__in=Appointment.HOLDING,
+        start__lt=hi,
+        # Bounded below too, so that the index on (clinic, start) reads the window, not the
+        # clinic's whole past: no appointment is longer than LONGEST.
+        start__gt=lo - LONGEST["appointment"],
+        end__gt=lo,
     ).values_list(
         "pk", "chair_id", "start", "end", "patient_id", "staff_id", "planned__plan__protocol_id"
     )

@@ -5,6 +5,8 @@ Timestamps are set by the actions from the actor's clock (docs/decisions/0107), 
 ``auto_now``. ``AppointmentChange`` is append-only: the database refuses to change or delete
 one (migration 0002)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -15,6 +17,11 @@ from ketacare.planning.models import PlannedSession
 from ketacare.treatments.models import TreatmentSession
 
 STAFF = settings.AUTH_USER_MODEL
+
+# No appointment, shift or closure is longer than this: a typo in a date (a year instead of
+# a day) is refused rather than blocking a chair for months; and a query for what overlaps a
+# stretch of time can bound its start from below (``scheduling.context``).
+LONGEST = {"appointment": timedelta(hours=12), "shift": timedelta(hours=24)}
 
 
 class Capability(models.TextChoices):

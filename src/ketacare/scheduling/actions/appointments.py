@@ -18,7 +18,6 @@ from ketacare.audit.record import Action, field_changes
 from ketacare.patients.models import Patient
 from ketacare.planning.models import PlannedSession
 from ketacare.scheduling.actions.common import (
-    LONGEST,
     SchedulingError,
     checked_span,
     locked_appointment,
@@ -32,7 +31,7 @@ from ketacare.scheduling.actions.placing import (
     lock_book,
     placing_problems,
 )
-from ketacare.scheduling.models import Appointment, AppointmentChange, Chair
+from ketacare.scheduling.models import LONGEST, Appointment, AppointmentChange, Chair
 from ketacare.treatments.models import TreatmentSession
 from ketacare.writes import DATABASE, Writes
 

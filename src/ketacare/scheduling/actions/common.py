@@ -12,10 +12,6 @@ from ketacare.bounds import OutOfBounds, check_datetime
 from ketacare.refusals import ActionRefused
 from ketacare.scheduling.models import Appointment, Chair
 
-# No appointment, shift or closure is longer than this: a typo in a date (a year instead of
-# a day) is refused rather than blocking a chair for months.
-LONGEST = {"appointment": timedelta(hours=12), "shift": timedelta(hours=24)}
-
 
 class SchedulingError(ActionRefused):
     """A refused scheduling action; the message says why. Nothing was written."""

@@ -14,7 +14,6 @@ from ketacare.bounds import OutOfBounds, check_date, check_integer
 from ketacare.patients.models import Patient
 from ketacare.scheduling.actions.appointments import write_needs_rebooking
 from ketacare.scheduling.actions.common import (
-    LONGEST,
     SchedulingError,
     checked_span,
     column_length,
@@ -24,6 +23,7 @@ from ketacare.scheduling.actions.common import (
     signed_in,
 )
 from ketacare.scheduling.models import (
+    LONGEST,
     Appointment,
     Authorisation,
     Capability,

@@ -7,7 +7,7 @@ cadence with the sessions already placed. A session with no slot in its window i
 the reasons each day of the window refused.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -102,17 +102,30 @@ def _candidates(
     ]
 
 
+def _free(
+    day: date, protocol: Protocol, patient_id: int, context: BookingContext
+) -> Iterator[Booking]:
+    near = _near(day, context)
+    return (
+        c
+        for c in _candidates(day, protocol, patient_id, near)
+        if all(rule(c, near) is None for rule in RULES)
+    )
+
+
 def free_slots(
     day: date, protocol: Protocol, patient_id: int, context: BookingContext
 ) -> list[Booking]:
     """The bookings of a dose of ``protocol`` on local ``day`` that break no rule (the
     patient's preferred times included, when the context has them), earliest first."""
-    near = _near(day, context)
-    return [
-        c
-        for c in _candidates(day, protocol, patient_id, near)
-        if all(rule(c, near) is None for rule in RULES)
-    ]
+    return list(_free(day, protocol, patient_id, context))
+
+
+def first_free_slot(
+    day: date, protocol: Protocol, patient_id: int, context: BookingContext
+) -> Booking | None:
+    """The earliest of ``free_slots``, without judging the rest of the day."""
+    return next(_free(day, protocol, patient_id, context), None)
 
 
 def explain_day(
@@ -181,9 +194,8 @@ def propose_series(
                 tried.append(DayRefusals(day, tuple(cadence)))
                 continue
             today = replace(context, bookings=(*bookings, *placed))
-            slots = free_slots(day, protocol, patient_id, today)
-            if slots:
-                booking = slots[0]
+            booking = first_free_slot(day, protocol, patient_id, today)
+            if booking is not None:
                 break
             tried.append(DayRefusals(day, explain_day(day, protocol, patient_id, today)))
         if booking is None:
