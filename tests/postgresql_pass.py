@@ -27,7 +27,10 @@ ON_POSTGRESQL: dict[str, str] = {
     "inventory/test_tamper_detection.py": "ledger rows changed by SQL",
     "inventory/test_dispense_race.py": "row locks held between two connections",
     "measures/test_link_race.py": "row locks held between two connections",
-    "scheduling/test_booking_race.py": "the chair's row lock held between two connections",
+    "scheduling/test_booking_race.py": "the book's row lock held between two connections",
+    "scheduling/test_closures.py": "wall-clock hours across a daylight-saving change",
+    "scheduling/test_week_page.py": "a week's bounds in the clinic's zone across a DST change",
+    "scheduling/test_series.py": "the book read back as the rules see it: times, joins, locks",
     "reminders/test_send_race.py": "the appointment's row lock; opt-outs refused by triggers",
     "reminders/test_send_reminders.py": "the unique delivery row; times in the clinic's zone",
     "reminders/test_attendance.py": "a moment minus the threshold, in SQL",
@@ -64,6 +67,7 @@ ON_POSTGRESQL: dict[str, str] = {
     "backup/test_postgres_backup.py": "pg_dump and pg_restore",
     "jobs/test_worker.py": "jobs claimed with SELECT … FOR UPDATE SKIP LOCKED; an advisory lock",
     "jobs/test_failed_jobs_page.py": "a job's clinic read from its JSON arguments",
+    "jobs/test_verify_chains.py": "the chains verified as the database gives them back",
 }
 
 
