@@ -86,7 +86,8 @@ def setup_page(request: KetacareRequest) -> HttpResponse:
     elif do == "edit_chair":
         form = next((f for f in chair_forms if f.is_bound), None)
         if form is None:
-            # An id not of this clinic's chairs: the action says so, as for any other.
+            # No chair of this clinic has that id (another clinic's, or no number at all):
+            # said as the action says it, without asking it.
             messages.error(request, "Unknown chair.")
         else:
             done, _ = submitted(
