@@ -109,7 +109,7 @@ def dosing_gates(
                 authorisation,
                 "authorisation" in policy.blocks,
                 policy.source,
-                reverse("patient-chart", args=[patient.pk]),
+                reverse("patient-authorisations", args=[patient.pk]),
                 "Record an authorisation",
             )
         )

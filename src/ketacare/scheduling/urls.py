@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.scheduling import booking_views, calendar_views, views
+from ketacare.scheduling import booking_views, calendar_views, setup_views, views
 
 urlpatterns = [
     path("schedule/", views.day_page, name="schedule-day"),
@@ -34,4 +34,11 @@ urlpatterns = [
     ),
     path("schedule/my-feed/", calendar_views.feed_page, name="schedule-feed-page"),
     path("schedule/feed/<str:token>.ics", calendar_views.feed, name="schedule-feed"),
+    path("schedule/setup/", setup_views.setup_page, name="schedule-setup"),
+    path("schedule/rota/", setup_views.rota_page, name="schedule-rota"),
+    path(
+        "schedule/patients/<int:pk>/authorisations/",
+        setup_views.patient_authorisations,
+        name="patient-authorisations",
+    ),
 ]
