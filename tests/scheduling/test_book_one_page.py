@@ -94,6 +94,13 @@ def test_a_dose_defaults_to_the_protocols_care_time_with_free_slots_and_gates(
     html = page.content.decode()
     assert 0 < html.count("data-slot") <= SHOWN_SLOTS
     assert 'data-gate="transport_home"' in html  # no ride home yet: a flag, not a block
+    # Spread over the day: the last pick is the day's last free start, not the twelfth.
+    slots = page.context["slots"]
+    assert page.context["free_count"] > len(slots) > SHOWN_SLOTS // 2
+    assert slots[-1]["start"].hour >= 14
+    saturday = MONDAY + timedelta(days=5)
+    closed = client.get(URL, {"patient": patient.pk, "day": saturday.isoformat()})
+    assert "No free slot for this patient" in closed.content.decode()
     # A quick pick fills the start and the chair.
     slot = page.context["slots"][0]
     picked = client.get(

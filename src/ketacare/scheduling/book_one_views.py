@@ -105,13 +105,17 @@ def _shown(form: BookOneForm, name: str) -> Any:
 def _free_slots(
     clinic: Clinic, patient: Patient, protocol: Protocol, day: date
 ) -> tuple[list[dict[str, Any]], int]:
-    """The day's free dose slots for the patient, one per start time (its first free chair),
-    the first ``SHOWN_SLOTS`` of them, and how many start times are free in all."""
+    """The day's free dose slots for the patient, one per start time (its first free chair):
+    at most ``SHOWN_SLOTS`` of them, spread evenly over the day so that the afternoon shows
+    too, and how many start times are free in all."""
     context = booking_context(clinic, *window(clinic, day, day))
     chairs = {c.id: c.name for c in context.resources.chairs}
     by_start: dict[datetime, rules.Booking] = {}
     for slot in rules.free_slots(day, protocol, patient.pk, context):
         by_start.setdefault(slot.start, slot)
+    free = list(by_start.values())
+    # The step (a ceiling, at least 1) that keeps SHOWN_SLOTS or fewer.
+    every = max(1, -(-len(free) // SHOWN_SLOTS))
     shown = [
         {
             "start": timezone.localtime(slot.start, clinic.zone),
@@ -119,9 +123,9 @@ def _free_slots(
             "chair_id": slot.chair_id,
             "chair": chairs.get(slot.chair_id or 0, ""),
         }
-        for slot in list(by_start.values())[:SHOWN_SLOTS]
+        for slot in free[::every]
     ]
-    return shown, len(by_start)
+    return shown, len(free)
 
 
 def _gates(
