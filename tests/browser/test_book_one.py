@@ -21,11 +21,11 @@ def test_book_one_dose_from_a_quick_pick_through_the_rems_gate(
     page: Page,
     live_server,
     console,
-    book_set_up,
+    book_set_up,  # noqa: F811 (the fixture imported above)
     coordinator,
     prescriber,
     nurse,
-    clinic,  # noqa: F811
+    clinic,
 ):
     patient = make_patient(nurse, clinic, given_name="Rosalind", family_name="Franklin")
     plan = signed_plan_from(prescriber, clinic, patient, MONDAY, esketamine=True, rems=False)

@@ -290,3 +290,22 @@ def test_the_links_to_the_page(coordinator, prescriber, booker, admin, chairs, p
     rebooking = client_for(coordinator).get(reverse("schedule-day")).content.decode()
     assert reverse("appointment-detail", args=[taken.pk]) in rebooking
     assert client_for(prescriber).get(URL).status_code == 403
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="placing_problems asks dosing_gates of the planned session only: a dose outside "
+    "the plan's sessions (planned=None) passes no gate, REMS enrolment included",
+)
+def test_a_dose_outside_the_plans_sessions_passes_the_gates_too(
+    coordinator, chairs, prescriber, clinic, patient
+):
+    signed_plan_from(prescriber, clinic, patient, MONDAY, esketamine=True, rems=False)
+    before = counts()
+    response = client_for(coordinator).post(
+        URL,
+        form_data(patient, kind="dosing", length="", chair=chairs[0].pk, transport_arranged="on"),
+    )
+    assert response.status_code == 200
+    assert "not enrolled in the esketamine REMS" in str(response.context["form"].errors)
+    assert counts() == before
