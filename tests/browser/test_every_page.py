@@ -207,6 +207,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "chair board": ("chair-board", None),
     "appointments": ("schedule-day", None),
     "appointments week": ("schedule-week", None),
+    "book an appointment": ("appointment-new", None),
     "staff week": ("schedule-staff-week", "nurse"),
     "calendar feed": ("schedule-feed-page", None),
     "appointment book setup": ("schedule-setup", None),

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from ketacare.scheduling import booking_views, calendar_views, setup_views, views
+from ketacare.scheduling import book_one_views, booking_views, calendar_views, setup_views, views
 
 urlpatterns = [
     path("schedule/", views.day_page, name="schedule-day"),
     path("schedule/tomorrow/", booking_views.day_checklist, name="schedule-checklist"),
+    path("schedule/new/", book_one_views.appointment_new, name="appointment-new"),
     path("schedule/plans/<int:plan_id>/book/", booking_views.plan_book, name="plan-book"),
     path(
         "schedule/appointments/<int:appointment_id>/",
