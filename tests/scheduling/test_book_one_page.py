@@ -292,11 +292,6 @@ def test_the_links_to_the_page(coordinator, prescriber, booker, admin, chairs, p
     assert client_for(prescriber).get(URL).status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="placing_problems asks dosing_gates of the planned session only: a dose outside "
-    "the plan's sessions (planned=None) passes no gate, REMS enrolment included",
-)
 def test_a_dose_outside_the_plans_sessions_passes_the_gates_too(
     coordinator, chairs, prescriber, clinic, patient
 ):

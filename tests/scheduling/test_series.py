@@ -92,6 +92,9 @@ def test_a_first_esketamine_dose_without_rems_enrolment_is_refused_on_every_path
         book, booker, patient, chairs[0], at(MONDAY, 9), kind="dosing", planned_id=planned.pk
     )
     assert "not enrolled in the esketamine REMS" in one
+    # A dose outside the plan's sessions (maintenance) is gated under the latest signed plan.
+    maintenance = refused(book, booker, patient, chairs[0], at(MONDAY, 9), kind="dosing")
+    assert "not enrolled in the esketamine REMS" in maintenance
 
     from tests.planning.conftest import give_consent
 

@@ -135,11 +135,14 @@ def _gates(
     chosen = str(_shown(form, "planned") or "")
     planned = next((s for s in sessions if str(s.pk) == chosen), None)
     day, start = _shown(form, "day"), _shown(form, "start")
-    if planned is None or day is None:
+    if day is None:
         return []
+    # A dose outside the plan's sessions is gated under the latest signed plan, as booking
+    # it is (gates.dose_plan).
+    plan = planned.plan if planned is not None else _signed_plan(clinic, patient)
     moment = datetime.combine(day, start or time(12), tzinfo=clinic.zone)
     arranged = bool(_shown(form, "transport_arranged"))
-    return dosing_gates(clinic, patient, planned, moment, transport_arranged=arranged)
+    return dosing_gates(clinic, patient, plan, moment, transport_arranged=arranged)
 
 
 def _find_patient(request: KetacareRequest, clinic: Clinic, today: date) -> HttpResponse:

@@ -78,7 +78,7 @@ def plan_book(request: KetacareRequest, plan_id: int) -> HttpResponse:
             transport = bool(valid and form.cleaned_data["transport_arranged"])
             first = proposal.placed[0].start if proposal.placed else timezone.now()
             context["gates"] = dosing_gates(
-                clinic, plan.patient, sessions[0], first, transport_arranged=transport
+                clinic, plan.patient, plan, first, transport_arranged=transport
             )
     record(request.actor, Action.VIEW, obj=plan, object_type="booking", patient=plan.patient)
     return render(request, "scheduling/plan_book.html", context)

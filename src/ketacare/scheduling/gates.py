@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ketacare.accounts.models import Clinic
-from ketacare.clinical.protocols.library import Protocol, get_protocol
+from ketacare.clinical.protocols.library import get_protocol
 from ketacare.patients.models import ConsentRecord, Patient
-from ketacare.planning.models import PlannedSession
+from ketacare.planning.models import TreatmentPlan
 from ketacare.scheduling.context import window
 from ketacare.scheduling.models import Appointment
 from ketacare.scheduling.rules import gate_policy
@@ -52,19 +52,19 @@ def _sentence(text: str) -> str:
 def dosing_gates(
     clinic: Clinic,
     patient: Patient,
-    planned: PlannedSession | None,
+    plan: TreatmentPlan | None,
     start: datetime,
     *,
     transport_arranged: bool,
     exclude: int | None = None,
 ) -> list[Gate]:
-    """The gates a dose of ``planned``'s plan for ``patient`` at ``start`` does not pass
-    (``exclude``: the appointment being judged, which must not count against itself)."""
+    """The gates a dose under ``plan`` for ``patient`` at ``start`` does not pass
+    (``exclude``: the appointment being judged, which must not count against itself). No plan,
+    no gates: booking a dose without a signed plan is refused on its own."""
     policy = gate_policy()
     gates: list[Gate] = []
-    if planned is None:
+    if plan is None:
         return gates
-    plan = planned.plan
     protocol = get_protocol(plan.protocol_id)
     if not plan.is_signed:
         gates.append(
@@ -159,6 +159,26 @@ def authorisation_problem(
     )
 
 
+def dose_plan(appointment: Appointment) -> TreatmentPlan | None:
+    """The plan a dosing appointment gives a dose of: its planned session's plan, or for a dose
+    outside the induction (maintenance) the patient's latest signed plan; None for any other
+    appointment, or a patient without a signed plan. The rules (its protocol) and the gates
+    both ask here, so a dose is never judged under one plan and gated under another."""
+    if appointment.kind != Appointment.Kind.DOSING:
+        return None
+    if appointment.planned is not None:
+        return appointment.planned.plan
+    return (
+        TreatmentPlan.objects.filter(
+            patient=appointment.patient_id,
+            clinic=appointment.clinic_id,
+            state=TreatmentPlan.State.SIGNED,
+        )
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+
+
 def gates_of(appointment: Appointment) -> list[Gate]:
     """The gates a booked dosing appointment does not pass now (the "tomorrow" checklist)."""
     if appointment.kind != Appointment.Kind.DOSING:
@@ -166,12 +186,8 @@ def gates_of(appointment: Appointment) -> list[Gate]:
     return dosing_gates(
         appointment.clinic,
         appointment.patient,
-        appointment.planned,
+        dose_plan(appointment),
         appointment.start,
         transport_arranged=appointment.transport_arranged,
         exclude=appointment.pk,
     )
-
-
-def protocol_of(planned: PlannedSession | None) -> Protocol | None:
-    return get_protocol(planned.plan.protocol_id) if planned is not None else None

@@ -12,10 +12,10 @@ from ketacare.accounts.models import Clinic
 from ketacare.actor import Actor
 from ketacare.audit.record import Action, field_changes
 from ketacare.clinical.protocols.library import Protocol, get_protocol
-from ketacare.planning.models import PlannedSession, TreatmentPlan
+from ketacare.planning.models import PlannedSession
 from ketacare.scheduling import rules
 from ketacare.scheduling.context import booking_context
-from ketacare.scheduling.gates import dosing_gates
+from ketacare.scheduling.gates import dose_plan, dosing_gates
 from ketacare.scheduling.models import Appointment
 from ketacare.writes import DATABASE
 
@@ -32,22 +32,8 @@ def lock_book(actor: Actor) -> None:
 
 
 def dose_protocol(appointment: Appointment) -> Protocol | None:
-    """The protocol a dosing appointment gives: its planned session's plan's, or for a dose
-    outside the induction (maintenance) the patient's latest signed plan's; None for any other
-    appointment, or a patient without a signed plan."""
-    if appointment.kind != Kind.DOSING:
-        return None
-    if appointment.planned is not None:
-        return get_protocol(appointment.planned.plan.protocol_id)
-    plan = (
-        TreatmentPlan.objects.filter(
-            patient=appointment.patient_id,
-            clinic=appointment.clinic_id,
-            state=TreatmentPlan.State.SIGNED,
-        )
-        .order_by("-signed_at", "-pk")
-        .first()
-    )
+    """The protocol of the dose an appointment gives (``gates.dose_plan``), or None."""
+    plan = dose_plan(appointment)
     return get_protocol(plan.protocol_id) if plan is not None else None
 
 
@@ -99,7 +85,7 @@ def placing_problems(
         gates = dosing_gates(
             clinic,
             appointment.patient,
-            appointment.planned,
+            dose_plan(appointment),
             appointment.start,
             transport_arranged=appointment.transport_arranged,
             exclude=appointment.pk,

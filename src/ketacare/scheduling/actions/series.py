@@ -94,7 +94,7 @@ def book_series(
     # The gates that block are the patient's and the plan's, the same for every session:
     # asked once, before the first, so that a refusal books none.
     start, _ = window(clinic, sessions[0].date, sessions[0].date)
-    gates = dosing_gates(clinic, plan.patient, sessions[0], start, transport_arranged=True)
+    gates = dosing_gates(clinic, plan.patient, plan, start, transport_arranged=True)
     blocking = [g for g in gates if g.blocks]
     refuse([f"{g.message} (Rule: {g.source}.)" for g in blocking])
     unplaced = {u.session for u in proposal.unplaced}
