@@ -16,6 +16,7 @@ from ketacare.accounts.access import KetacareRequest, client_ip, public, require
 from ketacare.actor import Actor
 from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.scheduling import feed as feeds
+from ketacare.scheduling.actions import feed as feed_actions
 from ketacare.scheduling.calendar import (
     clinic_staff,
     days_of,
@@ -26,7 +27,7 @@ from ketacare.scheduling.calendar import (
 )
 
 
-def _monday(request: KetacareRequest) -> date:
+def week_from(request: KetacareRequest) -> date:
     """The Monday of ``?week=`` (any day of the week will do), else of this week, in the
     clinic's time zone; a date that is not one says so and shows this week."""
     today = timezone.localdate(timezone.now(), request.actor.clinic.zone)
@@ -55,7 +56,7 @@ def _week_context(request: KetacareRequest, monday: date) -> dict[str, object]:
 @requires("scheduling.view")
 def week_page(request: KetacareRequest) -> HttpResponse:
     """A week of the appointment book, a row per chair and a column per day."""
-    monday = _monday(request)
+    monday = week_from(request)
     context = _week_context(request, monday)
     context["rows"] = week_by_chair(request.actor.clinic, monday)
     return render(request, "scheduling/week.html", context)
@@ -68,7 +69,7 @@ def staff_week_page(request: KetacareRequest, staff_id: int) -> HttpResponse:
     member = staff_member(request.actor.clinic, staff_id)
     if member is None:
         raise Http404("No such staff member at this clinic.")
-    monday = _monday(request)
+    monday = week_from(request)
     context = _week_context(request, monday)
     context["member"] = member
     by_day = week_of_staff(request.actor.clinic, member, monday)
@@ -88,10 +89,10 @@ def feed_page(request: KetacareRequest) -> HttpResponse:
     url = None
     if request.method == "POST":
         if request.POST.get("do") == "stop":
-            if feeds.stop_feed(request.actor):
+            if feed_actions.stop_feed(request.actor):
                 messages.success(request, "Your calendar feed is off; its URL no longer works.")
             return redirect("schedule-feed-page")
-        url = feed_url(feeds.make_feed(request.actor))
+        url = feed_url(feed_actions.make_feed(request.actor))
     return render(
         request,
         "scheduling/feed.html",

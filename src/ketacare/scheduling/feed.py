@@ -1,14 +1,10 @@
-"""A staff member's private iCalendar feed: making and rotating its secret URL (audited
-actions, as in ``actions``), and the feed itself, which a calendar application fetches without
+"""A staff member's private iCalendar feed, which a calendar application fetches without
 signing in — so it carries initials and times only, never a diagnosis, drug, protocol or kind
-of appointment, and every fetch is audited as a read.
-
-Lives beside ``actions`` rather than in it while the booking work reshapes that package; it
-follows the same rules (the permission table, one transaction, its audit event)."""
+of appointment, and every fetch is audited as a read. Making, rotating and stopping its secret
+URL are actions (``actions.feed``)."""
 
 import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -18,7 +14,6 @@ from ketacare.accounts.permissions import allowed
 from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.scheduling import ical
-from ketacare.scheduling.actions.common import may, signed_in
 from ketacare.scheduling.calendar import feed_appointments, initials
 from ketacare.scheduling.models import Appointment, CalendarFeed
 
@@ -37,41 +32,6 @@ def digest(token: str) -> str:
 
 def current_feed(actor: Actor) -> CalendarFeed | None:
     return CalendarFeed.objects.filter(clinic=actor.clinic, staff=actor.user).first()
-
-
-@transaction.atomic
-def make_feed(actor: Actor) -> str:
-    """A new secret token for the actor's feed at their clinic, replacing any earlier one
-    (whose URL stops working at once). Returned once: only its digest is kept."""
-    may(actor, "scheduling.feed")
-    user, clinic = signed_in(actor), actor.clinic
-    assert clinic is not None  # may() admits a role at a clinic only
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    feed = CalendarFeed.objects.select_for_update().filter(clinic=clinic, staff=user).first()
-    if feed is None:
-        feed = CalendarFeed.objects.create(
-            clinic=clinic, staff=user, token_digest=digest(token), created_at=actor.now()
-        )
-        record(actor, Action.CREATE, obj=feed)
-    else:
-        feed.token_digest, feed.created_at = digest(token), actor.now()
-        feed.save(update_fields=["token_digest", "created_at"])
-        # Neither token nor digest in the trail: that the URL changed is what matters.
-        record(actor, Action.UPDATE, obj=feed, changes={"token": "rotated"})
-    return token
-
-
-@transaction.atomic
-def stop_feed(actor: Actor) -> bool:
-    """Turn the actor's feed off (its URL then answers "not found"); False if there was none."""
-    may(actor, "scheduling.feed")
-    user = signed_in(actor)
-    feed = CalendarFeed.objects.select_for_update().filter(clinic=actor.clinic, staff=user).first()
-    if feed is None:
-        return False
-    record(actor, Action.DELETE, obj=feed)
-    feed.delete()
-    return True
 
 
 @dataclass(frozen=True)

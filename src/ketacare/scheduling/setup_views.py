@@ -24,7 +24,7 @@ from ketacare.bounds import parse_id
 from ketacare.patients.models import Patient
 from ketacare.scheduling import actions
 from ketacare.scheduling.calendar import DAYS, days_of, monday_of, week_bounds
-from ketacare.scheduling.calendar_views import _monday
+from ketacare.scheduling.calendar_views import week_from
 from ketacare.scheduling.models import Appointment, Chair, Closure, OpeningHours, Shift
 from ketacare.scheduling.setup_forms import (
     AbsenceForm,
@@ -197,7 +197,7 @@ def rota_page(request: KetacareRequest) -> HttpResponse:
     """The week's shifts per staff member (``?week=``, any day of it), a form that adds a
     shift and one that records an absence, which reports what it moved to needs rebooking."""
     clinic = request.actor.clinic
-    monday = _monday(request)
+    monday = week_from(request)
     members = _members(clinic)
     post = request.POST if request.method == "POST" else None
     do = post.get("do") if post is not None else None
