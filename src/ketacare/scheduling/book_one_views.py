@@ -54,12 +54,16 @@ def _signed_plan(clinic: Clinic, patient: Patient) -> TreatmentPlan | None:
 
 
 def _open_sessions(plan: TreatmentPlan | None) -> list[PlannedSession]:
-    """The plan's sessions not booked yet (no appointment holds them), in order."""
+    """The plan's sessions neither booked (no appointment holds them) nor on the chair
+    board, in order."""
     if plan is None:
         return []
     held = Appointment.objects.filter(state__in=Appointment.HOLDING).values("planned_id")
     return list(
-        plan.sessions.select_related("plan").exclude(pk__in=held).order_by("number"),
+        plan.sessions.select_related("plan")
+        .filter(treatment__isnull=True)
+        .exclude(pk__in=held)
+        .order_by("number"),
     )
 
 

@@ -2,7 +2,7 @@
 cancel, mark arrived or a no-show, record the ride home) and the day-before checklist. Thin:
 each change is one action (``scheduling.actions``), whose refusal the page shows."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -12,14 +12,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ketacare.accounts.access import KetacareRequest, requires
+from ketacare.accounts.models import Clinic
 from ketacare.audit.record import Action, record
 from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.planning.models import TreatmentPlan
 from ketacare.scheduling import actions
 from ketacare.scheduling.actions.series import propose
+from ketacare.scheduling.doses import latest_signed_plans
 from ketacare.scheduling.forms import CancelForm, MoveForm, SeriesForm
 from ketacare.scheduling.gates import dosing_gates, gates_of
-from ketacare.scheduling.models import Appointment, Chair
+from ketacare.scheduling.models import Appointment, Chair, OpeningHours
 from ketacare.scheduling.queries import checklist_day, plan_appointments
 from ketacare.treatments.forms import form_errors
 from ketacare.web.submit import attempted
@@ -199,10 +201,23 @@ def appointment_transport(request: KetacareRequest, appointment_id: int) -> Http
     return _back(appointment.pk)
 
 
+def next_open_day(clinic: Clinic, today: date) -> date:
+    """The first day after ``today`` the clinic opens (tomorrow, if it has set no hours)."""
+    open_days = set(OpeningHours.objects.filter(clinic=clinic).values_list("weekday", flat=True))
+    return next(
+        (
+            today + timedelta(days=n)
+            for n in range(1, 8)
+            if (today + timedelta(days=n)).weekday() in open_days
+        ),
+        today + timedelta(days=1),
+    )
+
+
 @requires("scheduling.view")
 def day_checklist(request: KetacareRequest) -> HttpResponse:
-    """The day before: each appointment of the next open day (``?day=``) with what it still
-    lacks — a gate not passed, or the patient's confirmation."""
+    """The day before: each appointment of the next day the clinic opens (or ``?day=``) with
+    what it still lacks — a gate not passed, or the patient's confirmation."""
     clinic = request.actor.clinic
     assert clinic is not None
     today = timezone.localdate(timezone.now(), clinic.zone)
@@ -211,10 +226,16 @@ def day_checklist(request: KetacareRequest) -> HttpResponse:
     except OutOfBounds as error:
         messages.error(request, f"{error} Showing the next day.")
         day = None
-    day = day or today + timedelta(days=1)
+    day = day or next_open_day(clinic, today)
+    appointments = list(checklist_day(clinic, day))
+    # The plans of doses outside a plan's sessions, for every patient at once.
+    plans = latest_signed_plans(
+        clinic.pk,
+        (a.patient_id for a in appointments if a.kind == a.Kind.DOSING and a.planned_id is None),
+    )
     rows = [
-        {"appointment": a, "gates": gates_of(a), "unconfirmed": a.state == a.State.BOOKED}
-        for a in checklist_day(clinic, day)
+        {"appointment": a, "gates": gates_of(a, plans), "unconfirmed": a.state == a.State.BOOKED}
+        for a in appointments
     ]
     return render(
         request,

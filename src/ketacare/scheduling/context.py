@@ -6,7 +6,9 @@ series — builds its context here, so the rules see the same book whichever pat
 from datetime import date, datetime, time, timedelta
 
 from ketacare.accounts.models import Clinic
+from ketacare.planning.models import TreatmentPlan
 from ketacare.scheduling import rules
+from ketacare.scheduling.doses import latest_signed_plans
 from ketacare.scheduling.models import (
     LONGEST,
     Appointment,
@@ -61,7 +63,7 @@ def bookings(clinic: Clinic, start: datetime, end: datetime) -> tuple[rules.Book
     """The appointments holding a chair or a patient's time around ``start``–``end``: one
     query, whatever the book holds outside it."""
     lo, hi = start - MARGIN, end + MARGIN
-    rows = Appointment.objects.filter(
+    found = Appointment.objects.filter(
         clinic=clinic,
         state__in=Appointment.HOLDING,
         start__lt=hi,
@@ -70,8 +72,20 @@ def bookings(clinic: Clinic, start: datetime, end: datetime) -> tuple[rules.Book
         start__gt=lo - LONGEST["appointment"],
         end__gt=lo,
     ).values_list(
-        "pk", "chair_id", "start", "end", "patient_id", "staff_id", "planned__plan__protocol_id"
+        "pk",
+        "chair_id",
+        "start",
+        "end",
+        "patient_id",
+        "staff_id",
+        "kind",
+        "planned__plan__protocol_id",
     )
+    rows = list(found)
+    # A dose outside the plan's sessions gives the patient's latest signed plan's protocol
+    # (scheduling.doses): one more query for all of them.
+    unplanned = {r[4] for r in rows if r[6] == Appointment.Kind.DOSING and r[7] is None}
+    plans = latest_signed_plans(clinic.pk, unplanned) if unplanned else {}
     return tuple(
         rules.Booking(
             chair_id=chair_id,
@@ -81,11 +95,21 @@ def bookings(clinic: Clinic, start: datetime, end: datetime) -> tuple[rules.Book
             staff_id=staff_id,
             # A dose holds a nurse's watch and may need a prescriber on site; an
             # evaluation or a follow-up holds neither.
-            protocol_id=protocol,
+            protocol_id=_protocol_of(kind, protocol, plans.get(patient_id)),
             id=pk,
         )
-        for pk, chair_id, begins, ends, patient_id, staff_id, protocol in rows
+        for pk, chair_id, begins, ends, patient_id, staff_id, kind, protocol in rows
     )
+
+
+def _protocol_of(
+    kind: str, planned_protocol: str | None, latest: TreatmentPlan | None
+) -> str | None:
+    if kind != Appointment.Kind.DOSING:
+        return None
+    if planned_protocol is not None:
+        return planned_protocol
+    return latest.protocol_id if latest is not None else None
 
 
 def booking_context(

@@ -1,7 +1,7 @@
 """The appointment book's forms. They parse; what may be booked where is judged by the actions
 (``scheduling.actions``), whose refusal the page shows next to the form."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -92,11 +92,13 @@ class MoveForm(forms.Form):
         chair.choices = chair_choices(clinic)
 
     def span(self, length: timedelta) -> tuple[datetime, datetime]:
-        """The new start and end, the start a wall-clock time in the clinic's zone."""
+        """The new start and end, the start a wall-clock time in the clinic's zone; the end
+        ``length`` of elapsed time later (through UTC: across a daylight-saving change the
+        wall clock would be an hour out)."""
         start = datetime.combine(
             self.cleaned_data["day"], self.cleaned_data["start"], tzinfo=self.clinic.zone
         )
-        return start, start + length
+        return start, (start.astimezone(UTC) + length).astimezone(self.clinic.zone)
 
     def chair_id(self) -> int | None:
         value = self.cleaned_data.get("chair")

@@ -18,6 +18,7 @@ from ketacare.clinical.protocols.library import get_protocol
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning.models import TreatmentPlan
 from ketacare.scheduling.context import window
+from ketacare.scheduling.doses import dose_plan
 from ketacare.scheduling.models import Appointment
 from ketacare.scheduling.rules import gate_policy
 from ketacare.treatments.actions.check_in import (
@@ -57,10 +58,13 @@ def dosing_gates(
     *,
     transport_arranged: bool,
     exclude: int | None = None,
+    booking: bool = True,
 ) -> list[Gate]:
     """The gates a dose under ``plan`` for ``patient`` at ``start`` does not pass
-    (``exclude``: the appointment being judged, which must not count against itself). No plan,
-    no gates: booking a dose without a signed plan is refused on its own."""
+    (``exclude``: the appointment being judged, which must not count against itself;
+    ``booking``: judged as a new booking, not as one already on the book — see
+    ``authorisation_problem``). No plan, no gates: booking a dose without a signed plan is
+    refused on its own."""
     policy = gate_policy()
     gates: list[Gate] = []
     if plan is None:
@@ -101,7 +105,7 @@ def dosing_gates(
                 escort[1],
             )
         )
-    authorisation = authorisation_problem(clinic, patient, start, exclude)
+    authorisation = authorisation_problem(clinic, patient, start, exclude, booking=booking)
     if authorisation is not None:
         gates.append(
             Gate(
@@ -117,10 +121,17 @@ def dosing_gates(
 
 
 def authorisation_problem(
-    clinic: Clinic, patient: Patient, start: datetime, exclude: int | None = None
+    clinic: Clinic,
+    patient: Patient,
+    start: datetime,
+    exclude: int | None = None,
+    *,
+    booking: bool = False,
 ) -> str | None:
     """Why no payer authorisation pays for a dose at ``start`` — none covers its day, or the
-    ones that do are used up by the sessions booked or given before it — or None."""
+    ones that do are used up — or None. A dose being booked (``booking``) needs a session
+    left after every dose already booked or given in the authorisation's dates; a dose
+    already on the book is covered when it is among the first the authorisation approved."""
     day = timezone.localtime(start, clinic.zone).date()
     # From the patient's related rows, so that a list of appointments answers from one
     # prefetch each (``checklist_day``); a patient has a few authorisations and, at most,
@@ -147,47 +158,35 @@ def authorisation_problem(
         if a.kind == Appointment.Kind.DOSING and a.state in COUNTED and a.pk != exclude
     ]
     for authorisation in covering:
-        first, _ = window(clinic, authorisation.valid_from, authorisation.valid_to)
-        used = sum(1 for moment in doses if first <= moment < start)
+        first, last = window(clinic, authorisation.valid_from, authorisation.valid_to)
+        until = last if booking else start
+        used = sum(1 for moment in doses if first <= moment < until)
         if used < authorisation.approved_sessions:
             return None
     used_up = covering[0]
     return (
         f"{used_up.payer} {used_up.reference} approved {used_up.approved_sessions} sessions "
         f"({used_up.valid_from:%Y-%m-%d} to {used_up.valid_to:%Y-%m-%d}); all are booked or "
-        "given before this one."
+        + ("given." if booking else "given before this one.")
     )
 
 
-def dose_plan(appointment: Appointment) -> TreatmentPlan | None:
-    """The plan a dosing appointment gives a dose of: its planned session's plan, or for a dose
-    outside the induction (maintenance) the patient's latest signed plan; None for any other
-    appointment, or a patient without a signed plan. The rules (its protocol) and the gates
-    both ask here, so a dose is never judged under one plan and gated under another."""
-    if appointment.kind != Appointment.Kind.DOSING:
-        return None
-    if appointment.planned is not None:
-        return appointment.planned.plan
-    return (
-        TreatmentPlan.objects.filter(
-            patient=appointment.patient_id,
-            clinic=appointment.clinic_id,
-            state=TreatmentPlan.State.SIGNED,
-        )
-        .order_by("-signed_at", "-pk")
-        .first()
-    )
-
-
-def gates_of(appointment: Appointment) -> list[Gate]:
-    """The gates a booked dosing appointment does not pass now (the "tomorrow" checklist)."""
+def gates_of(appointment: Appointment, plans: dict[int, TreatmentPlan] | None = None) -> list[Gate]:
+    """The gates a booked dosing appointment does not pass now (the "tomorrow" checklist).
+    ``plans``: the patients' latest signed plans (``doses.latest_signed_plans``), when a list
+    of appointments looked them up at once."""
     if appointment.kind != Appointment.Kind.DOSING:
         return []
+    if appointment.planned is None and plans is not None:
+        plan = plans.get(appointment.patient_id)
+    else:
+        plan = dose_plan(appointment)
     return dosing_gates(
         appointment.clinic,
         appointment.patient,
-        dose_plan(appointment),
+        plan,
         appointment.start,
         transport_arranged=appointment.transport_arranged,
         exclude=appointment.pk,
+        booking=False,
     )

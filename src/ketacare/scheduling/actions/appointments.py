@@ -128,6 +128,8 @@ def _planned(
         problems.append("Sessions are booked from a signed plan.")
     if planned.appointments.filter(state__in=Appointment.HOLDING).exists():
         problems.append(f"Session {planned.number} of the plan is already booked.")
+    if TreatmentSession.objects.filter(planned=planned).exists():
+        problems.append(f"Session {planned.number} of the plan is already on the chair board.")
     return planned
 
 

@@ -4,7 +4,7 @@ moving and booking a series all make (docs/decisions/0116). The booking rules
 gates (``scheduling.gates``) judge the patient's record; the plan's cadence judges a dose
 against the plan's other booked doses."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.utils import timezone
 
@@ -14,12 +14,15 @@ from ketacare.audit.record import Action, field_changes
 from ketacare.clinical.protocols.library import Protocol, get_protocol
 from ketacare.planning.models import PlannedSession
 from ketacare.scheduling import rules
-from ketacare.scheduling.context import booking_context
-from ketacare.scheduling.gates import dose_plan, dosing_gates
+from ketacare.scheduling.context import booking_context, window
+from ketacare.scheduling.doses import dose_plan
+from ketacare.scheduling.gates import dosing_gates
 from ketacare.scheduling.models import Appointment
 from ketacare.writes import DATABASE
 
 Kind = Appointment.Kind
+# The cadence (a minimum interval, a most per calendar week) reaches no further than a week.
+CADENCE_REACH = timedelta(days=8)
 
 
 def lock_book(actor: Actor) -> None:
@@ -79,7 +82,7 @@ def placing_problems(
     )
     context = booking_context(clinic, appointment.start, appointment.end, preference)
     problems += [refusal.message for refusal in rules.check_slot(candidate, context)]
-    if appointment.planned is not None and protocol is not None:
+    if protocol is not None:
         problems += [r.message for r in _cadence(appointment, protocol)]
     if appointment.kind == Kind.DOSING:
         gates = dosing_gates(
@@ -94,21 +97,30 @@ def placing_problems(
     return problems
 
 
-def _cadence(appointment: Appointment, protocol: Protocol) -> list[rules.Refusal]:
-    """The plan's induction cadence, between this dose and the plan's other booked doses
-    (those not booked yet get their days when they are)."""
-    assert appointment.planned is not None
-    booked = (
+def booked_dose_days(appointment: Appointment, around: date) -> list[date]:
+    """The days of the patient's other doses booked or given within a week of ``around``:
+    all the cadence can be broken by, whichever plan or session they belong to."""
+    zone = appointment.clinic.zone
+    start, end = window(appointment.clinic, around - CADENCE_REACH, around + CADENCE_REACH)
+    others = (
         Appointment.objects.filter(
-            planned__plan=appointment.planned.plan_id, state__in=Appointment.HOLDING
+            patient=appointment.patient_id,
+            kind=Kind.DOSING,
+            state__in=Appointment.HOLDING,
+            start__gte=start,
+            start__lt=end,
         )
         .exclude(pk__in=[] if appointment.pk is None else [appointment.pk])
-        .exclude(planned=appointment.planned_id)
         .values_list("start", flat=True)
     )
-    zone = appointment.clinic.zone
-    days = [timezone.localtime(start, zone).date() for start in booked]
-    return rules.check_cadence([*days, local_day(appointment)], protocol)
+    return [timezone.localtime(moment, zone).date() for moment in others]
+
+
+def _cadence(appointment: Appointment, protocol: Protocol) -> list[rules.Refusal]:
+    """The protocol's cadence between this dose and the patient's other booked doses (a plan's
+    sessions not booked yet get their days when they are)."""
+    day = local_day(appointment)
+    return rules.check_added_day(booked_dose_days(appointment, day), day, protocol)
 
 
 def follow_planned_day(actor: Actor, appointment: Appointment) -> None:

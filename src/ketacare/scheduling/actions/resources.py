@@ -22,6 +22,7 @@ from ketacare.scheduling.actions.common import (
     refuse,
     signed_in,
 )
+from ketacare.scheduling.actions.placing import lock_book
 from ketacare.scheduling.models import (
     LONGEST,
     Appointment,
@@ -153,6 +154,9 @@ def add_closure(
     reason = (reason or "").strip()
     if not reason:
         raise SchedulingError("Say why it is closed.")
+    # The book first (the lock order of scheduling.actions.appointments): a telehealth booking
+    # takes no chair, so only the book's lock keeps it out of a closure being written.
+    lock_book(actor)
     if chair_id is not None:
         chair = locked_chair(actor, chair_id)
     else:

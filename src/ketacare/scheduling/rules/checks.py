@@ -302,3 +302,11 @@ def check_cadence(days: Sequence[date], protocol: Protocol) -> list[Refusal]:
                 )
             )
     return refusals
+
+
+def check_added_day(days: Sequence[date], day: date, protocol: Protocol) -> list[Refusal]:
+    """What adding a dose on ``day`` to the doses on ``days`` breaks of the protocol's cadence:
+    only the refusals the new day brings, so that a history already off the cadence (a dose
+    moved by the patient's wish, another protocol's rhythm) does not refuse every day after."""
+    before = set(check_cadence(days, protocol))
+    return [r for r in check_cadence([*days, day], protocol) if r not in before]

@@ -16,7 +16,7 @@ from ketacare.scheduling.rules.checks import (
     RULES,
     BookingContext,
     Refusal,
-    check_cadence,
+    check_added_day,
     day_words,
 )
 from ketacare.scheduling.rules.inputs import Booking
@@ -168,9 +168,11 @@ def propose_series(
     planned_days: Sequence[date],
     patient_id: int,
     context: BookingContext,
+    booked_days: Sequence[date] = (),
 ) -> SeriesProposal:
-    """Book each of the plan's sessions (``planned_days``, in order) in a free chair; return
-    the bookings placed and, for each session not placed, why."""
+    """Book each of the plan's sessions (``planned_days``, in order) in a free chair, keeping
+    the cadence with the patient's doses already booked (``booked_days``) too; return the
+    bookings placed and, for each session not placed, why."""
     if not planned_days:
         return SeriesProposal((), ())
     policy = context.rules
@@ -188,8 +190,8 @@ def propose_series(
         booking = None
         for offset in range(policy.max_days_late + 1):
             day = planned + timedelta(days=offset)
-            days = [context.resources.local(b.start).date() for b in placed]
-            cadence = check_cadence([*days, day], protocol)
+            days = [*booked_days, *(context.resources.local(b.start).date() for b in placed)]
+            cadence = check_added_day(days, day, protocol)
             if cadence:
                 tried.append(DayRefusals(day, tuple(cadence)))
                 continue
