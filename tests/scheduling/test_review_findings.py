@@ -5,6 +5,8 @@ clinic closure and a telehealth booking serialized by the book's lock."""
 
 from datetime import timedelta
 
+import pytest
+
 from ketacare.scheduling import actions, context
 from ketacare.scheduling.gates import authorisation_problem
 from tests.conftest import make_patient
@@ -115,3 +117,16 @@ def test_the_checklist_looks_up_the_plans_of_maintenance_doses_at_once(
         if n == 0:
             one = queries()
     assert queries() == one
+
+
+def test_the_plan_does_not_move_a_booked_session_under_its_appointment(
+    booker, chairs, prescriber, clinic, patient
+):
+    from ketacare.planning.actions import PlanningError, reschedule_session
+    from tests.planning.conftest import as_prescriber
+
+    plan = signed_plan_from(prescriber, clinic, patient, MONDAY)
+    actions.book_series(booker, plan.pk)
+    later = WEDNESDAY + timedelta(days=7)
+    with pytest.raises(PlanningError, match=r"^Session 2 is booked in the appointment book"):
+        reschedule_session(as_prescriber(prescriber, clinic), plan.pk, 2, later)

@@ -11,6 +11,7 @@ from ketacare.clinical.protocols.library import get_protocol
 from ketacare.clinical.protocols.schedule import ScheduleError, reschedule
 from ketacare.planning.actions.checks import PlanningError, within_bounds
 from ketacare.planning.models import PlannedSession, TreatmentPlan
+from ketacare.scheduling.models import Appointment
 from ketacare.writes import DATABASE, Writes
 
 
@@ -45,6 +46,20 @@ def reschedule_session(actor: Actor, plan_id: int, number: int, new_date: date) 
         )
     except ScheduleError as error:
         raise PlanningError(str(error)) from None
+    # A session booked in the appointment book moves with its appointment (the plan follows
+    # it there), never under it: the plan, the board and the book would disagree.
+    moved = [s.pk for s, new in zip(sessions, dates, strict=True) if s.date != new]
+    booked = (
+        Appointment.objects.filter(planned__in=moved, state__in=Appointment.HOLDING)
+        .order_by("planned__number")
+        .values_list("planned__number", flat=True)
+        .first()
+    )
+    if booked is not None:
+        raise PlanningError(
+            f"Session {booked} is booked in the appointment book; move its appointment there, "
+            "and the plan follows."
+        )
     return write_reschedule(DATABASE, actor, plan, sessions, dates)
 
 
