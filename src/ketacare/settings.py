@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "ketacare.treatments",
     "ketacare.scheduling",
     "ketacare.reminders",
+    "ketacare.referrals",
     "ketacare.registry",
     "ketacare.jobs",
     "ketacare.web",
@@ -265,6 +266,9 @@ CONTENT_SECURITY_POLICY = {
 
 # Patient questionnaire links (measures app).
 KETACARE_BASE_URL = os.environ.get("KETACARE_BASE_URL", "http://127.0.0.1:8000")
+# The clinic's own licensed wording of the C-SSRS screener questions (a TOML file); without
+# it the public referral form is off (ketacare.referrals.screener).
+KETACARE_SCREENER_WORDING = os.environ.get("KETACARE_SCREENER_WORDING", "")
 KETACARE_LINK_EXPIRY_HOURS = int(os.environ.get("KETACARE_LINK_EXPIRY_HOURS", "72"))
 KETACARE_LINK_REMINDER_HOURS = int(os.environ.get("KETACARE_LINK_REMINDER_HOURS", "24"))
 KETACARE_SMS_BACKEND = os.environ.get("KETACARE_SMS_BACKEND", "ketacare.measures.sms.FileBackend")

@@ -83,6 +83,7 @@ PATIENT_SCOPED = (
     "<int:membership_id>",
     "<int:appointment_id>",
     "<int:staff_id>",
+    "<int:referral_alert_id>",
 )
 
 
@@ -159,6 +160,17 @@ def appointment_object(clinic, staff, patient):
     )
 
 
+def referral_alert(clinic):
+    """A self-referral screened at crisis risk, with its open alert."""
+    from ketacare.referrals import actions as referrals
+    from ketacare.referrals.screener import judge
+
+    referral = referrals.save_crisis_screen(
+        referrals.public_actor(clinic, "127.0.0.1"), clinic, judge([1, 1, 1, 1, 0, 0, 0])
+    )
+    return referral.alerts.get()
+
+
 @dataclass
 class World:
     """A clinic where every URL has something to name: its staff (a user per role), the
@@ -201,6 +213,8 @@ def build_world() -> World:
         "membership_id": nurse.memberships.get().pk,
         "appointment_id": appointment.pk,
         "staff_id": nurse.pk,
+        "clinic_id": clinic.pk,  # the public referral form's address
+        "referral_alert_id": referral_alert(clinic).pk,
     }
     return World(staff, patient, ids)
 

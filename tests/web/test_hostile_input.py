@@ -33,6 +33,7 @@ from tests.accounts.test_permission_matrix import VIEWS, build_world, url_for
 from tests.conftest import PASSWORD
 from tests.inventory.conftest import DEA_NUMBER
 from tests.measures.helpers import make_link
+from tests.referrals.conftest import WORDING as SCREENER_WORDING
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ketacare"
 
@@ -415,7 +416,9 @@ def far_from_utc(settings):
 
 
 @pytest.fixture
-def walk(far_from_utc, db):
+def walk(far_from_utc, settings, db):
+    # The public referral form shows its screener only with a clinic's wording of it.
+    settings.KETACARE_SCREENER_WORDING = str(SCREENER_WORDING)
     # Built in the test's own transaction, after far_from_utc: the clinic's dates (today's
     # session, tomorrow's plan) are those of its time zone.
     world = build_world()

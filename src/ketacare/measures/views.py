@@ -21,6 +21,7 @@ from ketacare.measures.forms import (
 from ketacare.measures.models import Assignment, PatientLink, SafetyAlert
 from ketacare.measures.summary import patient_summary
 from ketacare.patients.models import Patient
+from ketacare.referrals.queries import open_referral_alerts
 from ketacare.treatments.queries import gates_waiting, open_session_alerts
 from ketacare.web.templatetags.clinical_text import words
 
@@ -250,6 +251,7 @@ def alert_dashboard(request: KetacareRequest) -> HttpResponse:
             ],
             "form": AcknowledgeForm(),
             "session_alerts": open_session_alerts(request.actor.clinic),
+            "referral_alerts": open_referral_alerts(request.actor.clinic),
             "gates": gates_waiting(request.actor.clinic),
         },
     )

@@ -1,0 +1,88 @@
+"""A referral that came through the clinic's front door, and what it raised."""
+
+from django.conf import settings
+from django.db import models
+
+# Bounds of the free-text fields: long enough for a person's own words, short enough that a
+# flood of text fills no disk and no staff page.
+NAME_MAX = 100
+PHONE_MAX = 40
+EMAIL_MAX = 254
+TEXT_MAX = 2000
+
+
+class Referral(models.Model):
+    class Source(models.TextChoices):
+        SELF = "self", "Self-referral"
+        PROVIDER = "provider", "Provider referral"
+
+    class State(models.TextChoices):
+        # The intake queue's later states (contacted, evaluation booked, not a fit, withdrawn)
+        # come with the queue.
+        NEW = "new", "New"
+
+    class Contact(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SELF)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.NEW)
+    # Contact details: blank only on a referral saved from the crisis page, where the person
+    # may leave just a phone number (or nothing) for the warm hand-off.
+    given_name = models.CharField(max_length=NAME_MAX, blank=True)
+    family_name = models.CharField(max_length=NAME_MAX, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = models.CharField(max_length=PHONE_MAX, blank=True)
+    email = models.EmailField(max_length=EMAIL_MAX, blank=True)
+    preferred_contact = models.CharField(max_length=10, choices=Contact.choices, blank=True)
+    voicemail_ok = models.BooleanField(default=False)
+    reason = models.TextField(max_length=TEXT_MAX, blank=True)
+    current_treatment = models.TextField(max_length=TEXT_MAX, blank=True)
+    consent_to_contact = models.BooleanField(default=False)
+    # The C-SSRS screener: one answer per item (0 no, 1 yes; an item not asked is 0), the risk
+    # level the instrument's scoring gave, and the Columbia triage text for it, as shown then.
+    screener_answers = models.JSONField()
+    risk = models.CharField(max_length=20)
+    triage = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Referral {self.pk} ({self.get_source_display()}, {self.risk})"
+
+
+class ReferralAlert(models.Model):
+    """An urgent alert from a referral whose screener raised a safety signal. Not a
+    ``measures.SafetyAlert``: that one belongs to a patient's questionnaire response, and a
+    referral has no patient yet. Open until a clinician records the hand-off."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="alerts")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    flag = models.CharField(max_length=40)
+    rule = models.CharField(max_length=300)
+    source = models.TextField()
+    created_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "acknowledged_at"])]
+
+
+class SubmissionAttempt(models.Model):
+    """One public submission that wrote (or would have written), by a keyed digest of the
+    client's address, for the rate limit. Kept in the database, not a per-process cache, so
+    that every app server counts the same attempts."""
+
+    address_digest = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["address_digest", "at"])]
