@@ -252,3 +252,12 @@ def test_no_page_of_a_patient_link_is_stored_by_the_browser(anonymous, phq9_link
     again = anonymous.get(path)
     for response in (opened, answered, again):
         assert "no-store" in response["Cache-Control"]
+
+
+def test_an_empty_submission_says_what_is_missing_and_saves_nothing(anonymous, phq9_link):
+    _, path = phq9_link
+    response = anonymous.post(path, {})
+    assert response.status_code == 200
+    assert response.context["form"].errors  # each unanswered question says so
+    assert "Please choose an answer for this question." in text(response)
+    assert not QuestionnaireResponse.objects.exists()

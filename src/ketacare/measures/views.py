@@ -208,7 +208,7 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     instrument = get(link.instrument_id)
     form = answers_form_class(
         instrument, for_patient=True, ask_sex=actions.must_ask_sex(instrument, link.patient)
-    )(request.POST or None)
+    )(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             response = actions.submit_link_response(
