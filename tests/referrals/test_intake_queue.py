@@ -215,3 +215,12 @@ def test_the_demo_seed_fills_the_queue(clinic, coordinator):
     assert Referral.objects.get(pk=done.pk).state == "contacted"
     rows = queue.open_queue(clinic, timezone.now())
     assert rows[0].referral.pk == urgent.pk and len(rows) == 3
+
+
+def test_the_queue_page_shows_the_late_urgent_referral_and_the_funnel(clinic, coordinator):
+    late = refer(clinic, MODERATE, at=hours_ago(30))
+    page = client_for(coordinator).get(reverse("intake-queue")).content.decode()
+    assert reverse("referral-detail", args=[late.pk]) in page
+    assert "overdue" in page and "Urgent" in page
+    assert "1 d 6 h" in page
+    assert '<dd id="funnel-arrivals">1</dd>' in page

@@ -38,3 +38,13 @@ def test_transitions_refused_say_why():
         "Say where the person was referred (or 'nowhere' and why).",
     ]
     assert states.transition_problems("new", "bogus") == ["Unknown state: 'bogus'."]
+
+
+def test_waits_read_as_staff_say_them():
+    from datetime import timedelta
+
+    from ketacare.referrals.queue import span
+
+    assert span(timedelta(minutes=12)) == "12 min"
+    assert span(timedelta(hours=3, minutes=20)) == "3 h 20 min"
+    assert span(timedelta(days=2, hours=3, minutes=5)) == "2 d 3 h"

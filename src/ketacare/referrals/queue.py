@@ -19,6 +19,16 @@ from ketacare.referrals.models import Referral
 FUNNEL_DAYS = 30
 
 
+def span(length: timedelta) -> str:
+    """A wait as staff say it: "2 d 3 h", "3 h 20 min", "12 min"."""
+    minutes = max(0, int(length.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
 @dataclass(frozen=True)
 class Waiting:
     referral: Referral
@@ -26,6 +36,10 @@ class Waiting:
     due: datetime
     overdue: bool
     waited: timedelta
+
+    @property
+    def waited_text(self) -> str:
+        return span(self.waited)
 
 
 def waiting(referral: Referral, clinic: Clinic, now: datetime) -> Waiting:
@@ -63,6 +77,10 @@ class Funnel:
     median_to_first_contact: timedelta | None
     accepted: int
     not_a_fit: list[tuple[str, int]]
+
+    @property
+    def median_text(self) -> str:
+        return "—" if self.median_to_first_contact is None else span(self.median_to_first_contact)
 
 
 def funnel(clinic: Clinic, now: datetime) -> Funnel:
