@@ -224,3 +224,18 @@ def test_the_queue_page_shows_the_late_urgent_referral_and_the_funnel(clinic, co
     assert "overdue" in page and "Urgent" in page
     assert "1 d 6 h" in page
     assert '<dd id="funnel-arrivals">1</dd>' in page
+
+
+def test_opening_a_referral_is_audited_and_a_nameless_one_is_not_accepted(clinic, coordinator):
+    from ketacare.referrals import actions
+    from ketacare.referrals.screener import judge
+
+    crisis = actions.save_crisis_screen(
+        actions.public_actor(clinic, "203.0.113.9"), clinic, judge([1, 1, 1, 1, 0, 0, 0])
+    )
+    who = as_coordinator(coordinator, clinic)
+    intake.log_contact(who, crisis.pk, at=timezone.now(), channel="phone", outcome="no_answer")
+    client_for(coordinator).get(reverse("referral-detail", args=[crisis.pk]))
+    assert AuditEvent.objects.filter(action="view", object_id=str(crisis.pk)).exists()
+    with pytest.raises(IntakeError, match="no full name and date of birth"):
+        intake.accept(who, crisis.pk, sex_at_birth="male")
