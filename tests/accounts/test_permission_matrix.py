@@ -84,6 +84,7 @@ PATIENT_SCOPED = (
     "<int:appointment_id>",
     "<int:staff_id>",
     "<int:referral_alert_id>",
+    "<int:referral_id>",
 )
 
 
@@ -214,7 +215,8 @@ def build_world() -> World:
         "appointment_id": appointment.pk,
         "staff_id": nurse.pk,
         "clinic_id": clinic.pk,  # the public referral form's address
-        "referral_alert_id": referral_alert(clinic).pk,
+        "referral_alert_id": (handoff := referral_alert(clinic)).pk,
+        "referral_id": handoff.referral_id,
     }
     return World(staff, patient, ids)
 

@@ -77,6 +77,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # The appointment book: everyone who treats or schedules reads it; coordinators and
     # nurses book and change appointments and record payers' authorisations; the clinic admin
     # sets up what is booked in (chairs, opening hours, closures, staff shifts).
+    # The intake queue: everyone who treats or schedules reads the referrals; coordinators and
+    # nurses work them (contact, close, accept).
+    "referrals.view": frozenset({P, N, C, A}),
+    "referrals.manage": frozenset({N, C}),
     "scheduling.view": frozenset({P, N, C, A}),
     "scheduling.book": frozenset({N, C}),
     "scheduling.setup": frozenset({A}),

@@ -17,9 +17,12 @@ class Referral(models.Model):
         PROVIDER = "provider", "Provider referral"
 
     class State(models.TextChoices):
-        # The intake queue's later states (contacted, evaluation booked, not a fit, withdrawn)
-        # come with the queue.
+        # Which state may follow which is ``ketacare.referrals.states`` (pure rules).
         NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        EVALUATION_BOOKED = "evaluation_booked", "Evaluation booked"
+        NOT_A_FIT = "not_a_fit", "Not a fit"
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     class Contact(models.TextChoices):
         PHONE = "phone", "Phone call"
@@ -47,6 +50,17 @@ class Referral(models.Model):
     risk = models.CharField(max_length=20)
     triage = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
+    # The intake queue's working fields, kept on the referral so that the queue is one query;
+    # their history is ReferralChange and ContactAttempt. The first contact attempt's time
+    # (not the state's) is what the funnel's "time to first contact" measures.
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    not_a_fit_reason = models.CharField(max_length=40, blank=True)
+    referred_to = models.CharField(max_length=300, blank=True)
+    # The patient an accepted referral became (accepting twice is refused by this).
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "state", "created_at"])]
@@ -86,3 +100,51 @@ class SubmissionAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["address_digest", "at"])]
+
+
+STAFF = settings.AUTH_USER_MODEL
+
+
+class ReferralChange(models.Model):
+    """One change of a referral's state, with who made it, when and why. Append-only (the
+    database refuses an update or a delete): the referral's history."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="changes")
+    changed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
+    changed_at = models.DateTimeField()
+    old_state = models.CharField(max_length=20)
+    new_state = models.CharField(max_length=20)
+    reason = models.CharField(max_length=40, blank=True)
+    referred_to = models.CharField(max_length=300, blank=True)
+    note = models.TextField(max_length=TEXT_MAX, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+
+class ContactAttempt(models.Model):
+    """One attempt to reach the person who referred themself, and how it went. Append-only."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+        LETTER = "letter", "Letter"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        SENT = "sent", "Message sent"
+        WRONG_NUMBER = "wrong_number", "Wrong number or address"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="attempts")
+    made_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, null=True, related_name="+")
+    at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    note = models.TextField(max_length=TEXT_MAX, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]

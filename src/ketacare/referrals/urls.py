@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.referrals import staff_views, views
+from ketacare.referrals import queue_views, staff_views, views
 
 urlpatterns = [
     path("start/<int:clinic_id>/", views.start, name="referral-start"),
@@ -11,4 +11,9 @@ urlpatterns = [
         staff_views.record_handoff,
         name="referral-alert-handoff",
     ),
+    path("intake/", queue_views.intake_queue, name="intake-queue"),
+    path("intake/<int:referral_id>/", queue_views.referral_detail, name="referral-detail"),
+    path("intake/<int:referral_id>/contact/", queue_views.log_contact, name="referral-contact"),
+    path("intake/<int:referral_id>/close/", queue_views.close, name="referral-close"),
+    path("intake/<int:referral_id>/accept/", queue_views.accept, name="referral-accept"),
 ]
