@@ -239,3 +239,16 @@ def test_opening_a_referral_is_audited_and_a_nameless_one_is_not_accepted(clinic
     assert AuditEvent.objects.filter(action="view", object_id=str(crisis.pk)).exists()
     with pytest.raises(IntakeError, match="no full name and date of birth"):
         intake.accept(who, crisis.pk, sex_at_birth="male")
+
+
+def test_the_queue_is_reached_from_the_top_bar_or_the_patient_list(staff):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    queue = reverse("intake-queue")
+    for role, in_bar in (("coordinator", True), ("nurse", False)):
+        page = client_for(staff[role]).get(reverse("patient-list")).content.decode()
+        bar = page.split("</nav>")[0]
+        assert (f'href="{queue}"' in bar) is in_bar, role
+        assert f'href="{queue}"' in page, role

@@ -21,6 +21,8 @@ from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning.models import Evaluation
+from ketacare.referrals.demo import seed as seed_referrals
+from ketacare.referrals.models import Referral
 from ketacare.reminders.demo import seed as seed_reminders
 from ketacare.scheduling.models import Chair
 from ketacare.treatments.models import TreatmentSession
@@ -148,6 +150,9 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
             seed_scheduling(clinic)
             # The reminders due by now are in the outbox; the demo's worker sends the rest.
             seed_reminders(clinic)
+        # The front door: an urgent, a new and a contacted self-referral in the intake queue.
+        if not Referral.objects.filter(clinic=clinic).exists():
+            seed_referrals(clinic)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts
