@@ -209,3 +209,10 @@ def test_the_page_never_shows_an_old_address_again(nurse):
 def test_researchers_have_no_feed(researcher):
     assert client_for(researcher).get(reverse("schedule-feed-page")).status_code == 403
     assert client_for(researcher).post(reverse("schedule-feed-page")).status_code == 403
+
+
+def test_a_calendar_application_may_ask_with_head_but_not_post(nurse):
+    path = make_feed(nurse)
+    head = Client().head(path)
+    assert head.status_code == 200 and head["Content-Type"].startswith("text/calendar")
+    assert Client().post(path).status_code == 405

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.actor import Actor
@@ -101,7 +101,7 @@ def feed_page(request: KetacareRequest) -> HttpResponse:
 
 
 @public
-@require_GET
+@require_safe  # GET, and HEAD: calendar applications ask whether the feed changed
 @never_cache
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The iCalendar feed a calendar application fetches, without a session: the token is
