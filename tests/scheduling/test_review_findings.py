@@ -130,3 +130,21 @@ def test_the_plan_does_not_move_a_booked_session_under_its_appointment(
     later = WEDNESDAY + timedelta(days=7)
     with pytest.raises(PlanningError, match=r"^Session 2 is booked in the appointment book"):
         reschedule_session(as_prescriber(prescriber, clinic), plan.pk, 2, later)
+
+
+def test_the_chair_board_shows_a_booked_time_on_the_clinics_clock(
+    booker, chairs, prescriber, nurse, clinic, patient
+):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    clinic.time_zone = "America/New_York"  # 08:00 there is 13:00 UTC in December
+    clinic.save(update_fields=["time_zone"])
+    booker.clinic.time_zone = clinic.time_zone
+    plan = signed_plan_from(prescriber, clinic, patient, MONDAY)
+    first = actions.book_series(booker, plan.pk).booked[0]
+    assert first.start.astimezone(clinic.zone).hour == 8
+    page = client_for(nurse).get(reverse("chair-board"), {"date": MONDAY.isoformat()})
+    waiting = page.content.decode().split('id="waiting"')[1]
+    assert ">08:00</a>" in waiting

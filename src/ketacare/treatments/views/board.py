@@ -79,6 +79,8 @@ def board(request: KetacareRequest) -> HttpResponse:
         "rows": board_rows(request.actor.clinic, day, now),
         "now": now,
         "board_url": board_url(day),
+        # The booked times of the waiting list, on the clinic's clock as the book shows them.
+        "zone": request.actor.clinic.zone,
     }
     if request.headers.get("HX-Request"):
         response = render(request, "treatments/_board_table.html", context)
