@@ -13,6 +13,16 @@ from ketacare.web.widgets import DateInput, text_area
 HONEYPOT = "website"
 
 
+def check_phone(value: str) -> str:
+    """A phone number as typed, trimmed; blank allowed (the field says if it is required)."""
+    phone = value.strip()
+    if phone and not all(c.isdigit() or c in " +-()." for c in phone):
+        raise forms.ValidationError("A phone number has only digits, spaces and + - ( ).")
+    if phone and sum(c.isdigit() for c in phone) < 7:
+        raise forms.ValidationError("This phone number is too short.")
+    return phone
+
+
 def _honeypot() -> forms.CharField:
     # Hidden from people by CSS (and from screen readers by aria-hidden in the template); a
     # script that fills every field fills it.
@@ -66,12 +76,7 @@ class DetailsForm(forms.Form):
     website = _honeypot()
 
     def clean_phone(self) -> str:
-        phone: str = self.cleaned_data["phone"].strip()
-        if phone and not all(c.isdigit() or c in " +-()." for c in phone):
-            raise forms.ValidationError("A phone number has only digits, spaces and + - ( ).")
-        if phone and sum(c.isdigit() for c in phone) < 7:
-            raise forms.ValidationError("This phone number is too short.")
-        return phone
+        return check_phone(self.cleaned_data["phone"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -9,6 +9,7 @@ NAME_MAX = 100
 PHONE_MAX = 40
 EMAIL_MAX = 254
 TEXT_MAX = 2000
+PRACTICE_MAX = 200
 
 
 class Referral(models.Model):
@@ -50,6 +51,16 @@ class Referral(models.Model):
     risk = models.CharField(max_length=20)
     triage = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
+    # A provider referral's referrer (blank on a self-referral) and the letter they sent:
+    # stored under the data directory by its random name (``letter_file``), never served
+    # but through the staff download, with the content type its bytes proved.
+    referrer_name = models.CharField(max_length=NAME_MAX, blank=True)
+    referrer_practice = models.CharField(max_length=PRACTICE_MAX, blank=True)
+    referrer_npi = models.CharField(max_length=10, blank=True)
+    referrer_phone = models.CharField(max_length=PHONE_MAX, blank=True)
+    referrer_email = models.EmailField(max_length=EMAIL_MAX, blank=True)
+    letter_file = models.CharField(max_length=64, blank=True)
+    letter_type = models.CharField(max_length=40, blank=True)
     # The intake queue's working fields, kept on the referral so that the queue is one query;
     # their history is ReferralChange and ContactAttempt. The first contact attempt's time
     # (not the state's) is what the funnel's "time to first contact" measures.
