@@ -24,6 +24,7 @@ from ketacare.planning.models import PlannedSession, TreatmentPlan
 from ketacare.scheduling import actions, rules
 from ketacare.scheduling.book_one_forms import BookOneForm
 from ketacare.scheduling.context import booking_context, window
+from ketacare.scheduling.doses import latest_signed_plans
 from ketacare.scheduling.gates import Gate, dosing_gates
 from ketacare.scheduling.models import Appointment
 
@@ -43,14 +44,8 @@ def _clinic_patient(clinic: Clinic, raw: str | None) -> Patient | None:
 
 def _signed_plan(clinic: Clinic, patient: Patient) -> TreatmentPlan | None:
     """The latest signed plan: the one a dose outside a planned session is given under
-    (``placing.dose_protocol``), so the page offers the same protocol the action judges."""
-    return (
-        TreatmentPlan.objects.filter(
-            patient=patient, clinic=clinic, state=TreatmentPlan.State.SIGNED
-        )
-        .order_by("-signed_at", "-pk")
-        .first()
-    )
+    (``scheduling.doses``), so the page offers the same protocol the action judges."""
+    return latest_signed_plans(clinic.pk, [patient.pk]).get(patient.pk)
 
 
 def _open_sessions(plan: TreatmentPlan | None) -> list[PlannedSession]:

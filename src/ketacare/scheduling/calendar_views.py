@@ -2,6 +2,7 @@
 member's private iCalendar feed (the page that makes its URL, and the feed itself)."""
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
+from ketacare.accounts.models import Clinic
 from ketacare.actor import Actor
 from ketacare.bounds import OutOfBounds, parse_date
 from ketacare.scheduling import feed as feeds
@@ -39,8 +41,10 @@ def week_from(request: KetacareRequest) -> date:
     return monday_of(day)
 
 
-def _week_context(request: KetacareRequest, monday: date) -> dict[str, object]:
-    today = timezone.localdate(timezone.now(), request.actor.clinic.zone)
+def week_navigation(clinic: Clinic, monday: date) -> dict[str, Any]:
+    """What a page of one week shows around it: its days, today, the weeks either side and
+    this week, on the clinic's clock (the week pages and the rota)."""
+    today = timezone.localdate(timezone.now(), clinic.zone)
     return {
         "monday": monday,
         "days": days_of(monday),
@@ -48,9 +52,13 @@ def _week_context(request: KetacareRequest, monday: date) -> dict[str, object]:
         "previous_week": monday - timedelta(days=7),
         "next_week": monday + timedelta(days=7),
         "this_week": monday_of(today),
-        "zone": request.actor.clinic.zone,
-        "staff": clinic_staff(request.actor.clinic),
+        "zone": clinic.zone,
     }
+
+
+def _week_context(request: KetacareRequest, monday: date) -> dict[str, object]:
+    clinic = request.actor.clinic
+    return {**week_navigation(clinic, monday), "staff": clinic_staff(clinic)}
 
 
 @requires("scheduling.view")

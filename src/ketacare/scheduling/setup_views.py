@@ -5,7 +5,7 @@ payers' authorisations for those who book. Thin: each change is one action
 reads a fixed number of queries however many chairs, closures or shifts there are."""
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -23,8 +23,8 @@ from ketacare.audit.record import Action, record
 from ketacare.bounds import parse_id
 from ketacare.patients.models import Patient
 from ketacare.scheduling import actions
-from ketacare.scheduling.calendar import DAYS, days_of, monday_of, week_bounds
-from ketacare.scheduling.calendar_views import week_from
+from ketacare.scheduling.calendar import DAYS, monday_of, week_bounds
+from ketacare.scheduling.calendar_views import week_from, week_navigation
 from ketacare.scheduling.models import Appointment, Chair, Closure, OpeningHours, Shift
 from ketacare.scheduling.setup_forms import (
     AbsenceForm,
@@ -242,15 +242,8 @@ def rota_page(request: KetacareRequest) -> HttpResponse:
         return redirect(back)
     if done:
         return redirect(back)
-    today = timezone.localdate(timezone.now(), clinic.zone)
     context: dict[str, Any] = {
-        "monday": monday,
-        "days": days_of(monday),
-        "today": today,
-        "previous_week": monday - timedelta(days=7),
-        "next_week": monday + timedelta(days=7),
-        "this_week": monday_of(today),
-        "zone": clinic.zone,
+        **week_navigation(clinic, monday),
         "rows": _rota(clinic, monday, members),
         "shift_form": shift_form,
         "absence_form": absence_form,

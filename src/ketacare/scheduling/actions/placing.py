@@ -97,30 +97,38 @@ def placing_problems(
     return problems
 
 
-def booked_dose_days(appointment: Appointment, around: date) -> list[date]:
-    """The days of the patient's other doses booked or given within a week of ``around``:
-    all the cadence can be broken by, whichever plan or session they belong to."""
-    zone = appointment.clinic.zone
-    start, end = window(appointment.clinic, around - CADENCE_REACH, around + CADENCE_REACH)
-    others = (
+def dose_days(
+    clinic: Clinic, patient_id: int, first: date, last: date, exclude: int | None = None
+) -> list[date]:
+    """The local days of the patient's doses booked or given from ``first`` to ``last`` (but
+    ``exclude``): what the cadence is kept with, whichever plan or session they belong to."""
+    start, end = window(clinic, first, last)
+    doses = (
         Appointment.objects.filter(
-            patient=appointment.patient_id,
+            patient=patient_id,
             kind=Kind.DOSING,
             state__in=Appointment.HOLDING,
             start__gte=start,
             start__lt=end,
         )
-        .exclude(pk__in=[] if appointment.pk is None else [appointment.pk])
+        .exclude(pk__in=[] if exclude is None else [exclude])
         .values_list("start", flat=True)
     )
-    return [timezone.localtime(moment, zone).date() for moment in others]
+    return [timezone.localtime(moment, clinic.zone).date() for moment in doses]
 
 
 def _cadence(appointment: Appointment, protocol: Protocol) -> list[rules.Refusal]:
     """The protocol's cadence between this dose and the patient's other booked doses (a plan's
     sessions not booked yet get their days when they are)."""
     day = local_day(appointment)
-    return rules.check_added_day(booked_dose_days(appointment, day), day, protocol)
+    others = dose_days(
+        appointment.clinic,
+        appointment.patient_id,
+        day - CADENCE_REACH,
+        day + CADENCE_REACH,
+        exclude=appointment.pk,
+    )
+    return rules.check_added_day(others, day, protocol)
 
 
 def follow_planned_day(actor: Actor, appointment: Appointment) -> None:

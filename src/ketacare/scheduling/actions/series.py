@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from ketacare.actor import Actor
 from ketacare.clinical.protocols.library import get_protocol
@@ -17,6 +16,7 @@ from ketacare.scheduling.actions.appointments import staff_member, write_booking
 from ketacare.scheduling.actions.common import SchedulingError, may, refuse
 from ketacare.scheduling.actions.placing import (
     CADENCE_REACH,
+    dose_days,
     follow_planned_day,
     lock_book,
     placing_problems,
@@ -72,15 +72,9 @@ def propose(
     protocol = get_protocol(plan.protocol_id)
     # The patient's doses already booked (a moved session, a maintenance dose) keep the
     # cadence with the new ones, as each booking's judgment will.
-    zone = clinic.zone
-    booked = Appointment.objects.filter(
-        patient=plan.patient_id,
-        kind=Appointment.Kind.DOSING,
-        state__in=Appointment.HOLDING,
-        start__gte=start - CADENCE_REACH,
-        start__lt=end + CADENCE_REACH,
-    ).values_list("start", flat=True)
-    booked_days = [timezone.localtime(moment, zone).date() for moment in booked]
+    booked_days = dose_days(
+        clinic, plan.patient_id, min(days) - CADENCE_REACH, max(days) + late + CADENCE_REACH
+    )
     return sessions, rules.propose_series(protocol, days, plan.patient_id, context, booked_days)
 
 
