@@ -13,7 +13,7 @@ to whom and why them, is audited.
 """
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -52,32 +52,44 @@ def alert_url(alert: SafetyAlert) -> str:
     return f"{settings.KETACARE_BASE_URL.rstrip('/')}{path}#alert-{alert.pk}"
 
 
+def why_told(basis: str) -> str:
+    """Why the reader of an alert's message got it."""
+    if basis == ON_CALL:
+        return "You are the clinic's on-call prescriber."
+    return "No on-call prescriber could be reached, so every prescriber of the clinic is told."
+
+
 def alert_message(alert: SafetyAlert, basis: str) -> tuple[str, str]:
     """Subject and body of the notification: MRN and a link, nothing of the answers."""
     clinic = alert.clinic.name
     opened = timezone.localtime(alert.created_at)
-    why = (
-        "You are the clinic's on-call prescriber."
-        if basis == ON_CALL
-        else "No on-call prescriber could be reached, so every prescriber of the clinic is told."
-    )
     body = (
         f"A safety alert opened at {clinic} at {opened:%Y-%m-%d %H:%M} for the patient with "
         f"MRN {alert.patient.mrn}.\n\n"
         f"Review and acknowledge it in ketacare: {alert_url(alert)}\n\n"
-        f"{why} The answers are not in this message; sign in to see them."
+        f"{why_told(basis)} The answers are not in this message; sign in to see them."
     )
     return f"Safety alert at {clinic}: MRN {alert.patient.mrn}", body
 
 
-def alert_opened(alert_id: int, *, clock: Clock = system_now, outbox: Outbox = DELIVER) -> None:
-    """Email the prescribers who must know about this alert, and audit it. Runs after the
-    alert's transaction has committed: a message never announces an alert that rolled back.
-    ``clock`` and ``outbox`` are those of the action that opened the alert."""
-    alert = SafetyAlert.objects.select_related("patient", "clinic").get(pk=alert_id)
-    recipients, basis = alert_recipients(alert.clinic)
-    subject, body = alert_message(alert, basis)
-    text = f"{subject}. Review it in ketacare: {alert_url(alert)}"
+def tell_prescribers(
+    alert: models.Model,
+    clinic: Clinic,
+    told: tuple[list[User], str],
+    message: tuple[str, str, str],
+    *,
+    object_type: str,
+    clock: Clock,
+    outbox: Outbox,
+    patient: object = None,
+    noted: dict[str, object] | None = None,
+) -> None:
+    """Send ``message`` (subject, email body, text) about ``alert`` to the prescribers
+    ``told`` (and the basis, from ``alert_recipients``), each by email and text where they
+    have them; a provider's error does not stop the others being told. Whom it went to, on
+    what basis and what failed is audited (``noted`` first, then that)."""
+    subject, body, text = message
+    recipients, basis = told
     sent, texted, failed = [], [], {}
     for user in recipients:
         try:
@@ -90,7 +102,7 @@ def alert_opened(alert_id: int, *, clock: Clock = system_now, outbox: Outbox = D
         except Exception as error:  # any mail or SMS provider error: the others are still told
             failed[user.username] = str(error)
     changes: dict[str, object] = {
-        "channel": "email",
+        **(noted or {}),
         "basis": basis,
         "sent_to": sent,
         "texted": texted,
@@ -101,11 +113,32 @@ def alert_opened(alert_id: int, *, clock: Clock = system_now, outbox: Outbox = D
         changes["not_sent"] = "no active prescriber of the clinic has an email or a mobile"
     with transaction.atomic():
         record(
-            Actor(user=None, role="system", clinic=alert.clinic, clock=clock, outbox=outbox),
+            Actor(user=None, role="system", clinic=clinic, clock=clock, outbox=outbox),
             Action.CREATE,
             obj=alert,
-            object_type="safety_alert_notification",
-            patient=alert.patient,
-            clinic=alert.clinic,
+            object_type=object_type,
+            patient=patient,
+            clinic=clinic,
             changes=changes,
         )
+
+
+def alert_opened(alert_id: int, *, clock: Clock = system_now, outbox: Outbox = DELIVER) -> None:
+    """Email the prescribers who must know about this alert, and audit it. Runs after the
+    alert's transaction has committed: a message never announces an alert that rolled back.
+    ``clock`` and ``outbox`` are those of the action that opened the alert."""
+    alert = SafetyAlert.objects.select_related("patient", "clinic").get(pk=alert_id)
+    recipients, basis = alert_recipients(alert.clinic)
+    subject, body = alert_message(alert, basis)
+    text = f"{subject}. Review it in ketacare: {alert_url(alert)}"
+    tell_prescribers(
+        alert,
+        alert.clinic,
+        (recipients, basis),
+        (subject, body, text),
+        object_type="safety_alert_notification",
+        clock=clock,
+        outbox=outbox,
+        patient=alert.patient,
+        noted={"channel": "email"},
+    )
