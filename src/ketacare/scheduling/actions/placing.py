@@ -35,7 +35,7 @@ def lock_book(actor: Actor) -> None:
 
 
 def dose_protocol(appointment: Appointment) -> Protocol | None:
-    """The protocol of the dose an appointment gives (``gates.dose_plan``), or None."""
+    """The protocol of the dose an appointment gives (``doses.dose_plan``), or None."""
     plan = dose_plan(appointment)
     return get_protocol(plan.protocol_id) if plan is not None else None
 
@@ -61,7 +61,9 @@ def placing_problems(
     if chair is not None and not chair.active:
         problems.append(f"{chair.name} is no longer in use.")
         chair = None
-    protocol = dose_protocol(appointment)
+    # Asked once: the rules judge the plan's protocol, the gates ask under the same plan.
+    plan = dose_plan(appointment)
+    protocol = get_protocol(plan.protocol_id) if plan is not None else None
     if appointment.kind == Kind.DOSING and protocol is None:
         problems.append("A dosing session is booked under a signed plan; the patient has none.")
     if protocol is not None:
@@ -88,7 +90,7 @@ def placing_problems(
         gates = dosing_gates(
             clinic,
             appointment.patient,
-            dose_plan(appointment),
+            plan,
             appointment.start,
             transport_arranged=appointment.transport_arranged,
             exclude=appointment.pk,
