@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "ketacare.scheduling",
     "ketacare.reminders",
     "ketacare.referrals",
+    "ketacare.portal",
     "ketacare.registry",
     "ketacare.jobs",
     "ketacare.web",
@@ -206,6 +207,9 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The patient portal's one-time codes (ketacare.portal.signin): behind django-axes, so a
+    # code prompt locks out as a password prompt does.
+    "ketacare.portal.backends.SignInCodeBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"  # each role's own start page (accounts.views.home)
@@ -307,6 +311,9 @@ KETACARE_PERIODIC_JOBS = {
 }
 
 LANGUAGE_CODE = "en-us"
+# The patient-facing pages (the portal, questionnaire and reminder links) are translated; staff
+# pages are in English. The portal chooses the language per request (ketacare.portal.language).
+LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = os.environ.get("KETACARE_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

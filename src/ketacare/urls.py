@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("ketacare.scheduling.urls")),
     path("", include("ketacare.reminders.urls")),
     path("", include("ketacare.referrals.urls")),
+    path("", include("ketacare.portal.urls")),
     path("registry/export/", include("ketacare.registry.export_urls")),
     path("", include("ketacare.registry.urls")),
     path("", include("ketacare.jobs.urls")),

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ketacare.accounts.actions import create_clinic, create_staff
 from ketacare.accounts.models import User
-from ketacare.accounts.permissions import PERMISSIONS, Role, allowed
+from ketacare.accounts.permissions import PATIENT_ACTIONS, PERMISSIONS, Role, allowed
 from ketacare.actor import SYSTEM
 from ketacare.measures.actions import assign_instrument, record_staff_response
 from ketacare.patients.models import Patient
@@ -32,7 +32,13 @@ VIEWS = sorted((name, route, callback) for name, route, callback in all_views())
 PROTECTED = [
     (name, route, cb.ketacare_action)
     for name, route, cb in VIEWS
-    if not hasattr(cb, "ketacare_public")
+    if not hasattr(cb, "ketacare_public") and not hasattr(cb, "ketacare_portal")
+]
+# The patient portal's pages: a patient signed in with a one-time code, never a staff role.
+PORTAL = [
+    (name, route, cb.ketacare_action)
+    for name, route, cb in VIEWS
+    if getattr(cb, "ketacare_portal", False)
 ]
 
 
@@ -357,3 +363,51 @@ def test_another_clinics_staff_see_nothing_of_this_clinics_calendar(world, other
         assert feed.status_code == 200 and b"BEGIN:VEVENT" not in feed.content
     for client in [client_for(other_staff["nurse"]), Client()]:
         assert client.get(reverse("schedule-feed", args=["A" * 43])).status_code == 404
+
+
+def test_the_portals_actions_are_a_patients_and_no_roles():
+    assert {action for _, _, action in PORTAL} == PATIENT_ACTIONS
+    for action in PATIENT_ACTIONS:
+        assert not any(allowed(role, action) for role in ROLES), action
+
+
+def _to_portal_sign_in(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith("/portal/")
+
+
+@pytest.mark.parametrize(("name", "route", "action"), PORTAL)
+def test_no_staff_member_and_no_stranger_is_a_patient_in_the_portal(
+    client, name, route, action, world, db
+):
+    url = url_for(name, route, world.ids)
+    for who in [client, *(client_for(world.staff[role]) for role in ROLES)]:
+        for response in (who.get(url), who.post(url)):
+            # A POST-only page answers a GET 405 before it asks who is there.
+            assert _to_portal_sign_in(response) or response.status_code == 405, (url, response)
+
+
+@pytest.mark.parametrize(("name", "route", "action"), PORTAL)
+def test_another_clinics_patient_sees_nothing_of_this_clinic_in_the_portal(
+    name, route, action, world, other_staff, db
+):
+    from tests.portal.conftest import signed_in_client
+
+    other = other_staff["nurse"].memberships.get().clinic
+    make_patient(other_staff["nurse"], other, given_name="Grace", email="grace@example.org")
+    portal = signed_in_client(other, "grace@example.org")
+    url = url_for(name, route, world.ids)
+    for response in (portal.get(url), portal.post(url)):
+        if "<int:appointment_id>" in route and response.status_code != 405:
+            assert response.status_code == 404, url
+        page = response.content.decode()
+        assert world.patient.mrn not in page and world.patient.given_name not in page, url
+
+
+def test_a_patient_signed_in_to_the_portal_reaches_no_staff_page(world, other_staff, db):
+    from tests.portal.conftest import signed_in_client
+
+    clinic = world.patient.clinic
+    make_patient(world.staff["nurse"], clinic, given_name="Grace", email="grace@example.org")
+    portal = signed_in_client(clinic, "grace@example.org")
+    for name, route, _action in PROTECTED:
+        assert is_login_redirect(portal.get(url_for(name, route, world.ids))), name

@@ -110,7 +110,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # systems and tells whoever runs the server (the page shows no patient's data).
     "jobs.view_failed": frozenset({A}),
     "account.use": frozenset({P, N, C, A, R}),
+    # The patient portal: a patient signed in with a one-time code, on their own record only
+    # (ketacare.portal.access.portal_requires). No staff role has these: a staff member is no
+    # patient there, and a patient is no staff member here.
+    "portal.home": frozenset(),
+    "portal.appointments": frozenset(),
+    "portal.questionnaires": frozenset(),
 }
+
+# The actions above that belong to a signed-in patient, not to a staff role.
+PATIENT_ACTIONS = frozenset(action for action in PERMISSIONS if action.startswith("portal."))
 
 
 # Where each role starts ("/"): the page of its working day.

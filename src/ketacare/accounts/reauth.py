@@ -53,7 +53,7 @@ def reauthenticate(
 
     ``prompt`` names the prompt in the audit trail ("waste witness", "plan signature").
     ``code`` is the signer's authenticator code, needed when sign-in would need it."""
-    request = _request(actor, prompt)
+    request = prompt_request(actor, prompt)
     user = authenticate(request, username=username, password=password)
     if user is None:
         # authenticate() has told django-axes (it counts the failure, or refused a locked
@@ -77,15 +77,16 @@ def reauthenticate(
     return user
 
 
-def _request(actor: Actor, prompt: str) -> HttpRequest:
+def prompt_request(actor: Actor, prompt: str, kind: str = "signature prompt") -> HttpRequest:
     """The request django-axes needs: the actor's address, and the prompt where the login
-    page would have its path (axes keeps it with the failed attempt)."""
+    page would have its path (axes keeps it with the failed attempt). Marked as a prompt's, so
+    that the login page's failure audit leaves the event to the prompt's code."""
     request = HttpRequest()
     request.method = "POST"
     if actor.ip:
         request.META["REMOTE_ADDR"] = actor.ip
-    request.META["PATH_INFO"] = f"signature prompt: {prompt}"
-    request.META["HTTP_USER_AGENT"] = "ketacare signature prompt"
+    request.META["PATH_INFO"] = f"{kind}: {prompt}"
+    request.META["HTTP_USER_AGENT"] = f"ketacare {kind}"
     setattr(request, PROMPT_ATTRIBUTE, prompt)
     return request
 

@@ -67,7 +67,7 @@ def refusal(channel: str | None, consent: str | None, phone: str, email: str) ->
     """Why a message may not go out by ``channel`` (None when the patient has no channel),
     given the decision of the latest contact consent (None if none was ever recorded) and the
     phone and email on record; None if it may."""
-    if channel == PatientLink.Channel.IN_CLINIC:
+    if channel in PatientLink.SILENT:
         return None
     if consent is None:
         return NO_CONSENT

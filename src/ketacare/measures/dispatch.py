@@ -32,22 +32,26 @@ def _label(patient: Patient, instrument_id: str) -> str:
     return f"MRN {patient.mrn} {get(instrument_id).short_name}"
 
 
-def due_assignments(now: datetime) -> list[Assignment]:
-    """Active assignments due today or earlier that have no open link already."""
+def due_assignments(now: datetime, patient: Patient | None = None) -> list[Assignment]:
+    """Active assignments due today or earlier that have no open link already (of
+    ``patient`` only, when given: the portal's list of what the patient has to answer)."""
     today = timezone.localdate(now)
+    responses = QuestionnaireResponse.objects.all()
+    links = PatientLink.objects.filter(used_at__isnull=True, expires_at__gt=now)
+    assignments = Assignment.objects.filter(active=True)
+    if patient is not None:
+        responses = responses.filter(patient=patient)
+        links = links.filter(patient=patient)
+        assignments = assignments.filter(patient=patient)
     last_done = {
         (row["patient_id"], row["instrument_id"]): row["last"]
-        for row in QuestionnaireResponse.objects.values("patient_id", "instrument_id").annotate(
+        for row in responses.values("patient_id", "instrument_id").annotate(
             last=Max("completed_at")
         )
     }
-    open_links = set(
-        PatientLink.objects.filter(used_at__isnull=True, expires_at__gt=now).values_list(
-            "patient_id", "instrument_id"
-        )
-    )
+    open_links = set(links.values_list("patient_id", "instrument_id"))
     due = []
-    for assignment in Assignment.objects.filter(active=True).select_related("patient__clinic"):
+    for assignment in assignments.select_related("patient__clinic"):
         if not actions.patient_can_answer(get(assignment.instrument_id)):
             continue  # a clinician-rated scale is due for staff to enter: nothing to send
         key = (assignment.patient_id, assignment.instrument_id)
@@ -92,7 +96,7 @@ def dispatch(dry_run: bool = False, clock: Clock = system_now) -> DispatchReport
             expires_at__gt=now,
             created_at__lte=cutoff,
         )
-        .exclude(channel=PatientLink.Channel.IN_CLINIC)
+        .exclude(channel__in=PatientLink.SILENT)
         .select_related("patient__clinic")
     )
     for link in unanswered:

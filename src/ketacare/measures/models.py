@@ -49,6 +49,11 @@ class PatientLink(models.Model):
         EMAIL = "email", "Email"
         SMS = "sms", "Text message"
         IN_CLINIC = "in_clinic", "Shown in clinic (no message sent)"
+        PORTAL = "portal", "Opened in the patient portal (no message sent)"
+
+    # Channels that send nothing: the patient answers on a clinic device or signed in to the
+    # portal, so no consent to be texted or emailed is needed, and no reminder goes out.
+    SILENT = frozenset({Channel.IN_CLINIC, Channel.PORTAL})
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")

@@ -210,11 +210,16 @@ def closed_because(appointment: Appointment, now: datetime) -> str:
 
 
 def _locked(token: str, clock: Clock) -> Appointment:
-    appointment = open_link(token)
+    return locked_open(open_link(token).pk, clock)
+
+
+def locked_open(appointment_id: int, clock: Clock) -> Appointment:
+    """The appointment, row-locked, if the patient may still confirm or cancel it; else
+    LinkError with why."""
     appointment = (
         Appointment.objects.select_for_update(of=("self",))
         .select_related("clinic", "patient", "chair")
-        .get(pk=appointment.pk)
+        .get(pk=appointment_id)
     )
     if why := closed_because(appointment, clock()):
         raise LinkError(why + " Please call the clinic if you need to change anything.", 410)
@@ -224,7 +229,14 @@ def _locked(token: str, clock: Clock) -> Appointment:
 @transaction.atomic
 def confirm_by_link(token: str, ip: str | None, *, clock: Clock = system_now) -> Appointment:
     """The patient confirms they will come: booked → confirmed (already confirmed: nothing)."""
-    appointment = _locked(token, clock)
+    return patient_confirms(_locked(token, clock), ip, clock, "by the reminder link")
+
+
+def patient_confirms(
+    appointment: Appointment, ip: str | None, clock: Clock, how: str
+) -> Appointment:
+    """The one way a patient confirms (by the reminder's link or in the portal, ``how``):
+    the appointment, locked by ``locked_open``, booked → confirmed; already confirmed: nothing."""
     if appointment.state == State.CONFIRMED:
         return appointment
     write_change(
@@ -235,7 +247,7 @@ def confirm_by_link(token: str, ip: str | None, *, clock: Clock = system_now) ->
         start=appointment.start,
         end=appointment.end,
         chair=appointment.chair,
-        reason="Confirmed by the patient by the reminder link",
+        reason=f"Confirmed by the patient {how}",
     )
     return appointment
 

@@ -166,7 +166,7 @@ def send_reminder(actor: Actor, link: PatientLink) -> contact.Refusal | None:
     if link.reminded_at or link.reminder_not_sent or link.used_at:
         return None
     now = actor.now()
-    if link.expires_at <= now or link.channel == PatientLink.Channel.IN_CLINIC:
+    if link.expires_at <= now or link.channel in PatientLink.SILENT:
         return None
     if refused := contact.refusal_for(link.patient, link.channel):
         change = {"reminder_not_sent": {"old": None, "new": refused.code}}

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from ketacare.portal import home_views, signin_views
+
+urlpatterns = [
+    path("portal/", home_views.home, name="portal-home"),
+    path("portal/welcome/", signin_views.start, name="portal-start"),
+    path("portal/clinic/<int:clinic_id>/", signin_views.sign_in, name="portal-sign-in"),
+    path("portal/clinic/<int:clinic_id>/code/", signin_views.code, name="portal-code"),
+    path("portal/sign-out/", signin_views.sign_out, name="portal-sign-out"),
+    path("portal/language/", signin_views.choose_language, name="portal-language"),
+    path("portal/questionnaires/<slug:instrument_id>/", home_views.answer, name="portal-answer"),
+    path(
+        "portal/appointments/<int:appointment_id>/confirm/",
+        home_views.confirm,
+        name="portal-confirm",
+    ),
+]
