@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.portal import home_views, signin_views
+from ketacare.portal import home_views, record_views, signin_views
 
 urlpatterns = [
     path("portal/", home_views.home, name="portal-home"),
@@ -15,4 +15,6 @@ urlpatterns = [
         home_views.confirm,
         name="portal-confirm",
     ),
+    path("portal/scores/", record_views.scores, name="portal-scores"),
+    path("portal/record/download/", record_views.download, name="portal-download"),
 ]
