@@ -143,6 +143,35 @@ def test_a_likely_duplicate_is_shown_and_refuses_accept_until_confirmed(clinic, 
     intake.accept(who, referral.pk, sex_at_birth="female", confirmed_duplicates=[existing.pk])
 
 
+def test_a_referral_is_accepted_into_the_existing_patient_it_turned_out_to_be(
+    clinic, coordinator, nurse, other_clinic, outsider
+):
+    existing = make_patient(nurse, clinic, given_name="Grace", family_name="Hopper")
+    referral = contacted(clinic, coordinator, date_of_birth=existing.date_of_birth)
+    page = client_for(coordinator).get(reverse("referral-detail", args=[referral.pk]))
+    assert f'name="existing_patient_id" value="{existing.pk}"' in page.content.decode()
+    before = Patient.objects.count()
+    response = client_for(coordinator).post(
+        reverse("referral-accept", args=[referral.pk]), {"existing_patient_id": existing.pk}
+    )
+    assert response["Location"] == reverse("patient-chart", args=[existing.pk])
+    assert Patient.objects.count() == before
+    referral.refresh_from_db()
+    assert referral.patient == existing
+    event = AuditEvent.objects.filter(object_type="referral", patient_id=existing.pk).last()
+    assert event.changes == {"accepted_into": existing.mrn}
+    assert Assignment.objects.filter(patient=existing, instrument_id="phq9").count() == 1
+    # Another clinic's patient is no one here; a patient keeps one referral.
+    elsewhere = make_patient(outsider, other_clinic, given_name="Ada")
+    again = contacted(clinic, coordinator, given_name="Grace", family_name="Hopper")
+    who = as_coordinator(coordinator, clinic)
+    with pytest.raises(IntakeError, match="No such patient"):
+        intake.accept(who, again.pk, sex_at_birth="", existing_patient_id=elsewhere.pk)
+    with pytest.raises(IntakeError, match="earlier referral"):
+        intake.accept(who, again.pk, sex_at_birth="", existing_patient_id=existing.pk)
+    assert Referral.objects.get(pk=again.pk).patient is None
+
+
 def test_a_new_referral_is_not_accepted_before_contact(clinic, coordinator):
     referral = refer(clinic)
     with pytest.raises(IntakeError, match="log the contact"):

@@ -177,12 +177,15 @@ def accept(
     confirmed_duplicates: Collection[int] = (),
     evaluation_start: datetime | None = None,
     chair_id: int | None = None,
+    existing_patient_id: int | None = None,
 ) -> tuple[Referral, Patient, Appointment | None]:
     """Make the referral's person a patient (the patients app's own registration, from the
     referral's details: nothing retyped but the sex at birth, which the public form does not
-    ask), send them the intake questionnaires and, given a time, book the evaluation, which
-    moves the referral to "evaluation booked"; without one it stays contacted, the patient
-    linked. Accepting twice is refused: the referral names its patient."""
+    ask) — or, with ``existing_patient_id``, link it to that patient of the clinic, the person
+    the duplicate check found —, send them the intake questionnaires they do not have yet and,
+    given a time, book the evaluation, which moves the referral to "evaluation booked";
+    without one it stays contacted, the patient linked. Accepting twice is refused: the
+    referral names its patient."""
     _may(actor, "referrals.manage")
     referral = _locked(actor, referral_id)
     if referral.patient_id is not None:
@@ -193,27 +196,10 @@ def accept(
             if referral.state == states.NEW
             else f"The referral is {states.LABELS[referral.state].lower()}."
         )
-    if not (referral.given_name and referral.family_name and referral.date_of_birth):
-        raise IntakeError(
-            "The referral has no full name and date of birth; register the patient from "
-            "the patients page with what the person tells you."
-        )
-    if sex_at_birth not in Patient.SexAtBirth.values:
-        raise IntakeError("Choose the sex at birth.")
-    data = {
-        "given_name": referral.given_name,
-        "family_name": referral.family_name,
-        "date_of_birth": referral.date_of_birth,
-        "sex_at_birth": sex_at_birth,
-        "phone": referral.phone,
-        "email": referral.email,
-    }
-    if len(referral.phone) > Patient._meta.get_field("phone").max_length:  # type: ignore[operator]
-        raise IntakeError("The phone number is too long for a patient record; correct it first.")
-    try:
-        patient = patients.create_patient(actor, data, confirmed_duplicates)
-    except patients.LikelyDuplicates as found:
-        raise IntakeError(str(found)) from None
+    if existing_patient_id is not None:
+        patient = _existing(actor, existing_patient_id)
+    else:
+        patient = _register(actor, referral, sex_at_birth, confirmed_duplicates)
     referral.patient = patient
     referral.save(update_fields=["patient"])
     DATABASE.record(
@@ -222,11 +208,13 @@ def accept(
         obj=referral,
         clinic=actor.clinic,
         patient=patient,
-        changes={"accepted_as": patient.mrn},
+        changes={"accepted_as" if existing_patient_id is None else "accepted_into": patient.mrn},
     )
     rules = policy()["accept"]
+    active = set(patient.assignments.filter(active=True).values_list("instrument_id", flat=True))
     for instrument_id in rules["questionnaires"]:
-        assign_instrument(actor, patient, instrument_id, "once", actor.today())
+        if instrument_id not in active:
+            assign_instrument(actor, patient, instrument_id, "once", actor.today())
     appointment = None
     if evaluation_start is not None:
         appointment = book(
@@ -246,3 +234,42 @@ def accept(
             note=f"Evaluation booked for {evaluation_start:%Y-%m-%d %H:%M}.",
         )
     return referral, patient, appointment
+
+
+def _existing(actor: Actor, patient_id: int) -> Patient:
+    patient = Patient.objects.filter(pk=patient_id, clinic=actor.clinic).first()
+    if patient is None:
+        raise IntakeError("No such patient at this clinic.")
+    if Referral.objects.filter(patient=patient).exists():
+        # A referral names one patient and a patient one referral (the chart shows it).
+        raise IntakeError(
+            f"{patient.full_name} already came through an earlier referral; close this one "
+            "as withdrawn with a note, and carry on from their chart."
+        )
+    return patient
+
+
+def _register(
+    actor: Actor, referral: Referral, sex_at_birth: str, confirmed_duplicates: Collection[int]
+) -> Patient:
+    if not (referral.given_name and referral.family_name and referral.date_of_birth):
+        raise IntakeError(
+            "The referral has no full name and date of birth; register the patient from "
+            "the patients page with what the person tells you."
+        )
+    if sex_at_birth not in Patient.SexAtBirth.values:
+        raise IntakeError("Choose the sex at birth.")
+    data = {
+        "given_name": referral.given_name,
+        "family_name": referral.family_name,
+        "date_of_birth": referral.date_of_birth,
+        "sex_at_birth": sex_at_birth,
+        "phone": referral.phone,
+        "email": referral.email,
+    }
+    if len(referral.phone) > Patient._meta.get_field("phone").max_length:  # type: ignore[operator]
+        raise IntakeError("The phone number is too long for a patient record; correct it first.")
+    try:
+        return patients.create_patient(actor, data, confirmed_duplicates)
+    except patients.LikelyDuplicates as found:
+        raise IntakeError(str(found)) from None

@@ -35,7 +35,12 @@ class CloseForm(forms.Form):
 
 
 class AcceptForm(forms.Form):
-    sex_at_birth = forms.ChoiceField(choices=Patient.SexAtBirth.choices)
+    # Empty: register a new patient. Else the likely duplicate the person turned out to be.
+    existing_patient_id = forms.IntegerField(required=False, min_value=1)
+    # Asked only of a new patient; the action says when it is missing.
+    sex_at_birth = forms.ChoiceField(
+        required=False, choices=[("", "—"), *Patient.SexAtBirth.choices]
+    )
     evaluation_start = forms.DateTimeField(
         required=False,
         widget=datetime_input(),

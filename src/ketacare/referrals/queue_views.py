@@ -132,9 +132,12 @@ def accept(request: KetacareRequest, referral_id: int) -> HttpResponse:
             confirmed_duplicates=form.confirmed(),
             evaluation_start=data["evaluation_start"],
             chair_id=data["chair_id"],
+            existing_patient_id=data["existing_patient_id"],
         ),
         lambda done: (
-            f"Accepted: patient MRN {done[1].mrn} registered, intake questionnaires assigned"
+            f"Accepted: patient MRN {done[1].mrn} "
+            + ("linked" if data["existing_patient_id"] else "registered")
+            + ", intake questionnaires assigned"
             + (", evaluation booked." if done[2] else "; book the evaluation when agreed.")
         ),
     )
