@@ -152,3 +152,33 @@ def test_the_portal_speaks_spanish_when_asked(clinic, portal_client):
     page = portal_client.get(reverse("portal-home"))
     assert page["Content-Language"] == "es"
     assert '<html lang="es">' in page.content.decode()
+
+
+def test_appointments_show_on_the_clinics_clock(
+    clinic, portal_patient, portal_client, clinic_admin, coordinator
+):
+    from datetime import UTC, datetime, time
+
+    from ketacare.accounts.models import Clinic
+    from ketacare.accounts.permissions import Role
+    from ketacare.scheduling import actions as scheduling
+    from tests.conftest import actor
+
+    Clinic.objects.filter(pk=clinic.pk).update(time_zone="America/Chicago")
+    clinic.refresh_from_db()
+    admin = actor(clinic_admin, clinic, Role.CLINIC_ADMIN)
+    scheduling.set_opening_hours(admin, {day: (time(0), time(23, 59)) for day in range(7)})
+    chair = scheduling.add_chair(admin, "Chair 1", [])
+    day = timezone.localdate() + timedelta(days=3)
+    start = datetime.combine(day, time(16), tzinfo=UTC)  # 10:00 or 11:00 in Chicago
+    scheduling.book(
+        actor(coordinator, clinic, Role.COORDINATOR),
+        patient_id=portal_patient.pk,
+        kind="follow_up",
+        start=start,
+        end=start + timedelta(hours=1),
+        chair_id=chair.pk,
+    )
+    local = timezone.localtime(start, clinic.zone)
+    page = portal_client.get(reverse("portal-home")).content.decode()
+    assert f"{local:%H:%M}" in page and "16:00" not in page

@@ -203,6 +203,19 @@ class TestTheSeededDemo:
         seed_demo(patient_count=SHARED_DEMO_PATIENTS)
         assert (Chair.objects.count(), book.count(), AuditEvent.objects.count()) == counts
 
+    def test_the_demo_portal_patient_signs_in_and_has_things_to_do(self, shared_demo, db):
+        from ketacare.portal.demo import portal_patient, sign_in_hint
+        from tests.portal.conftest import signed_in_client
+
+        clinic = Clinic.objects.get(name=DEMO_CLINIC)
+        patient = portal_patient(clinic)
+        assert patient is not None and patient.email in sign_in_hint(patient, "http://x")
+        page = signed_in_client(clinic, patient.email).get(reverse("portal-home"))
+        html = page.content.decode()
+        assert f"Hello, {patient.given_name}" in html
+        assert "Generalized Anxiety Disorder" in html
+        assert "Dosing session" in html  # an appointment to come
+
     def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(self, shared_demo, db):
         from ketacare.treatments.actions import discharge_blockers
 

@@ -110,7 +110,9 @@ def portal_requires(action: str) -> Callable[[View], View]:
                 return sign_in_page(request)
             request.patient = patient  # type: ignore[attr-defined]
             request.actor = patient_actor(request, patient)  # type: ignore[attr-defined]
-            return language.respond_in(request, lambda: view(request, *args, **kwargs))
+            # Times as the patient reads them on the clinic's own clock.
+            with timezone.override(patient.clinic.zone):
+                return language.respond_in(request, lambda: view(request, *args, **kwargs))
 
         wrapper.ketacare_action = action  # type: ignore[attr-defined]
         wrapper.ketacare_portal = True  # type: ignore[attr-defined]

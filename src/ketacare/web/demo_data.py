@@ -21,6 +21,7 @@ from ketacare.measures.models import PatientLink, QuestionnaireResponse
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.planning.models import Evaluation
+from ketacare.portal.demo import seed as seed_portal
 from ketacare.referrals.demo import seed as seed_referrals
 from ketacare.referrals.models import Referral
 from ketacare.reminders.demo import seed as seed_reminders
@@ -153,6 +154,8 @@ def seed_demo(patient_count: int = 40) -> list[tuple[str, str, str]]:
         # The front door: an urgent, a new and a contacted self-referral in the intake queue.
         if not Referral.objects.filter(clinic=clinic).exists():
             seed_referrals(clinic)
+        # The patient portal: a patient with an appointment to come and a questionnaire due.
+        seed_portal(clinic)
         if not Patient.objects.filter(clinic=other).exists():
             _seed_patients(other, 5, seed=7)
     return accounts

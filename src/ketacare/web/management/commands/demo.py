@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ketacare.accounts.models import Clinic
 from ketacare.jobs.worker import worker_thread
+from ketacare.portal.demo import portal_patient, sign_in_hint
 from ketacare.web.demo_data import DEMO_CLINIC, DEMO_PASSWORD, demo_patient_link, seed_demo
 from ketacare.web.demo_jobs import seed_failed_job
 from ketacare.web.demo_registry import (
@@ -64,6 +65,12 @@ class Command(BaseCommand):
                 "\nA patient's questionnaire link (no login; works once, like one sent by text):"
                 f"\n  {demo_patient_link()}"
             )
+            portal = portal_patient(Clinic.objects.get(name=DEMO_CLINIC))
+            if portal is not None:
+                self.stdout.write(
+                    "\nThe patient portal, as a demo patient (no password: a one-time code):\n"
+                    + sign_in_hint(portal, settings.KETACARE_BASE_URL)
+                )
         if options["no_serve"]:
             return
         port = options["port"]
