@@ -42,6 +42,7 @@ ON_POSTGRESQL: dict[str, str] = {
     "treatments/test_given_dose_stays_in_the_ledger.py": "the session and the ledger in one step",
     "accounts/test_login_security.py": "lock-out counters summed in SQL",
     "accounts/test_reauth.py": "lock-out counters summed in SQL",
+    "portal/test_sign_in.py": "a code used up under its row lock; lock-out counters in SQL",
     "test_bounds.py": "column limits: integers, decimals, dates",
     "accounts/test_out_of_range_values.py": "column limits",
     "audit/test_out_of_range_values.py": "column limits",
