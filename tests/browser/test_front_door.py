@@ -74,7 +74,12 @@ def accept_referral(page: Page, coordinator) -> Patient:
 
 
 def portal_sign_in(phone: Page, clinic) -> None:
-    phone.goto(f"/portal/clinic/{clinic.pk}/")
+    # The invitation the acceptance sent, as the person asked to be contacted: by email.
+    (invitation,) = [m for m in mail.outbox if "opened your patient portal" in m.body]
+    assert invitation.to == [EMAIL]
+    url = re.search(r"(https?://\S+/portal/clinic/\d+/)", invitation.body)
+    assert url is not None and url.group(1).endswith(f"/portal/clinic/{clinic.pk}/")
+    phone.goto(url.group(1))
     fits_and_passes_axe(phone)
     phone.get_by_label("Your mobile number or email address").fill(EMAIL)
     phone.get_by_role("button", name="Send me a code").click()
@@ -90,6 +95,7 @@ def test_a_referral_becomes_a_patient_who_answers_and_signs_in_the_portal(
     browser, page: Page, live_server, insecure_cookies, console, clinic, coordinator, settings
 ):
     settings.KETACARE_SCREENER_WORDING = str(WORDING)
+    settings.KETACARE_BASE_URL = live_server.url  # the links in messages point here
     phone = phone_page(browser, live_server, console)
     refer_myself(phone, clinic)
     assert Referral.objects.get().risk == "low"

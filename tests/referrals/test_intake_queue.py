@@ -281,3 +281,42 @@ def test_the_queue_is_reached_from_the_top_bar_or_the_patient_list(staff):
         bar = page.split("</nav>")[0]
         assert (f'href="{queue}"' in bar) is in_bar, role
         assert f'href="{queue}"' in page, role
+
+
+def test_accepting_invites_the_person_to_their_portal_as_they_asked_to_be_contacted(
+    clinic, coordinator, django_capture_on_commit_callbacks, settings
+):
+    from django.core import mail
+
+    from tests.reminders.sms import RecordingBackend
+
+    settings.KETACARE_SMS_BACKEND = "tests.reminders.sms.RecordingBackend"
+    RecordingBackend.sent.clear()
+    who = as_coordinator(coordinator, clinic)
+    by_email = contacted(clinic, coordinator, email="grace@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        _, patient, _ = intake.accept(who, by_email.pk, sex_at_birth="female")
+    (message,) = mail.outbox
+    assert message.to == ["grace@example.org"]
+    assert f"/portal/clinic/{clinic.pk}/" in message.body and "Grace" not in message.body
+    assert AuditEvent.objects.filter(
+        object_type="portal_invitation", patient_id=patient.pk, changes__channel="email"
+    ).exists()
+    by_text = contacted(
+        clinic, coordinator, given_name="Ada", preferred_contact="text", phone="+1 555 010 9999"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        intake.accept(who, by_text.pk, sex_at_birth="female")
+    assert [to for to, _ in RecordingBackend.sent] == ["+1 555 010 9999"]
+
+
+def test_nobody_is_invited_who_did_not_agree_to_be_contacted(
+    clinic, coordinator, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    referral = contacted(clinic, coordinator, email="grace@example.org")
+    Referral.objects.filter(pk=referral.pk).update(consent_to_contact=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        intake.accept(as_coordinator(coordinator, clinic), referral.pk, sex_at_birth="female")
+    assert mail.outbox == []

@@ -19,6 +19,7 @@ from ketacare.patients import actions as patients
 from ketacare.patients.models import Patient
 from ketacare.referrals import states
 from ketacare.referrals.models import ContactAttempt, Referral, ReferralChange
+from ketacare.referrals.welcome import invite_to_portal
 from ketacare.refusals import ActionRefused
 from ketacare.scheduling.actions.appointments import book
 from ketacare.scheduling.models import Appointment
@@ -210,6 +211,7 @@ def accept(
         patient=patient,
         changes={"accepted_as" if existing_patient_id is None else "accepted_into": patient.mrn},
     )
+    invite_to_portal(actor, referral, patient)
     rules = policy()["accept"]
     active = set(patient.assignments.filter(active=True).values_list("instrument_id", flat=True))
     for instrument_id in rules["questionnaires"]:
