@@ -116,6 +116,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "portal.home": frozenset(),
     "portal.appointments": frozenset(),
     "portal.questionnaires": frozenset(),
+    "portal.consents": frozenset(),
 }
 
 # The actions above that belong to a signed-in patient, not to a staff role.

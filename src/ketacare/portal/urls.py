@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.portal import home_views, signin_views
+from ketacare.portal import consent_views, home_views, signin_views
 
 urlpatterns = [
     path("portal/", home_views.home, name="portal-home"),
@@ -15,4 +15,6 @@ urlpatterns = [
         home_views.confirm,
         name="portal-confirm",
     ),
+    path("portal/consents/", consent_views.consent_list, name="portal-consents"),
+    path("portal/consents/<slug:kind>/", consent_views.consent_sign, name="portal-consent"),
 ]
