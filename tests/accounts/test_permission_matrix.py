@@ -91,6 +91,7 @@ PATIENT_SCOPED = (
     "<int:staff_id>",
     "<int:referral_alert_id>",
     "<int:referral_id>",
+    "<int:consent_id>",
 )
 
 
@@ -223,6 +224,9 @@ def build_world() -> World:
         "clinic_id": clinic.pk,  # the public referral form's address
         "referral_alert_id": (handoff := referral_alert(clinic)).pk,
         "referral_id": handoff.referral_id,
+        # The treatment consent signed_plan recorded, and a portal consent document.
+        "consent_id": patient.consents.get().pk,
+        "kind": "treatment_ketamine",
     }
     return World(staff, patient, ids)
 

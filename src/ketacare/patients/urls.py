@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.patient_edit, name="patient-edit"),
     path("<int:pk>/measurements/new/", views.measurement_new, name="measurement-new"),
     path("<int:pk>/consents/new/", views.consent_new, name="consent-new"),
+    path("<int:pk>/consents/<int:consent_id>/", views.consent_detail, name="consent-detail"),
 ]

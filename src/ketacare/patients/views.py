@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -81,7 +83,13 @@ def patient_new(request: KetacareRequest) -> HttpResponse:
 def patient_chart(request: KetacareRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     measurements = list(patient.measurements.select_related("recorded_by")[:20])
-    consents = list(patient.consents.select_related("recorded_by")[:50])
+    # A consent signed in the portal shows so, in the same query (the text it keeps is
+    # read on the consent's own page).
+    consents = list(
+        patient.consents.select_related("recorded_by", "portal_signature").defer(
+            "portal_signature__text"
+        )[:50]
+    )
     latest_height = next((m.height_cm for m in measurements if m.height_cm), None)
     latest = measurements[0] if measurements else None
     record(request.actor, Action.VIEW, obj=patient, patient=patient)
@@ -167,4 +175,30 @@ def consent_new(request: KetacareRequest, pk: int) -> HttpResponse:
         return redirect("patient-chart", pk=patient.pk)
     return render(
         request, "patients/form.html", {"form": form, "title": "Record consent", "patient": patient}
+    )
+
+
+@requires("patient.view")
+def consent_detail(request: KetacareRequest, pk: int, consent_id: int) -> HttpResponse:
+    """One consent record; for one signed in the patient portal, the exact text signed, its
+    SHA-256 (checked again here against the text kept), the name typed and the time."""
+    patient = _patient(request, pk)
+    consent = get_object_or_404(
+        ConsentRecord.objects.select_related("recorded_by", "portal_signature"),
+        pk=consent_id,
+        patient=patient,
+    )
+    signature = getattr(consent, "portal_signature", None)
+    # Computed again from the text kept: the page shows whether the two still agree.
+    digest = hashlib.sha256(signature.text.encode("utf-8")).hexdigest() if signature else ""
+    record(request.actor, Action.VIEW, obj=consent, patient=patient)
+    return render(
+        request,
+        "patients/consent.html",
+        {
+            "patient": patient,
+            "consent": consent,
+            "signature": signature,
+            "digest_matches": signature is not None and digest == signature.text_sha256,
+        },
     )

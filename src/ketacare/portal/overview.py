@@ -1,5 +1,6 @@
-"""What the portal's home page shows a patient: their coming appointments and the
-questionnaires they have to answer. Reads only; each list is one or two queries."""
+"""What the portal's home page shows a patient: their coming appointments, the
+questionnaires they have to answer and the consents they have to sign. Reads only; each list
+is one or two queries."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from ketacare.measures.actions import patient_can_answer
 from ketacare.measures.dispatch import due_assignments
 from ketacare.measures.models import PatientLink
 from ketacare.patients.models import Patient
+from ketacare.portal.consent_documents import Document, to_sign
 from ketacare.scheduling.models import Appointment
 
 # The states in which a patient may still confirm or ask to change an appointment.
@@ -29,6 +31,7 @@ class Due:
 class Overview:
     appointments: list[Appointment]
     due: list[Due]
+    consents: list[Document]
 
 
 def upcoming(patient: Patient, now: datetime) -> list[Appointment]:
@@ -57,4 +60,4 @@ def due_questionnaires(patient: Patient, now: datetime) -> list[Due]:
 
 
 def overview(patient: Patient, now: datetime) -> Overview:
-    return Overview(upcoming(patient, now), due_questionnaires(patient, now))
+    return Overview(upcoming(patient, now), due_questionnaires(patient, now), to_sign(patient))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.portal import home_views, record_views, signin_views
+from ketacare.portal import consent_views, home_views, record_views, signin_views
 
 urlpatterns = [
     path("portal/", home_views.home, name="portal-home"),
@@ -17,4 +17,6 @@ urlpatterns = [
     ),
     path("portal/scores/", record_views.scores, name="portal-scores"),
     path("portal/record/download/", record_views.download, name="portal-download"),
+    path("portal/consents/", consent_views.consent_list, name="portal-consents"),
+    path("portal/consents/<slug:kind>/", consent_views.consent_sign, name="portal-consent"),
 ]
