@@ -116,11 +116,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "portal.home": frozenset(),
     "portal.appointments": frozenset(),
     "portal.questionnaires": frozenset(),
-<<<<<<< HEAD
     "portal.record": frozenset(),
-=======
     "portal.consents": frozenset(),
->>>>>>> consents
 }
 
 # The actions above that belong to a signed-in patient, not to a staff role.

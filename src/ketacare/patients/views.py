@@ -15,6 +15,7 @@ from ketacare.patients import actions
 from ketacare.patients.forms import ConsentForm, MeasurementForm, NewPatientForm, PatientForm
 from ketacare.patients.models import ConsentRecord, Patient
 from ketacare.patients.search import ORDER, Duplicate, search
+from ketacare.referrals.queries import referral_of
 from ketacare.scheduling.calendar import upcoming_for_patient
 from ketacare.web.submit import submitted
 
@@ -120,6 +121,10 @@ def patient_chart(request: KetacareRequest, pk: int) -> HttpResponse:
             if allowed(request.actor.role, "scheduling.view")
             else [],
             "zone": request.actor.clinic.zone,
+            # The referral the patient came through, with its urgent alerts and hand-off.
+            "referral": referral_of(patient.pk)
+            if allowed(request.actor.role, "referrals.view")
+            else None,
         },
     )
 
