@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketacare.portal import home_views, signin_views
+from ketacare.portal import home_views, message_views, signin_views, staff_views
 
 urlpatterns = [
     path("portal/", home_views.home, name="portal-home"),
@@ -15,4 +15,13 @@ urlpatterns = [
         home_views.confirm,
         name="portal-confirm",
     ),
+    path("portal/messages/", message_views.messages_page, name="portal-messages"),
+    path(
+        "portal/appointments/<int:appointment_id>/change/",
+        message_views.change_appointment,
+        name="portal-change-appointment",
+    ),
+    # The clinic's side: the inbox, and the reply from the chart.
+    path("messages/", staff_views.inbox, name="message-inbox"),
+    path("patients/<int:pk>/messages/reply/", staff_views.reply, name="message-reply"),
 ]
