@@ -115,6 +115,8 @@ def test_a_patients_message_reaches_the_inbox_and_chart_and_the_reply_reaches_th
         reverse("message-reply", args=[portal_patient.pk]), {"body": "Yes, as usual."}
     )
     assert response["Location"].endswith("#messages")
+    said = staff.get(response["Location"]).content.decode()
+    assert "The patient is told by a text message that a message waits" in said
     reply = PortalMessage.objects.latest("id")
     assert (reply.direction, reply.author) == (Direction.FROM_CLINIC, nurse)
     assert list(staff.get(reverse("message-inbox")).context["page"]) == []
@@ -145,10 +147,14 @@ def test_no_consent_no_notification_but_the_reply_is_kept(
     assert RecordingBackend.sent == [] and mail.outbox == []
     event = AuditEvent.objects.filter(object_type="portal_message").latest("id")
     assert event.changes["not_notified"] == "no_contact_consent"
+    said = client_for(nurse).post(
+        reverse("message-reply", args=[portal_patient.pk]), {"body": "Hi"}, follow=True
+    )
+    assert "The patient was not told that it waits (No consent" in said.content.decode()
     consent_to_messages(nurse, clinic, portal_patient, decision="withdrawn")
     client_for(nurse).post(reverse("message-reply", args=[portal_patient.pk]), {"body": "Hi"})
     assert RecordingBackend.sent == [] and mail.outbox == []
-    assert PortalMessage.objects.filter(direction=Direction.FROM_CLINIC).count() == 2
+    assert PortalMessage.objects.filter(direction=Direction.FROM_CLINIC).count() == 3
 
 
 def test_by_email_when_there_is_no_phone_and_a_failed_send_loses_nothing(clinic, nurse, settings):

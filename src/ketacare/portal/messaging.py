@@ -13,6 +13,7 @@ stored first; a failed notification is logged and loses nothing.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -153,7 +154,17 @@ def ask_to_change(actor: Actor, patient: Patient, appointment_id: int, text: str
     return _write_from_patient(actor, patient, body, appointment, rules)
 
 
-def _write_reply(actor: Actor, patient_id: int, text: str) -> tuple[PortalMessage, str | None]:
+@dataclass(frozen=True)
+class Replied:
+    """A reply written, and whether the patient is told that it waits: by ``channel``, or
+    not, for the reason ``not_told`` (a sentence for staff)."""
+
+    message: PortalMessage
+    channel: str | None
+    not_told: str
+
+
+def _write_reply(actor: Actor, patient_id: int, text: str) -> Replied:
     assert actor.clinic is not None and actor.user is not None
     rules = policy()
     body = _checked(text, rules)
@@ -183,16 +194,18 @@ def _write_reply(actor: Actor, patient_id: int, text: str) -> tuple[PortalMessag
                 "not_notified": refused.code if refused else None,
             },
         )
-    return message, channel if refused is None else None
+    if refused is not None:
+        return Replied(message, None, refused.message)
+    return Replied(message, channel, "")
 
 
-def reply(actor: Actor, patient_id: int, text: str) -> PortalMessage:
+def reply(actor: Actor, patient_id: int, text: str) -> Replied:
     """A staff member answers the patient (of ``actor``'s clinic; another clinic's is
     Patient.DoesNotExist). The reply is committed before the patient is told."""
-    message, channel = _write_reply(actor, patient_id, text)
-    if channel is not None:
-        _notify(actor, message.patient, channel)
-    return message
+    replied = _write_reply(actor, patient_id, text)
+    if replied.channel is not None:
+        _notify(actor, replied.message.patient, replied.channel)
+    return replied
 
 
 def _notify(actor: Actor, patient: Patient, channel: str) -> None:

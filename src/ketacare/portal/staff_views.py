@@ -29,6 +29,16 @@ def inbox(request: KetacareRequest) -> HttpResponse:
     )
 
 
+def _said(replied: messaging.Replied) -> str:
+    if replied.channel is not None:
+        how = "a text message" if replied.channel == "sms" else "email"
+        return f"Reply sent. The patient is told by {how} that a message waits in the portal."
+    return (
+        f"Reply sent. The patient was not told that it waits ({replied.not_told}); "
+        "they see it when they next sign in to the portal."
+    )
+
+
 @requires("messages.reply")
 def reply(request: KetacareRequest, pk: int) -> HttpResponse:
     # Another clinic's patient is "not found", never "forbidden": ids reveal nothing.
@@ -37,6 +47,6 @@ def reply(request: KetacareRequest, pk: int) -> HttpResponse:
         attempted(
             request,
             lambda: messaging.reply(request.actor, patient.pk, request.POST.get("body", "")),
-            "Reply sent. The patient reads it in the portal.",
+            _said,
         )
     return redirect(reverse("patient-chart", args=[patient.pk]) + "#messages")
