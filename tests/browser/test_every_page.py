@@ -225,6 +225,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "audit log": ("audit-log", None),
     "failed jobs": ("failed-jobs", None),
     "reminders": ("reminder-log", None),
+    "portal messages": ("message-inbox", None),
     "reminder settings": ("reminder-settings", None),
     "reference": ("clinical-reference", None),
     "password": ("password-change", None),

@@ -45,9 +45,10 @@ def test_chart_query_count_is_bounded(
                 "signed_by": "Ada Lovelace",
             },
         )
-    # 19: the reminders' line of no-shows and late cancellations takes two, the upcoming
-    # appointments one, the referral the patient came through one (two with one).
-    with django_assert_max_num_queries(19):
+    # 20: the reminders' line of no-shows and late cancellations takes two, the upcoming
+    # appointments one, the portal messages one, the referral the patient came through one
+    # (two with one).
+    with django_assert_max_num_queries(20):
         response = client.get(reverse("patient-chart", args=[patient.pk]))
     assert response.content.decode().count("v1") >= 1
 

@@ -118,6 +118,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "portal.questionnaires": frozenset(),
     "portal.record": frozenset(),
     "portal.consents": frozenset(),
+    # Writing to the clinic from the portal (non-urgent; the page gives the crisis lines).
+    "portal.messages": frozenset(),
+    # The clinic's side of those messages: whoever treats or coordinates a patient's care
+    # reads and answers them (the inbox and the chart); admins and researchers do not.
+    "messages.view": frozenset({P, N, C}),
+    "messages.reply": frozenset({P, N, C}),
 }
 
 # The actions above that belong to a signed-in patient, not to a staff role.

@@ -19,3 +19,28 @@ class CodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*"}
         ),
     )
+
+
+class MessageForm(forms.Form):
+    """A message to the clinic. Its length and the day's number are checked by the action
+    (``messaging``), which says what is wrong; the form only carries the text."""
+
+    body = forms.CharField(
+        label=_("Your message"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+    def __init__(self, *args: object, max_characters: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["body"].widget.attrs["maxlength"] = str(max_characters)
+
+
+class ChangeRequestForm(MessageForm):
+    def __init__(self, *args: object, max_characters: int, **kwargs: object) -> None:
+        super().__init__(*args, max_characters=max_characters, **kwargs)
+        self.fields["body"].label = _("What would you like to change?")
+        self.fields["body"].help_text = _(
+            "For example the days or times that suit you. The clinic will answer here."
+        )

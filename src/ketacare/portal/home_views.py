@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from ketacare.portal import actions, overview
+from ketacare.portal import actions, messaging, overview
 from ketacare.portal.access import PortalRequest, portal_requires
 from ketacare.portal.pages import patient_page
 from ketacare.refusals import ActionRefused
@@ -15,7 +15,10 @@ from ketacare.scheduling.models import Appointment
 @portal_requires("portal.home")
 def home(request: PortalRequest) -> HttpResponse:
     return patient_page(
-        request, "home.html", overview=overview.overview(request.patient, request.actor.now())
+        request,
+        "home.html",
+        overview=overview.overview(request.patient, request.actor.now()),
+        replies=messaging.replies_since_last_written(request.patient),
     )
 
 

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from ketacare.portal import consent_views, home_views, record_views, signin_views
+from ketacare.portal import (
+    consent_views,
+    home_views,
+    message_views,
+    record_views,
+    signin_views,
+    staff_views,
+)
 
 urlpatterns = [
     path("portal/", home_views.home, name="portal-home"),
@@ -19,4 +26,13 @@ urlpatterns = [
     path("portal/record/download/", record_views.download, name="portal-download"),
     path("portal/consents/", consent_views.consent_list, name="portal-consents"),
     path("portal/consents/<slug:kind>/", consent_views.consent_sign, name="portal-consent"),
+    path("portal/messages/", message_views.messages_page, name="portal-messages"),
+    path(
+        "portal/appointments/<int:appointment_id>/change/",
+        message_views.change_appointment,
+        name="portal-change-appointment",
+    ),
+    # The clinic's side: the inbox, and the reply from the chart.
+    path("messages/", staff_views.inbox, name="message-inbox"),
+    path("patients/<int:pk>/messages/reply/", staff_views.reply, name="message-reply"),
 ]
