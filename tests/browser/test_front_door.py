@@ -92,8 +92,17 @@ def portal_sign_in(phone: Page, clinic) -> None:
 
 
 def test_a_referral_becomes_a_patient_who_answers_and_signs_in_the_portal(
-    browser, page: Page, live_server, insecure_cookies, console, clinic, coordinator, settings
+    browser,
+    page: Page,
+    live_server,
+    insecure_cookies,
+    console,
+    clinic,
+    coordinator,
+    clinic_admin,
+    settings,
 ):
+    admin = clinic_admin
     settings.KETACARE_SCREENER_WORDING = str(WORDING)
     settings.KETACARE_BASE_URL = live_server.url  # the links in messages point here
     phone = phone_page(browser, live_server, console)
@@ -119,7 +128,45 @@ def test_a_referral_becomes_a_patient_who_answers_and_signs_in_the_portal(
     phone.get_by_role("button", name=re.compile("Send|Submit")).click()
     expect(phone.get_by_text(re.compile("Thank you"))).to_be_visible()
 
-    assert not ConsentRecord.objects.filter(patient=patient).exists()
+    # Sign the consent to ketamine treatment, on the phone.
+    phone.goto("/portal/")
+    phone.get_by_role("region", name="Consents to sign").get_by_role("listitem").filter(
+        has_text="Consent to ketamine treatment"
+    ).get_by_role("link", name="Read and sign").click()
+    expect(phone.get_by_role("heading", name="Consent to ketamine treatment")).to_be_visible()
+    fits_and_passes_axe(phone)
+    phone.get_by_label("I have read this and agree").check()
+    phone.get_by_label("Type your full name to sign").fill("Grace Hopper")
+    phone.get_by_role("button", name="Sign", exact=True).click()
+    expect(phone.get_by_role("heading", name="Consents")).to_be_visible()
+    expect(phone.get_by_text(re.compile("^Signed on "))).to_be_visible()
+    consent = ConsentRecord.objects.get(patient=patient, kind="treatment_ketamine")
+    assert consent.decision == "granted" and consent.portal_signature.typed_name == "Grace Hopper"
     assert console.messages == []
+
+    # The chart shows it all: the referral, the questionnaire answered, the consent signed
+    # in the portal with its exact text; the clinic admin follows it in the audit trail.
+    page.goto(f"/patients/{patient.pk}/")
+    expect(page.locator("#referral")).to_contain_text("Self-referral")
+    consents = page.locator("#consents")
+    expect(consents).to_contain_text("Grace Hopper (signed in the patient portal)")
+    consents.get_by_role("link", name="signed in the portal").click()
+    expect(page.get_by_text("Consent to ketamine treatment").first).to_be_visible()
+    page.goto(f"/patients/{patient.pk}/measures/")
+    gad7 = page.get_by_role("heading", name=re.compile("GAD-7|Generalized Anxiety"))
+    expect(gad7.first).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, admin)
+    page.goto(f"/patients/{patient.pk}/")
+    page.get_by_role("link", name="Audit trail").click()
+    trail = page.locator("table").first
+    for action in ("Sign", "Login"):
+        expect(trail).to_contain_text(action)
     events = set(AuditEvent.objects.filter(patient_id=patient.pk).values_list("role", "action"))
-    assert {("patient", "login"), ("patient", "view"), ("patient", "create")} <= events
+    assert {
+        ("patient", "login"),
+        ("patient", "view"),
+        ("patient", "create"),  # the questionnaire's answers
+        ("patient", "sign"),  # the consent
+        ("coordinator", "create"),  # registered from the referral
+    } <= events
