@@ -342,3 +342,19 @@ def test_the_charts_messages_take_one_query_however_many_there_are(
     # The latest twenty, oldest first.
     assert "A29" in page and "Q20" in page and "Q19" not in page
     assert page.index("Q20") < page.index("A29")
+
+
+def test_only_the_care_team_replies_whatever_the_path(clinic, clinic_admin, portal_patient):
+    from ketacare.accounts.permissions import Role
+    from ketacare.actor import Actor
+    from ketacare.portal import messaging
+    from ketacare.portal.models import PortalMessage
+    from tests.conftest import actor
+
+    for who in (
+        actor(clinic_admin, clinic, Role.CLINIC_ADMIN),
+        Actor(user=None, role="patient", clinic=clinic),
+    ):
+        with pytest.raises(messaging.MessageRefused):
+            messaging.reply(who, portal_patient.pk, "Hello")
+    assert not PortalMessage.objects.exists()

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
+from ketacare.accounts.permissions import allowed
 from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
@@ -165,7 +166,10 @@ class Replied:
 
 
 def _write_reply(actor: Actor, patient_id: int, text: str) -> Replied:
-    assert actor.clinic is not None and actor.user is not None
+    # The permission table decides here too, not only the page: every path to a reply.
+    if actor.user is None or not allowed(actor.role, "messages.reply"):
+        raise MessageRefused(_("Only the clinic's care team answers patients' messages."))
+    assert actor.clinic is not None
     rules = policy()
     body = _checked(text, rules)
     with transaction.atomic():
