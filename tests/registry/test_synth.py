@@ -374,13 +374,13 @@ def test_both_paths_sign_as_staff_do(monkeypatch):
     from ketacare.accounts import reauth
 
     asked: Counter[str] = Counter()
-    build = reauth._request
+    build = reauth.prompt_request
 
-    def counted(actor, prompt):
+    def counted(actor, prompt, kind="signature prompt"):
         asked[prompt] += 1
-        return build(actor, prompt)
+        return build(actor, prompt, kind)
 
-    monkeypatch.setattr(reauth, "_request", counted)
+    monkeypatch.setattr(reauth, "prompt_request", counted)
     params = SynthParams(patients=4, seed=3, months=2, end=END, clinic="Signing Clinic")
     counts = []
     for bulk in (False, True):

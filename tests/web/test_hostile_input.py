@@ -29,10 +29,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ketacare.accounts.permissions import allowed
+from ketacare.patients.models import Patient
 from tests.accounts.test_permission_matrix import VIEWS, build_world, url_for
 from tests.conftest import PASSWORD
 from tests.inventory.conftest import DEA_NUMBER
 from tests.measures.helpers import make_link
+from tests.portal.conftest import signed_in_client
 from tests.referrals.conftest import WORDING as SCREENER_WORDING
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ketacare"
@@ -361,9 +363,15 @@ def targets_of(
             yield Target(role, "post", path, (), (), marker, kind)
 
 
+PATIENT = "patient"
+PATIENT_EMAIL = "walk@example.org"
+
+
 def roles_for(callback) -> list[str | None]:
     if hasattr(callback, "ketacare_public"):
         return [None]
+    if hasattr(callback, "ketacare_portal"):
+        return [PATIENT]  # the world's patient, signed in to the portal
     action = callback.ketacare_action
     roles = [next(r for r in ROLE_PREFERENCE if allowed(r, action))]
     if allowed("researcher", action) and "researcher" not in roles:
@@ -377,11 +385,12 @@ def roles_for(callback) -> list[str | None]:
 class Walk:
     """A client per role, signed in once, and every target of every page."""
 
-    def __init__(self, staff, ids, mrn: str) -> None:
+    def __init__(self, staff, ids, mrn: str, patient: Client) -> None:
         self.clients: dict[str | None, Client] = {None: Client(raise_request_exception=False)}
         for role, user in staff.items():
             self.clients[role] = Client(raise_request_exception=False)
             self.clients[role].force_login(user)
+        self.clients[PATIENT] = patient
         read = params_read_by_views()
         targets: dict[Target, None] = {}
         for name, route, callback in VIEWS:
@@ -427,7 +436,10 @@ def walk(far_from_utc, settings, db):
     logger = logging.getLogger("django.request")
     level = logger.level
     logger.setLevel(logging.CRITICAL)  # thousands of expected 4xx warnings (and any 500s)
-    yield Walk(world.staff, ids, world.patient.mrn)
+    Patient.objects.filter(pk=world.patient.pk).update(email=PATIENT_EMAIL)
+    patient = signed_in_client(world.patient.clinic, PATIENT_EMAIL)
+    patient.raise_request_exception = False
+    yield Walk(world.staff, ids, world.patient.mrn, patient)
     logger.setLevel(level)
 
 
