@@ -4,6 +4,8 @@ browser's, among ``settings.LANGUAGES``. Staff pages stay in English: the langua
 for the patient pages' own responses (``respond_in``), not by a site-wide middleware."""
 
 from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -40,3 +42,13 @@ def respond_in(request: HttpRequest, respond: Callable[[], HttpResponse]) -> Htt
         response = respond()
     response.headers.setdefault("Content-Language", code)
     return response
+
+
+def in_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A patient-facing view rendered in the patient's language (``respond_in``)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return respond_in(request, lambda: view(request, *args, **kwargs))
+
+    return wrapper

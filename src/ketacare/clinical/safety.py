@@ -85,11 +85,13 @@ def recorded_signal(
     )
 
 
-def crisis_resources() -> CrisisResources:
-    """What the patient sees right after a response that raised an alert."""
+def crisis_resources(language: str = "en") -> CrisisResources:
+    """What the patient sees right after a response that raised an alert, worded in
+    ``language`` where the data file has it (else in English; the numbers are the same)."""
     crisis = load("safety")["crisis"]
+    worded = crisis.get(language, crisis)
     return CrisisResources(
-        crisis["heading"], tuple(crisis["lines"]), crisis["not_monitored"], crisis["source"]
+        worded["heading"], tuple(worded["lines"]), worded["not_monitored"], crisis["source"]
     )
 
 

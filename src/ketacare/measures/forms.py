@@ -4,6 +4,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from ketacare.bounds import BoundedDateField, BoundedDateTimeField
 from ketacare.clinical.instruments import AnswerError, Instrument
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 else:
     _AssignmentModelForm = forms.ModelForm
 
-SEX_CHOICES = [("female", "Female"), ("male", "Male")]
+SEX_CHOICES = [("female", pgettext_lazy("sex", "Female")), ("male", pgettext_lazy("sex", "Male"))]
 
 
 def answers_form_class(
@@ -42,10 +44,10 @@ def answers_form_class(
         if after is not None:
             parent = instrument.items[after - 1]
             attrs = {"data-asked-after": f"item_{after}", "data-skip-when": str(parent.min_value)}
-            help_text = (
-                f"Asked only after a yes to {parent.label}; leave it unanswered when "
-                f"{parent.label} is no."
-            )
+            help_text = _(
+                "Asked only after a yes to %(question)s; leave it unanswered when "
+                "%(question)s is no."
+            ) % {"question": parent.label}
             if not for_patient:
                 choices = [("", "— not asked —"), *choices]
         widget = forms.RadioSelect if for_patient else forms.Select
@@ -57,11 +59,11 @@ def answers_form_class(
             required=after is None,
             help_text=help_text,
             widget=widget(attrs=attrs),
-            error_messages={"required": "Please choose an answer for this question."},
+            error_messages={"required": _("Please choose an answer for this question.")},
         )
     if ask_sex:
         fields["sex"] = forms.ChoiceField(
-            label="Sex (sets this questionnaire's cut-off)",
+            label=_("Sex (sets this questionnaire's cut-off)"),
             choices=SEX_CHOICES,
             widget=forms.RadioSelect,
         )
@@ -100,7 +102,8 @@ class AnswersForm(forms.Form):
             else:
                 self.add_error(
                     f"item_{number}",
-                    f"{parent.label} was answered yes, so this question must be answered too.",
+                    _("%(question)s was answered yes, so this question must be answered too.")
+                    % {"question": parent.label},
                 )
         if not self.errors:
             # The instrument's own rules across items (e.g. C-SSRS Q3 only after a yes to Q2)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
+from ketacare import languages as language
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.audit.record import Action, record
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, Instrument, get
@@ -199,6 +200,7 @@ def _link_problem(request: HttpRequest, problem: actions.LinkError) -> HttpRespo
 
 @public
 @never_cache  # a shared phone or browser must not keep a patient's answers or crisis page
+@language.in_language
 def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's questionnaire, by link: no login, only the patient's first name shown."""
     try:
@@ -221,7 +223,9 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
             "measures/link_done.html",
             {
                 "clinic": link.patient.clinic,
-                "crisis": crisis_resources() if response.alerts.exists() else None,
+                "crisis": (
+                    crisis_resources(language.chosen(request)) if response.alerts.exists() else None
+                ),
             },
         )
     return render(

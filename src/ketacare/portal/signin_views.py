@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -111,5 +112,9 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def choose_language(request: HttpRequest) -> HttpResponse:
     language.choose(request, request.POST.get("language", ""))
     back = request.POST.get("next", "")
-    # Only back to a portal page of this site.
-    return redirect(back if back.startswith("/portal/") else "portal-home")
+    # Back to the page the switch was on (the portal, a questionnaire or reminder link, the
+    # referral form), but only to a page of this site: never an open redirect.
+    same_site = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(back if same_site and back.startswith("/") else "portal-home")

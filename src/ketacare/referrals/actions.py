@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ketacare.accounts.models import Clinic
 from ketacare.actor import Actor
@@ -106,12 +107,12 @@ def submit_referral(
     if unknown:
         raise ReferralError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     if not details.get("consent_to_contact"):
-        raise ReferralError("We can only take a referral you agree we may contact you about.")
+        raise ReferralError(_("We can only take a referral you agree we may contact you about."))
     if not (details.get("phone") or details.get("email")):
-        raise ReferralError("Please give a phone number or an email address.")
+        raise ReferralError(_("Please give a phone number or an email address."))
     born = details.get("date_of_birth")
     if isinstance(born, date) and born > actor.today():
-        raise ReferralError("The date of birth is in the future.")
+        raise ReferralError(_("The date of birth is in the future."))
     return _create(actor, clinic, triage, details)
 
 
@@ -133,7 +134,7 @@ def add_callback(
         .first()
     )
     if referral is None or referral.phone:
-        raise ReferralError("This page has expired. Please call the clinic or a line above.")
+        raise ReferralError(_("This page has expired. Please call the clinic or a line above."))
     take_slot(actor.ip, actor.now())
     referral.given_name, referral.phone, referral.voicemail_ok = given_name, phone, voicemail
     referral.consent_to_contact = True

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
 from ketacare.accounts.models import Clinic
 from ketacare.clinical.datafiles import load
 
@@ -23,19 +25,24 @@ class CrisisLines:
 
 def crisis_lines(clinic: Clinic, country: str | None = None) -> CrisisLines:
     """What to show at ``clinic``: its country's lines (the data file's default country until
-    clinics record theirs), and the clinic's own number when it has one."""
+    clinics record theirs), and the clinic's own number when it has one. Worded in the active
+    language where the data file has it (a patient page in Spanish), else in English."""
     data = load("crisis_lines", PACKAGE)
     lines = data["countries"].get(country or data["default_country"])
     if lines is None:
         lines = data["countries"][data["default_country"]]
     policy = data["policy"]
+    language = (get_language() or "en").split("-")[0]
+    worded, policy_worded = lines.get(language, lines), policy.get(language, policy)
     own = (
-        policy["clinic_line"].format(clinic=clinic.name, phone=clinic.phone) if clinic.phone else ""
+        policy_worded["clinic_line"].format(clinic=clinic.name, phone=clinic.phone)
+        if clinic.phone
+        else ""
     )
     return CrisisLines(
-        lines["heading"],
-        tuple(lines["lines"]),
-        policy["not_monitored"],
+        worded["heading"],
+        tuple(worded["lines"]),
+        policy_worded["not_monitored"],
         own,
         lines["call"],
         lines["text"],

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 
+from ketacare import languages as language
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.audit.record import Action, record
 from ketacare.referrals import actions, provider
@@ -33,6 +34,7 @@ def _letter_bytes(upload: UploadedFile[bytes] | None, limit: int) -> bytes | Non
 
 @public
 @never_cache
+@language.in_language
 def provider_referral(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     if request.method != "POST":

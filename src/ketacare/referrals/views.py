@@ -10,9 +10,11 @@ from typing import Any
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from ketacare import languages as language
 from ketacare.accounts.access import client_ip, public
 from ketacare.accounts.models import Clinic
 from ketacare.clinical.datafiles import load
@@ -59,6 +61,7 @@ def _thanks(request: HttpRequest, clinic: Clinic) -> HttpResponse:
 
 @public
 @never_cache  # a shared phone must not keep the answers or the crisis page
+@language.in_language
 def start(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     questions = wording()
@@ -106,6 +109,7 @@ def _signed(token: str, salt: str) -> dict[str, Any] | None:
 
 @public
 @never_cache
+@language.in_language
 def details(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     if request.method != "POST":
@@ -139,6 +143,7 @@ def details(request: HttpRequest, clinic_id: int) -> HttpResponse:
 @public
 @never_cache
 @require_POST
+@language.in_language
 def callback(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     form = CallbackForm(request.POST)
@@ -149,7 +154,7 @@ def callback(request: HttpRequest, clinic_id: int) -> HttpResponse:
     value = _signed(form.cleaned_data["token"], CALLBACK_SALT)
     referral_id = value.get("referral") if value else None
     if not isinstance(referral_id, int):
-        return _page(request, clinic, "crisis.html", problem="This page has expired.")
+        return _page(request, clinic, "crisis.html", problem=_("This page has expired."))
     try:
         actions.add_callback(
             actions.public_actor(clinic, client_ip(request)),
@@ -160,5 +165,5 @@ def callback(request: HttpRequest, clinic_id: int) -> HttpResponse:
             form.cleaned_data["voicemail_ok"],
         )
     except (actions.ReferralError, RateLimited):
-        return _page(request, clinic, "crisis.html", problem="This page has expired.")
+        return _page(request, clinic, "crisis.html", problem=_("This page has expired."))
     return _page(request, clinic, "crisis.html", called_back=True)

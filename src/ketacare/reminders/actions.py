@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ketacare.actor import Actor, Clock, system_now
 from ketacare.audit.record import Action, field_changes
@@ -194,18 +195,20 @@ def open_link(token: str) -> Appointment:
         else None
     )
     if appointment is None:
-        raise LinkError("This link is not valid. Please use the latest link your clinic sent.", 404)
+        raise LinkError(
+            _("This link is not valid. Please use the latest link your clinic sent."), 404
+        )
     return appointment
 
 
 def closed_because(appointment: Appointment, now: datetime) -> str:
     """Why the patient can no longer confirm or cancel by link, or ""."""
     if appointment.state == State.CANCELLED:
-        return "This appointment was cancelled."
+        return _("This appointment was cancelled.")
     if appointment.state == State.NEEDS_REBOOKING:
-        return "This appointment has to move to another time; the clinic will contact you."
+        return _("This appointment has to move to another time; the clinic will contact you.")
     if appointment.state not in REMINDED or appointment.start <= now:
-        return "This appointment has passed."
+        return _("This appointment has passed.")
     return ""
 
 
@@ -222,7 +225,9 @@ def locked_open(appointment_id: int, clock: Clock) -> Appointment:
         .get(pk=appointment_id)
     )
     if why := closed_because(appointment, clock()):
-        raise LinkError(why + " Please call the clinic if you need to change anything.", 410)
+        raise LinkError(
+            why + " " + _("Please call the clinic if you need to change anything."), 410
+        )
     return appointment
 
 

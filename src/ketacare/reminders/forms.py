@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from ketacare.reminders.models import Channel
 from ketacare.reminders.rules import LONGEST_LEAD_HOURS
@@ -37,7 +38,7 @@ class SettingsForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Why? (optional)",
+        label=gettext_lazy("Why? (optional)"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),

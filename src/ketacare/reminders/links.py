@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
 
 SALT = "ketacare.reminders.appointment-link"
 
@@ -35,7 +36,15 @@ def when(start: datetime, zone: ZoneInfo) -> str:
     """The start as the patient reads it, in the clinic's zone: "Tuesday 8 December at 09:00
     (EST)"."""
     local = timezone.localtime(start, zone)
-    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M} ({local:%Z})"
+    # In the active language (a patient page in Spanish: "martes 8 de diciembre a las
+    # 09:00"); the texts and emails, sent outside a request, stay in English.
+    return _("%(weekday)s %(day)s %(month)s at %(time)s (%(zone)s)") % {
+        "weekday": dateformat.format(local, "l"),
+        "day": local.day,
+        "month": dateformat.format(local, "F"),
+        "time": f"{local:%H:%M}",
+        "zone": f"{local:%Z}",
+    }
 
 
 def message_text(clinic_name: str, start: datetime, zone: ZoneInfo, url: str, sms: bool) -> str:

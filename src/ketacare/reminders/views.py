@@ -7,10 +7,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ketacare import languages as language
 from ketacare.accounts.access import KetacareRequest, client_ip, public, requires
 from ketacare.reminders import actions, queries
 from ketacare.reminders.forms import CancelForm, InboundSmsForm, SettingsForm
@@ -27,6 +29,7 @@ def _problem(request: HttpRequest, problem: actions.LinkError) -> HttpResponse:
 
 @public
 @never_cache  # a shared phone must not keep the page
+@language.in_language
 def appointment_link(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's appointment by the reminder's link: the clinic and the time, and
     Confirm, Cancel (with an optional reason) and Stop reminders."""
@@ -41,13 +44,13 @@ def appointment_link(request: HttpRequest, token: str) -> HttpResponse:
         try:
             if choice == "confirm":
                 actions.confirm_by_link(token, ip)
-                done = "Thank you: your appointment is confirmed."
+                done = _("Thank you: your appointment is confirmed.")
             elif choice == "cancel" and form.is_valid():
                 actions.cancel_by_link(token, form.cleaned_data["reason"], ip)
-                done = "Your appointment is cancelled. The clinic will be in touch to rebook."
+                done = _("Your appointment is cancelled. The clinic will be in touch to rebook.")
             elif choice == "stop":
                 actions.stop_by_link(token, ip)
-                done = "You will get no more appointment reminders by text or email."
+                done = _("You will get no more appointment reminders by text or email.")
         except actions.LinkError as problem:
             return _problem(request, problem)
         appointment.refresh_from_db()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ketacare.actor import Actor, Clock, FixedClock, system_now
 from ketacare.audit.record import Action, field_changes
@@ -98,11 +99,15 @@ def open_link(token: str, now: datetime) -> PatientLink:
         else None
     )
     if link is None:
-        raise LinkError("This link is not valid. Please use the latest link your clinic sent.", 404)
+        raise LinkError(
+            _("This link is not valid. Please use the latest link your clinic sent."), 404
+        )
     if link.used_at is not None:
-        raise LinkError("This questionnaire has already been answered. Thank you.", 410)
+        raise LinkError(_("This questionnaire has already been answered. Thank you."), 410)
     if link.expires_at <= now:
-        raise LinkError("This link has expired. Please ask your clinic to send you a new one.", 410)
+        raise LinkError(
+            _("This link has expired. Please ask your clinic to send you a new one."), 410
+        )
     return link
 
 
@@ -123,7 +128,7 @@ def submit_link_response(
     # Lock and re-check, so two submissions racing on one link cannot both be saved.
     link = PatientLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
     if link.used_at is not None:
-        raise LinkError("This questionnaire has already been answered. Thank you.", 410)
+        raise LinkError(_("This questionnaire has already been answered. Thank you."), 410)
     response, alerts = write_answer_link(DATABASE, link, answers, clock(), ip=ip, sex=sex)
     tell_alerts(alerts, clock, outbox)
     return response
