@@ -76,3 +76,46 @@ def test_another_clinics_admin_edits_only_their_own(clinic, other_clinic):
     client_for(admin).post(URL, {"phone": "999"})
     assert Clinic.objects.get(pk=clinic.pk).phone == ""
     assert Clinic.objects.get(pk=other_clinic.pk).phone == "999"
+
+
+def test_the_clinics_country_chooses_the_crisis_lines_its_patient_pages_show(clinic, clinic_admin):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    client = client_for(clinic_admin)
+    assert client.get(reverse("referral-start", args=[clinic.pk])).content.decode().count("988")
+    response = client.post(
+        reverse("clinic-settings"),
+        {"address": "", "phone": "", "on_call_prescriber": "", "country": "GB"},
+    )
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.country == "GB"
+    page = client.get(reverse("portal-sign-in", args=[clinic.pk])).content.decode()
+    assert "116 123" in page and "988" not in page
+    refused = client.post(
+        reverse("clinic-settings"),
+        {"address": "", "phone": "", "on_call_prescriber": "", "country": "ZZ"},
+    )
+    assert refused.status_code == 200 and "valid choice" in refused.content.decode()
+    clinic.refresh_from_db()
+    assert clinic.country == "GB"
+
+
+def test_the_action_refuses_a_country_without_crisis_lines(clinic, clinic_admin):
+    from django.core.exceptions import ValidationError
+
+    from ketacare.accounts.actions import update_clinic_details
+    from ketacare.accounts.permissions import Role
+    from tests.conftest import actor
+
+    with pytest.raises(ValidationError, match="crisis lines"):
+        update_clinic_details(
+            actor(clinic_admin, clinic, Role.CLINIC_ADMIN),
+            clinic,
+            address="",
+            phone="",
+            on_call_prescriber_id=None,
+            country="ZZ",
+        )

@@ -207,9 +207,16 @@ def update_clinic_details(
     address: str,
     phone: str,
     on_call_prescriber_id: int | None,
+    country: str = "",
 ) -> Clinic:
-    """The clinic's address and phone, and who is on call for safety alerts: an active
-    prescriber of this clinic, or nobody (then every active prescriber is told)."""
+    """The clinic's address and phone, who is on call for safety alerts (an active
+    prescriber of this clinic, or nobody: then every active prescriber is told), and its
+    country (one whose crisis lines ketacare has; empty: the default)."""
+    # Imported here: the crisis lines are the front door's data, above this layer.
+    from ketacare.referrals.crisis import countries
+
+    if country and country not in countries():
+        raise ValidationError("Choose a country whose crisis lines ketacare has.")
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     on_call = None
     if on_call_prescriber_id is not None:
@@ -225,14 +232,17 @@ def update_clinic_details(
         "address": clinic.address,
         "phone": clinic.phone,
         "on_call_prescriber": clinic.on_call_prescriber_id,
+        "country": clinic.country,
     }
     clinic.address, clinic.phone = address.strip(), phone.strip()
     clinic.on_call_prescriber = on_call
-    clinic.save(update_fields=["address", "phone", "on_call_prescriber"])
+    clinic.country = country
+    clinic.save(update_fields=["address", "phone", "on_call_prescriber", "country"])
     after = {
         "address": clinic.address,
         "phone": clinic.phone,
         "on_call_prescriber": clinic.on_call_prescriber_id,
+        "country": clinic.country,
     }
     record(actor, Action.UPDATE, obj=clinic, clinic=clinic, changes=field_changes(before, after))
     return clinic

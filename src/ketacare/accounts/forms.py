@@ -147,6 +147,7 @@ class ClinicDetails(TypedDict):
     address: str
     phone: str
     on_call_prescriber_id: int | None
+    country: str
 
 
 class ClinicDetailsForm(forms.Form):
@@ -167,8 +168,23 @@ class ClinicDetailsForm(forms.Form):
         "nobody on call, every active prescriber of the clinic is told.",
     )
 
-    def __init__(self, *args: object, prescribers: list[User], **kwargs: object) -> None:
+    country = forms.ChoiceField(
+        label="Country",
+        required=False,
+        help_text="Whose crisis lines the patient pages show (the referral form, the portal).",
+    )
+
+    def __init__(
+        self,
+        *args: object,
+        prescribers: list[User],
+        countries: dict[str, str],
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = list(countries.items())
         on_call = self.fields["on_call_prescriber"]
         assert isinstance(on_call, forms.TypedChoiceField)
         on_call.choices = [("", "Nobody: every prescriber")] + [
@@ -181,4 +197,5 @@ class ClinicDetailsForm(forms.Form):
             "address": data["address"],
             "phone": data["phone"],
             "on_call_prescriber_id": data["on_call_prescriber"],
+            "country": data["country"],
         }

@@ -29,6 +29,9 @@ class Clinic(models.Model):
     # installation's TIME_ZONE. A wall-clock time becomes a moment in this zone, so an
     # appointment keeps its time across a daylight-saving change.
     time_zone = models.CharField(max_length=60, blank=True)
+    # ISO 3166 code of the country whose crisis lines the patient pages show (those of
+    # ``referrals/data/crisis_lines.toml``); empty: that file's default country.
+    country = models.CharField(max_length=2, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:

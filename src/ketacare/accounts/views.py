@@ -32,6 +32,7 @@ from ketacare.accounts.forms import (
 from ketacare.accounts.models import Membership, User
 from ketacare.accounts.permissions import LANDING, Role
 from ketacare.bounds import parse_id
+from ketacare.referrals.crisis import countries, default_country
 
 # LoginView is typed to return HttpResponseBase; it returns pages and redirects.
 login = public(auth_views.LoginView.as_view(template_name="accounts/login.html"))  # type: ignore[arg-type]
@@ -270,8 +271,11 @@ def clinic_settings(request: KetacareRequest) -> HttpResponse:
         "address": clinic.address,
         "phone": clinic.phone,
         "on_call_prescriber": clinic.on_call_prescriber_id,
+        "country": clinic.country or default_country(),
     }
-    form = ClinicDetailsForm(request.POST or None, initial=initial, prescribers=prescribers)
+    form = ClinicDetailsForm(
+        request.POST or None, initial=initial, prescribers=prescribers, countries=countries()
+    )
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_clinic_details(request.actor, clinic, **form.cleaned_data_for_action())

@@ -15,6 +15,8 @@ class CrisisLines:
     heading: str
     lines: tuple[str, ...]
     not_monitored: str
+    portal_not_monitored: str
+    """The same for the portal's pages (its messages and forms)."""
     clinic_line: str
     """The clinic's own line, where the clinic has a phone; else empty."""
     call: str
@@ -23,12 +25,24 @@ class CrisisLines:
     source: str
 
 
-def crisis_lines(clinic: Clinic, country: str | None = None) -> CrisisLines:
-    """What to show at ``clinic``: its country's lines (the data file's default country until
-    clinics record theirs), and the clinic's own number when it has one. Worded in the active
-    language where the data file has it (a patient page in Spanish), else in English."""
+def countries() -> dict[str, str]:
+    """The countries whose lines the data file has: code → name, the default first."""
     data = load("crisis_lines", PACKAGE)
-    lines = data["countries"].get(country or data["default_country"])
+    known = {code: lines["name"] for code, lines in data["countries"].items()}
+    default = data["default_country"]
+    return {default: known[default], **known}
+
+
+def default_country() -> str:
+    return str(load("crisis_lines", PACKAGE)["default_country"])
+
+
+def crisis_lines(clinic: Clinic) -> CrisisLines:
+    """What to show at ``clinic``: its country's lines (the data file's default country for a
+    clinic that has not said), and the clinic's own number when it has one. Worded in the
+    active language where the data file has it (a patient page in Spanish), else English."""
+    data = load("crisis_lines", PACKAGE)
+    lines = data["countries"].get(clinic.country or data["default_country"])
     if lines is None:
         lines = data["countries"][data["default_country"]]
     policy = data["policy"]
@@ -43,6 +57,7 @@ def crisis_lines(clinic: Clinic, country: str | None = None) -> CrisisLines:
         worded["heading"],
         tuple(worded["lines"]),
         policy_worded["not_monitored"],
+        policy_worded["portal_not_monitored"],
         own,
         lines["call"],
         lines["text"],
