@@ -312,7 +312,7 @@ KETACARE_PERIODIC_JOBS = {
 
 LANGUAGE_CODE = "en-us"
 # The patient-facing pages (the portal, questionnaire and reminder links) are translated; staff
-# pages are in English. The portal chooses the language per request (ketacare.portal.language).
+# pages are in English. The portal chooses the language per request (ketacare.languages).
 LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = os.environ.get("KETACARE_TIME_ZONE", "UTC")
 USE_I18N = True

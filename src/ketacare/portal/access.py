@@ -119,13 +119,3 @@ def portal_requires(action: str) -> Callable[[View], View]:
         return wrapper
 
     return decorator
-
-
-def in_language(view: View) -> View:
-    """A public portal page (sign-in) in the visitor's language."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return language.respond_in(request, lambda: view(request, *args, **kwargs))
-
-    return wrapper

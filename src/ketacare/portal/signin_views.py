@@ -43,7 +43,7 @@ def _actor(request: HttpRequest, clinic: Clinic) -> Actor:
 
 @public
 @never_cache
-@access.in_language
+@language.in_language
 def start(request: HttpRequest) -> HttpResponse:
     """Where a visitor lands without a clinic: the portal is reached from the clinic's link."""
     return render(request, "portal/start.html", {"languages": language.supported()})
@@ -51,7 +51,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @public
 @never_cache
-@access.in_language
+@language.in_language
 def sign_in(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     form = ContactForm(request.POST if request.method == "POST" else None)
@@ -75,7 +75,7 @@ def sign_in(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 @public
 @never_cache
-@access.in_language
+@language.in_language
 def code(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     pending = request.session.get(PENDING_KEY)
