@@ -43,6 +43,8 @@ ON_POSTGRESQL: dict[str, str] = {
     "accounts/test_login_security.py": "lock-out counters summed in SQL",
     "accounts/test_reauth.py": "lock-out counters summed in SQL",
     "portal/test_sign_in.py": "a code used up under its row lock; lock-out counters in SQL",
+    "portal/test_messages.py": "messages refused change by triggers; the inbox's subqueries",
+    "portal/test_consents.py": "signed consents refused change by triggers; the patient's lock",
     "test_bounds.py": "column limits: integers, decimals, dates",
     "accounts/test_out_of_range_values.py": "column limits",
     "audit/test_out_of_range_values.py": "column limits",

@@ -226,3 +226,16 @@ def test_the_charts_queries_do_not_grow_with_portal_consents(
     with CaptureQueriesContext(connection) as after:
         assert "signed in the portal" in staff.get(url).content.decode()
     assert len(after) == len(before)
+
+
+def test_a_signed_consent_cannot_be_changed_or_deleted(portal_client, portal_patient):
+    from django.db import DatabaseError, transaction
+
+    _sign(portal_client)
+    signature = SignedConsent.objects.get()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SignedConsent.objects.filter(pk=signature.pk).update(text="Something else")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SignedConsent.objects.filter(pk=signature.pk).delete()
+    signature.refresh_from_db()
+    assert signature.text_sha256 == text_digest(signature.text)
