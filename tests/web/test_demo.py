@@ -215,6 +215,10 @@ class TestTheSeededDemo:
         assert f"Hello, {patient.given_name}" in html
         assert "Generalized Anxiety Disorder" in html
         assert "Dosing session" in html  # an appointment to come
+        # A conversation: a question answered, and a request to change waiting for the clinic.
+        from ketacare.portal.messaging import waiting
+
+        assert [p.pk for p in waiting(clinic.pk)] == [patient.pk]
 
     def test_demo_opens_on_a_chair_board_with_a_session_in_every_state(self, shared_demo, db):
         from ketacare.treatments.actions import discharge_blockers

@@ -9,7 +9,9 @@ from ketacare.accounts.models import Clinic, Membership
 from ketacare.accounts.permissions import Role
 from ketacare.actor import Actor
 from ketacare.measures.actions import assign_instrument
+from ketacare.outbox import DISCARD
 from ketacare.patients.models import Patient
+from ketacare.portal import messaging
 from ketacare.portal.overview import OPEN_STATES
 from ketacare.scheduling.models import Appointment
 
@@ -31,7 +33,9 @@ def portal_patient(clinic: Clinic) -> Patient | None:
 
 
 def seed(clinic: Clinic) -> Patient | None:
-    """Give the portal patient a GAD-7 due today (once); nothing if already given."""
+    """Give the portal patient a GAD-7 due today (once) and a conversation with the clinic:
+    a question answered by the coordinator, and a request to change an appointment waiting
+    in the staff inbox. Nothing if already given."""
     patient = portal_patient(clinic)
     if patient is None or patient.assignments.filter(instrument_id=DUE, active=True).exists():
         return patient
@@ -39,8 +43,28 @@ def seed(clinic: Clinic) -> Patient | None:
         clinic=clinic, role=Role.COORDINATOR, active=True
     ).first()
     assert membership is not None, "the demo clinic has a coordinator"
-    coordinator = Actor(user=membership.user, role=membership.role, clinic=clinic)
+    # The demo's messages go nowhere: the people are fictional.
+    coordinator = Actor(user=membership.user, role=membership.role, clinic=clinic, outbox=DISCARD)
     assign_instrument(coordinator, patient, DUE, "once", coordinator.today())
+    as_patient = Actor(user=None, role="patient", clinic=clinic, outbox=DISCARD)
+    messaging.send_message(
+        as_patient, patient, "Can I drive myself home after the next session, or do I need a lift?"
+    )
+    messaging.reply(
+        coordinator,
+        patient.pk,
+        "Please arrange a lift: no driving until the next day after a night's sleep. "
+        "We can help find transport if that is hard.",
+    )
+    upcoming = (
+        Appointment.objects.filter(patient=patient, state__in=OPEN_STATES, start__gt=timezone.now())
+        .order_by("-start")
+        .first()
+    )
+    if upcoming is not None:
+        messaging.ask_to_change(
+            as_patient, patient, upcoming.pk, "Could this be in the afternoon? I work mornings."
+        )
     return patient
 
 
