@@ -142,6 +142,14 @@ def test_a_referral_becomes_a_patient_who_answers_and_signs_in_the_portal(
     expect(phone.get_by_text(re.compile("^Signed on "))).to_be_visible()
     consent = ConsentRecord.objects.get(patient=patient, kind="treatment_ketamine")
     assert consent.decision == "granted" and consent.portal_signature.typed_name == "Grace Hopper"
+    # Write to the clinic, and see the scores: each page fits the phone and passes axe.
+    phone.goto("/portal/messages/")
+    fits_and_passes_axe(phone)
+    phone.get_by_role("textbox", name="Your message").fill("Do I need someone to drive me home?")
+    phone.get_by_role("button", name="Send", exact=True).click()
+    expect(phone.get_by_text("Do I need someone to drive me home?")).to_be_visible()
+    phone.goto("/portal/scores/")
+    fits_and_passes_axe(phone)
     assert console.messages == []
 
     # The chart shows it all: the referral, the questionnaire answered, the consent signed

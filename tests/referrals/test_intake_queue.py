@@ -320,3 +320,26 @@ def test_nobody_is_invited_who_did_not_agree_to_be_contacted(
     with django_capture_on_commit_callbacks(execute=True):
         intake.accept(as_coordinator(coordinator, clinic), referral.pk, sex_at_birth="female")
     assert mail.outbox == []
+
+
+def test_an_attempt_in_the_minute_the_referral_arrived_counts_from_its_arrival(clinic, coordinator):
+    arrived = hours_ago(1).replace(second=30, microsecond=0)
+    referral = refer(clinic, at=arrived)
+    to_the_minute = arrived.replace(second=0)
+    attempt = intake.log_contact(
+        as_coordinator(coordinator, clinic),
+        referral.pk,
+        at=to_the_minute,
+        channel="phone",
+        outcome="reached",
+    )
+    referral.refresh_from_db()
+    assert attempt.at == referral.first_contact_at == referral.created_at
+    with pytest.raises(IntakeError, match="before the referral arrived"):
+        intake.log_contact(
+            as_coordinator(coordinator, clinic),
+            referral.pk,
+            at=to_the_minute - timedelta(seconds=1),
+            channel="phone",
+            outcome="reached",
+        )

@@ -139,6 +139,10 @@ def log_contact(
         problems.append("Choose how the attempt went.")
     if at > actor.now() + FUTURE_SLACK:
         problems.append("The attempt's time is in the future.")
+    # The form gives times to the minute: an attempt in the minute the referral arrived is
+    # taken to be at its arrival (not before it, which would make the wait negative).
+    if referral.created_at.replace(second=0, microsecond=0) <= at < referral.created_at:
+        at = referral.created_at
     if at < referral.created_at:
         problems.append("The attempt's time is before the referral arrived.")
     if not states.NEXT[referral.state]:
