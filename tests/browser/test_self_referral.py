@@ -1,6 +1,8 @@
 """On a phone, a person refers themself; a screener at crisis risk shows the crisis page at
 once and the on-call clinician's alert exists, with the mail that tells them."""
 
+import re
+
 import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
@@ -8,14 +10,16 @@ from playwright.sync_api import Page, expect
 from ketacare.accounts.models import Clinic
 from ketacare.referrals.models import Referral, ReferralAlert
 from tests.browser.test_every_page import axe_violations
+from tests.browser.test_register_and_find_patient import sign_in
 from tests.referrals.conftest import WORDING
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_high_risk_screener_gets_the_crisis_page_and_raises_the_alert(
-    browser, live_server, insecure_cookies, console, clinic, prescriber, settings
+    browser, page, live_server, insecure_cookies, console, clinic, prescriber, settings
 ):
+    desk = page  # the prescriber's screen (``page`` is the phone's below)
     settings.KETACARE_SCREENER_WORDING = str(WORDING)
     prescriber.email = "on.call@riverside.example"
     prescriber.save()
@@ -51,3 +55,16 @@ def test_a_high_risk_screener_gets_the_crisis_page_and_raises_the_alert(
     assert Referral.objects.get().phone == "555 010 7777"
     assert console.messages == []
     phone.close()
+
+    # The on-call prescriber follows the mail's link to the alert, and records the hand-off.
+    link = re.search(r"(/alerts/\S*#referral-alert-\d+)", mail.outbox[0].body)
+    assert link is not None
+    sign_in(desk, prescriber)
+    desk.goto(link.group(1))
+    urgent = desk.locator(f"#referral-alert-{alert.pk}")
+    expect(urgent).to_contain_text("risk")
+    urgent.get_by_role("textbox").fill("Called at once; warm hand-off to the crisis team.")
+    urgent.get_by_role("button").click()
+    expect(urgent).to_have_count(0)  # closed: no longer among the open alerts
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == prescriber
