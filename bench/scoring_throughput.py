@@ -1,4 +1,4 @@
-"""PHQ-9 scoring throughput: the public score() function vs a plain NumPy row sum.
+"""PHQ-9 scoring throughput: score() per row and score_batch() vs a plain row sum.
 
     .venv/bin/python bench/scoring_throughput.py [--rows 1000000] [--repeat 3]
 
@@ -9,9 +9,14 @@ in the same run and interleaved:
       band and flags, one Score object per row. The rows are converted to plain Python int
       lists first, outside the timed region (score() rejects NumPy integers, as it should).
   (b) the reference: ``matrix.sum(axis=1)``, a vectorised row sum of the same matrix.
+  (b') ``sum(row)`` over the same int lists: the reference for (a).
+  (c) ``score_batch(get("phq9"), matrix)``: validation, totals, band indexes and flag columns,
+      vectorised; compared with (b). Skipped, and said so, when run against a checkout that
+      has no score_batch (``PYTHONPATH=<old checkout>/src`` gives the "before" figures).
 
-Prints rows/s for each, the ratio, and checks that every total agrees exactly (and that the
-item-9 flag matches column 9). Pure Python plus NumPy: no Django, no database.
+Prints rows/s for each, the ratios (a)/(b') and (c)/(b), and checks that every total agrees
+exactly, that the item-9 flag matches column 9 and that the batch gives score()'s band and flag
+on every row. Pure Python plus NumPy: no Django, no database.
 ``matrix.sum`` is a single-threaded reduction that uses no BLAS, so OPENBLAS_NUM_THREADS and
 the like change nothing here. Informational only: the exit status is 0 unless something crashes
 or the totals disagree, never because of timing.
@@ -60,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
+    from ketacare.clinical import instruments
     from ketacare.clinical.instruments import get, score
 
+    score_batch = getattr(instruments, "score_batch", None)  # absent before the batch scorer
     phq9 = get("phq9")
     item9_flag = "suicidal_ideation"
 
@@ -89,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     def python_sum() -> list[int]:
         return [sum(row) for row in answers]
 
+    def batch() -> Any:
+        assert score_batch is not None
+        return score_batch(phq9, matrix)
+
     methods: dict[str, Callable[[], Any]] = {
         "score": score_all,
         "numpy": numpy_sum,
@@ -97,8 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     labels = {
         "score": '(a) score(get("phq9"), row), per row',
         "numpy": "(b) matrix.sum(axis=1) (reference)",
-        "pysum": "(b') sum(row) over the same int lists, context",
+        "pysum": "(b') sum(row) over the same int lists",
+        "batch": '(c) score_batch(get("phq9"), matrix)',
     }
+    if score_batch is not None:
+        methods["batch"] = batch
 
     print("ketacare PHQ-9 scoring throughput benchmark")
     print("=" * 72)
@@ -106,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpu:       {cpu_model()}, {os.cpu_count()} logical")
     print(f"python:    {platform.python_implementation()} {platform.python_version()}")
     print(f"numpy:     {np.__version__} (row sum: one thread, no BLAS)")
+    print(f"code:      {instruments.__file__}")
+    print(
+        "batch:     "
+        + ("score_batch() present" if score_batch else "no score_batch() in this code: (c) skipped")
+    )
     print(
         f"data:      {args.rows:,} x {ITEMS} int64 answers 0..{MAX_ANSWER}, uniform, "
         f"seed {args.seed}"
@@ -124,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in answers[:1000]:
         score(phq9, row)
     matrix[:1000].sum(axis=1)
+    if score_batch is not None:
+        score_batch(phq9, matrix[:1000])
 
     times: dict[str, list[float]] = {name: [] for name in methods}
     results: dict[str, Any] = {}
@@ -151,12 +172,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{labels[name]:<48} {best:>8.4f}s {median:>8.4f}s {args.rows / best:>15,.0f} "
             f"{best / best_ref:>8.1f}x"
         )
-    ratio = min(times["score"]) / best_ref
+    per_row, floor = min(times["score"]), min(times["pysum"])
     print(
-        f"\nratio (a)/(b): score() takes {ratio:,.0f}x as long as the NumPy row sum "
-        f"({min(times['score']) / args.rows * 1e6:.2f} us vs "
-        f"{best_ref / args.rows * 1e9:.2f} ns per row, best runs)."
+        f"\nratio (a)/(b'): score() takes {per_row / floor:,.1f}x as long as sum(row) "
+        f"({per_row / args.rows * 1e6:.2f} us vs {floor / args.rows * 1e6:.3f} us per row); "
+        f"(a)/(b): {per_row / best_ref:,.0f}x."
     )
+    if "batch" in times:
+        best_batch = min(times["batch"])
+        print(
+            f"ratio (c)/(b):  score_batch() takes {best_batch / best_ref:,.1f}x as long as the "
+            f"NumPy row sum ({best_batch / args.rows * 1e9:.1f} ns vs "
+            f"{best_ref / args.rows * 1e9:.1f} ns per row, best runs)."
+        )
     print(
         "best/median: wall-clock for all rows. vs (b): time relative to the NumPy row sum.\n"
         "(b') is the Python interpreter visiting nine ints per row, with no validation, band or\n"
@@ -172,8 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         f"({int(flagged.sum()):,} rows flagged)"
     )
     print("  severity bands: " + ", ".join(f"{k} {v:,}" for k, v in sorted(bands.items())))
-    if mismatches or pysum_mismatches or flag_mismatches:
-        print("FAILED: score() disagrees with the reference")
+    batch_mismatches = 0
+    if "batch" in results:
+        batched = results["batch"]
+        batch_mismatches = (
+            int(np.count_nonzero(batched.totals != score_totals))
+            + int(np.count_nonzero(batched.severities() != np.array(severities, dtype=object)))
+            + int(np.count_nonzero(batched.flags[item9_flag] != flagged))
+        )
+        print(
+            f"  score_batch() vs score(), totals, bands and {item9_flag}: "
+            f"{batch_mismatches:,} differ"
+        )
+    if mismatches or pysum_mismatches or flag_mismatches or batch_mismatches:
+        print("FAILED: score() or score_batch() disagrees with the reference")
         return 1
     print("  all agree exactly")
     return 0

@@ -4,6 +4,7 @@
 'mild'
 """
 
+from ketacare.clinical.instruments.batch import BatchScores, score_batch
 from ketacare.clinical.instruments.definitions import (
     INSTRUMENT_IDS,
     Instrument,
@@ -15,9 +16,11 @@ from ketacare.clinical.instruments.scoring import AnswerError, Score, score
 __all__ = [
     "INSTRUMENT_IDS",
     "AnswerError",
+    "BatchScores",
     "Instrument",
     "Score",
     "UnknownInstrumentError",
     "get",
     "score",
+    "score_batch",
 ]
