@@ -118,6 +118,9 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    # Django Ninja: installed so that its docs page loads Swagger UI from its own static
+    # files rather than a CDN (the Content-Security-Policy allows 'self' only).
+    "ninja",
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
@@ -131,6 +134,7 @@ INSTALLED_APPS = [
     "ketacare.portal",
     "ketacare.registry",
     "ketacare.jobs",
+    "ketacare.api",
     "ketacare.web",
 ]
 

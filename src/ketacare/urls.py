@@ -38,6 +38,7 @@ urlpatterns = [
     path("registry/export/", include("ketacare.registry.export_urls")),
     path("", include("ketacare.registry.urls")),
     path("", include("ketacare.jobs.urls")),
+    path("", include("ketacare.api.urls")),
     path("reference/", web.clinical_reference, name="clinical-reference"),
     path("healthz", web.healthz, name="healthz"),
 ]

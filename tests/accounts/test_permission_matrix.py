@@ -20,19 +20,31 @@ from tests.conftest import PASSWORD, ROLES, _staff, actor, client_for, make_pati
 from tests.planning.conftest import signed_plan
 
 
-def all_views(patterns=None, prefix=""):
+def all_views(patterns=None, prefix="", namespace=""):
+    """(name, route, view) of every URL; a name within a namespace (the API's) carries it, so
+    that ``reverse`` finds it."""
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         if isinstance(entry, URLResolver):
-            yield from all_views(entry.url_patterns, prefix + str(entry.pattern))
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from all_views(entry.url_patterns, prefix + str(entry.pattern), inner)
         elif isinstance(entry, URLPattern):
-            yield entry.name, prefix + str(entry.pattern), entry.callback
+            yield namespace + (entry.name or ""), prefix + str(entry.pattern), entry.callback
 
 
 VIEWS = sorted((name, route, callback) for name, route, callback in all_views())
 PROTECTED = [
     (name, route, cb.ketacare_action)
     for name, route, cb in VIEWS
-    if not hasattr(cb, "ketacare_public") and not hasattr(cb, "ketacare_portal")
+    if not hasattr(cb, "ketacare_public")
+    and not hasattr(cb, "ketacare_portal")
+    and not hasattr(cb, "ketacare_api")
+]
+# The JSON API's endpoints (/api/v1/): the same table, but a caller who is not signed in gets
+# 401 and an error body rather than the sign-in page, and their URLs are namespaced.
+API = [
+    (name, route, cb.ketacare_action)
+    for name, route, cb in VIEWS
+    if getattr(cb, "ketacare_api", False)
 ]
 # The patient portal's pages: a patient signed in with a one-time code, never a staff role.
 PORTAL = [
@@ -369,6 +381,32 @@ def test_another_clinics_staff_see_nothing_of_this_clinics_calendar(world, other
         assert client.get(reverse("schedule-feed", args=["A" * 43])).status_code == 404
 
 
+def test_the_matrix_covers_the_api():
+    assert {(name, action) for name, _, action in API} >= {
+        ("api-v1:list_patients", "patient.view"),
+        ("api-v1:read_patient", "patient.view"),
+    }
+
+
+@pytest.mark.parametrize(("name", "route", "action"), API)
+def test_each_role_gets_what_the_table_says_through_the_api(
+    client, name, route, action, world, other_staff, db
+):
+    url = url_for(name, route, world.ids)
+    for role in ROLES:
+        response = client_for(world.staff[role]).get(url)
+        assert response.status_code == (200 if allowed(role, action) else 403), (role, url)
+        theirs = client_for(other_staff[role]).get(url)
+        if not allowed(role, action):
+            assert theirs.status_code == 403, (role, url)
+        elif any(k in route for k in PATIENT_SCOPED):
+            assert theirs.status_code == 404, (role, url)
+        else:
+            assert world.patient.family_name not in theirs.content.decode(), (role, url)
+    response = client.get(url)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
+
+
 def test_the_portals_actions_are_a_patients_and_no_roles():
     assert {action for _, _, action in PORTAL} == PATIENT_ACTIONS
     for action in PATIENT_ACTIONS:
@@ -418,3 +456,5 @@ def test_a_patient_signed_in_to_the_portal_reaches_no_staff_page(world, other_st
     portal = signed_in_client(clinic, "grace@example.org")
     for name, route, _action in PROTECTED:
         assert is_login_redirect(portal.get(url_for(name, route, world.ids))), name
+    for name, route, _action in API:
+        assert portal.get(url_for(name, route, world.ids)).status_code == 401, name

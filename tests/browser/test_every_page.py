@@ -229,6 +229,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "reminder settings": ("reminder-settings", None),
     "reference": ("clinical-reference", None),
     "password": ("password-change", None),
+    "API tokens": ("api-tokens", None),
 }
 
 

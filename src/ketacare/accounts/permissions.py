@@ -110,6 +110,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # systems and tells whoever runs the server (the page shows no patient's data).
     "jobs.view_failed": frozenset({A}),
     "account.use": frozenset({P, N, C, A, R}),
+    # Personal access tokens for the JSON API: a token does what its owner's role may do.
+    "api.tokens": frozenset({P, N, C, A, R}),
     # The patient portal: a patient signed in with a one-time code, on their own record only
     # (ketacare.portal.access.portal_requires). No staff role has these: a staff member is no
     # patient there, and a patient is no staff member here.
