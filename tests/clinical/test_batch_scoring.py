@@ -32,7 +32,7 @@ from ketacare.clinical.instruments.definitions import Flag
 from ketacare.clinical.instruments.scoring import SEXES
 from tests.clinical.test_instrument_properties import valid_answers
 
-FAST = settings(max_examples=150, deadline=None)
+FAST = settings(max_examples=40, deadline=None)
 SEX_OR_NONE = st.sampled_from([None, "female", "male"])
 
 
