@@ -5,7 +5,8 @@ runs the tests whose outcome can differ on PostgreSQL: the triggers and rules th
 append-only, row locks and races, sums and casts in SQL, the date of a moment in the clinic's
 time zone, column limits and the values PostgreSQL refuses, case-insensitive search, bulk
 writes and sequences, PostgreSQL's own backup, and the browser tests (the real server on a real
-database). A page, a form or a permission answered the same way on both is tested once.
+database) but the walk of every page's layout. A page, a form or a permission answered the
+same way on both is tested once.
 
 A developer running ``pytest`` with ``DATABASE_URL`` set still runs everything on PostgreSQL:
 only the pass in ``scripts/test.sh`` selects."""
@@ -74,6 +75,13 @@ ON_POSTGRESQL: dict[str, str] = {
 }
 
 
+# Browser tests that stay off the PostgreSQL pass, and why: what they check is the page as the
+# browser lays it out, which no database changes (the flows' browser tests all run there).
+BROWSER_NOT_ON_POSTGRESQL: dict[str, str] = {
+    "browser/test_every_page.py": "every page's width, console and accessibility, not its data",
+}
+
+
 def module_of(item: pytest.Item) -> str:
     return item.path.relative_to(TESTS).as_posix()
 
@@ -82,5 +90,6 @@ def mark(items: list[pytest.Item]) -> None:
     """Mark ``postgresql`` the tests of the listed modules and the browser tests."""
     for item in items:
         module = module_of(item)
-        if module in ON_POSTGRESQL or item.get_closest_marker("browser"):
+        browser = item.get_closest_marker("browser") and module not in BROWSER_NOT_ON_POSTGRESQL
+        if module in ON_POSTGRESQL or browser:
             item.add_marker(pytest.mark.postgresql)

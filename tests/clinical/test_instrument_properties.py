@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ketacare.clinical.instruments import INSTRUMENT_IDS, AnswerError, get, score
 from tests.clinical.test_instrument_scoring import REFERENCE
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=100, deadline=None)
 SEXES = st.sampled_from(["female", "male"])
 
 
