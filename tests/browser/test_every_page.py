@@ -1,5 +1,5 @@
 """Every main page, for every role that may open it, in a real browser at a laptop's width
-(1,366 px) and a phone's (390 px): a screenshot of each (under pytest's tmp_path, not kept),
+(1,366 px) and a phone's (390 px) (a screenshot of each with ``KETACARE_SCREENSHOTS=<dir>``):
 nothing wider than the screen unless it sits in a box that scrolls on purpose, no identifier
 from the code (rule ids, snake_case) in the text staff read, and no serious or critical
 accessibility violation found by axe-core (vendored under web/static/vendor/axe-core).
@@ -9,6 +9,7 @@ its own browser context, and each page is loaded once per role: the checks below
 results of that one visit, so that a page failing one check still reports on the others.
 """
 
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -272,8 +273,15 @@ def module_cookies():
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("every-page")
+def screenshots() -> Path | None:
+    """Where to keep a screenshot of each page at each width, for a person to look through:
+    ``KETACARE_SCREENSHOTS=<dir>``. None by default: nothing asserts on them, and a full-page
+    screenshot of every page for every role at two widths cost the suite half a minute."""
+    kept = os.environ.get("KETACARE_SCREENSHOTS")
+    if not kept:
+        return None
+    Path(kept).mkdir(parents=True, exist_ok=True)
+    return Path(kept)
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +319,8 @@ def visits(role_pages, clinic_day, screenshots):
         for width, size in WIDTHS.items():
             page.set_viewport_size(size)
             slug = name.replace(" ", "-").lower()
-            screenshot(page, screenshots / f"{role.value}-{slug}-{width}.png")
+            if screenshots is not None:
+                screenshot(page, screenshots / f"{role.value}-{slug}-{width}.png")
             result.overflow[width] = page.evaluate(OVERFLOW_JS)
             result.navigation[width] = page.evaluate(NAVIGATION_LINES_JS)
             if width == "desktop":
