@@ -8,7 +8,9 @@ unset DATABASE_URL
 # module taken whole by one worker, so that a world a module builds once is built once (not
 # once per worker), and the slowest tests listed at the end so that a slow newcomer is seen.
 # (--dist loadfile: loadgroup's xdist_group marks do nothing with pytest 9.2 and xdist 3.8.)
-set -- -n "${KETACARE_TEST_WORKERS:-auto}" --dist loadfile --durations=15 "$@"
+# --no-loadscope-reorder: modules in collection order, the slowest first (tests/slow_modules.py),
+# not sorted by how many tests they hold, which left a module of one long test to the end.
+set -- -n "${KETACARE_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder --durations=15 "$@"
 status=0
 
 echo "=== Test suite on SQLite ==="

@@ -16,6 +16,7 @@ from ketacare.actor import SYSTEM, Actor
 from ketacare.patients import actions as patient_actions
 from ketacare.patients.models import DEMOGRAPHIC_FIELDS
 from tests import postgresql_pass
+from tests.slow_modules import SLOWEST_FIRST
 
 PASSWORD = "correct horse battery staple"
 # A valid new-patient form, as a nurse would post it.
@@ -65,6 +66,10 @@ sqlite_backend.DatabaseOperations.execute_sql_flush = _flush_past_delete_guards(
 def pytest_collection_modifyitems(items):
     # Before pytest deselects by -m, which reads these marks.
     postgresql_pass.mark(items)
+    # The slowest modules first (tests/slow_modules.py), each module's tests kept together and
+    # in their order: a stable sort.
+    rank = {module: place for place, module in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(postgresql_pass.module_of(item), len(rank)))
 
 
 _test_numbers = itertools.count(1)

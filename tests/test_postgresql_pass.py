@@ -36,3 +36,9 @@ def test_the_postgresql_pass_selects_the_listed_modules_and_the_browser_tests():
     )
     modules = {line.split("::")[0] for line in collected.stdout.splitlines() if "::" in line}
     assert modules == {"tests/test_bounds.py", "tests/browser/test_patient_link.py"}, collected
+
+
+def test_every_module_the_slow_list_names_exists():
+    from tests.slow_modules import SLOWEST_FIRST
+
+    assert [name for name in SLOWEST_FIRST if not (TESTS / name).is_file()] == []
