@@ -7,11 +7,14 @@ scheduled dispatch use ``DELIVER`` (the deployment's mail and SMS providers); a 
 runs the actions on fictional patients (the synthetic clinic, the demo) uses ``DISCARD``.
 """
 
+import logging
 from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
+
+log = logging.getLogger(__name__)
 
 
 class Outbox(Protocol):
@@ -41,6 +44,21 @@ class DiscardOutbox:
 
     def sms(self, to: str, body: str) -> None:
         return None
+
+
+def send_or_log(outbox: Outbox, channel: str, to: str, subject: str, body: str, what: str) -> bool:
+    """Send by ``channel`` ("email", else a text), for a message whose failure must not undo
+    what it announces (a sign-in code, a portal invitation, "a message waits"): the provider's
+    error is logged as ``what`` could not be sent, and False returned."""
+    try:
+        if channel == "email":
+            outbox.email(to, subject, body)
+        else:
+            outbox.sms(to, body)
+    except Exception:
+        log.exception("%s could not be sent", what)
+        return False
+    return True
 
 
 DELIVER = DeploymentOutbox()

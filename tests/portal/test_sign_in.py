@@ -182,3 +182,10 @@ def test_appointments_show_on_the_clinics_clock(
     local = timezone.localtime(start, clinic.zone)
     page = portal_client.get(reverse("portal-home")).content.decode()
     assert f"{local:%H:%M}" in page and "16:00" not in page
+
+
+def test_a_code_that_cannot_be_sent_changes_nothing_the_page_says(clinic, portal_patient, settings):
+    settings.KETACARE_SMS_BACKEND = "tests.reminders.sms.DownBackend"
+    known = ask_for_code(Client(), clinic, "(555) 010-2030")
+    assert known.status_code == 302  # the same answer as when it went out
+    assert SignInCode.objects.count() == 1  # kept: a later code replaces it

@@ -12,7 +12,6 @@ and email subjects on the lock screen), and only where a questionnaire link coul
 stored first; a failed notification is logged and loses nothing.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -31,13 +30,12 @@ from ketacare.audit.record import Action, record
 from ketacare.clinical.datafiles import load
 from ketacare.measures import contact
 from ketacare.measures.actions.assignments import preferred_channel
+from ketacare.outbox import send_or_log
 from ketacare.patients.models import Patient
 from ketacare.portal.models import PortalMessage
 from ketacare.refusals import ActionRefused
 from ketacare.reminders.actions import closed_because
 from ketacare.scheduling.models import Appointment
-
-log = logging.getLogger(__name__)
 
 Direction = PortalMessage.Direction
 # How much of the latest waiting message the staff inbox shows.
@@ -218,14 +216,10 @@ def _notify(actor: Actor, patient: Patient, channel: str) -> None:
         "portal-sign-in", args=[patient.clinic_id]
     )
     body = _("A new message is waiting for you in your patient portal: %(link)s") % {"link": link}
-    try:
-        if channel == "email":
-            actor.outbox.email(patient.email, _("A new message in your patient portal"), body)
-        else:
-            actor.outbox.sms(patient.phone, body)
-    except Exception:
-        # The reply is stored and shows in the portal; the patient sees it when they sign in.
-        log.exception("The patient could not be told of a portal message")
+    to = patient.email if channel == "email" else patient.phone
+    subject = _("A new message in your patient portal")
+    # Unsent, the reply is still stored and shows when the patient next signs in.
+    send_or_log(actor.outbox, channel, to, subject, body, "A portal message's notice")
 
 
 def thread(patient: Patient, last: int | None = None) -> list[PortalMessage]:

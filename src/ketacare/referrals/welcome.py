@@ -7,18 +7,15 @@ names the clinic and the portal's address, nothing else (a lock screen shows it)
 the acceptance commits, so that no message announces a patient who was never registered;
 what was sent, and how, is audited on the patient."""
 
-import logging
-
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
 from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
+from ketacare.outbox import send_or_log
 from ketacare.patients.models import Patient
 from ketacare.referrals.models import Referral
-
-log = logging.getLogger(__name__)
 
 
 def channel_for(referral: Referral) -> str | None:
@@ -58,15 +55,8 @@ def invite_to_portal(actor: Actor, referral: Referral, patient: Patient) -> str 
     to = referral.email if channel == "email" else referral.phone
     subject = f"A message from {patient.clinic.name}"
 
-    def send() -> None:
-        try:
-            if channel == "email":
-                outbox.email(to, subject, body)
-            else:
-                outbox.sms(to, body)
-        except Exception:
-            # The acceptance stands; the coordinator has the person on the phone anyway.
-            log.exception("The portal invitation could not be sent")
-
-    transaction.on_commit(send)
+    # Unsent, the acceptance stands: the coordinator has the person on the phone anyway.
+    transaction.on_commit(
+        lambda: send_or_log(outbox, channel, to, subject, body, "A portal invitation")
+    )
     return channel
