@@ -1,14 +1,24 @@
-"""Rendering a page of a signed-in patient: the clinic, its crisis lines, the languages."""
+"""Rendering a portal page: the clinic, its crisis lines, the languages; for a signed-in
+patient, the view of their record audited."""
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from ketacare import languages
+from ketacare.accounts.models import Clinic
 from ketacare.audit.record import Action, record
 from ketacare.portal.access import PortalRequest
 from ketacare.referrals.crisis import crisis_lines
+
+
+def portal_page(
+    request: HttpRequest, clinic: Clinic, template: str, *, status: int = 200, **context: Any
+) -> HttpResponse:
+    """Any portal page, signed in or not (the sign-in pages)."""
+    context.update(clinic=clinic, crisis=crisis_lines(clinic), languages=languages.supported())
+    return render(request, f"portal/{template}", context, status=status)
 
 
 def patient_page(
@@ -24,11 +34,6 @@ def patient_page(
         patient=patient,
         changes={"page": request.path},
     )
-    context.update(
-        patient=patient,
-        clinic=patient.clinic,
-        crisis=crisis_lines(patient.clinic),
-        languages=languages.supported(),
-        signed_in=True,
+    return portal_page(
+        request, patient.clinic, template, status=status, patient=patient, signed_in=True, **context
     )
-    return render(request, f"portal/{template}", context, status=status)

@@ -1,7 +1,5 @@
 """The portal's sign-in pages (public): ask for a code, type it, sign out, choose a language."""
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,7 +14,7 @@ from ketacare.actor import Actor
 from ketacare.audit.record import Action, record
 from ketacare.portal import access, contacts, signin
 from ketacare.portal.forms import CodeForm, ContactForm
-from ketacare.referrals.crisis import crisis_lines
+from ketacare.portal.pages import portal_page
 from ketacare.refusals import ActionRefused
 
 PENDING_KEY = "portal_pending_contact"
@@ -24,17 +22,6 @@ PENDING_KEY = "portal_pending_contact"
 
 def _clinic(clinic_id: int) -> Clinic:
     return get_object_or_404(Clinic, pk=clinic_id)
-
-
-def page(request: HttpRequest, clinic: Clinic, template: str, **context: Any) -> HttpResponse:
-    """A portal page: the clinic, its crisis lines, and the languages to switch to."""
-    status = context.pop("status", 200)
-    context.update(
-        clinic=clinic,
-        crisis=crisis_lines(clinic),
-        languages=language.supported(),
-    )
-    return render(request, f"portal/{template}", context, status=status)
 
 
 def _actor(request: HttpRequest, clinic: Clinic) -> Actor:
@@ -56,15 +43,15 @@ def sign_in(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = _clinic(clinic_id)
     form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method != "POST" or not form.is_valid():
-        return page(request, clinic, "sign_in.html", form=form)
+        return portal_page(request, clinic, "sign_in.html", form=form)
     try:
         contact = signin.request_code(_actor(request, clinic), form.cleaned_data["contact"])
     except signin.TooManyRequests as refused:
         form.add_error(None, str(refused))
-        return page(request, clinic, "sign_in.html", form=form, status=429)
+        return portal_page(request, clinic, "sign_in.html", form=form, status=429)
     except ActionRefused as refused:
         form.add_error("contact", str(refused))
-        return page(request, clinic, "sign_in.html", form=form)
+        return portal_page(request, clinic, "sign_in.html", form=form)
     request.session[PENDING_KEY] = {
         "clinic": clinic.pk,
         "channel": contact.channel,
@@ -84,13 +71,13 @@ def code(request: HttpRequest, clinic_id: int) -> HttpResponse:
     contact = contacts.Contact(str(pending["channel"]), str(pending["value"]))
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method != "POST" or not form.is_valid():
-        return page(request, clinic, "code.html", form=form, channel=contact.channel)
+        return portal_page(request, clinic, "code.html", form=form, channel=contact.channel)
     actor = _actor(request, clinic)
     try:
         patient = signin.sign_in(actor, contact, form.cleaned_data["code"])
     except signin.SignInRefused as refused:
         form.add_error("code", str(refused))
-        return page(request, clinic, "code.html", form=form, channel=contact.channel)
+        return portal_page(request, clinic, "code.html", form=form, channel=contact.channel)
     request.session.pop(PENDING_KEY, None)
     access.start_session(request, patient, actor.now())
     return redirect("portal-home")
