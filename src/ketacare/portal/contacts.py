@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 
 from ketacare.accounts.models import Clinic
 from ketacare.patients.models import Patient
-from ketacare.reminders.actions import digits
+from ketacare.patients.phones import digits, with_phone
 
 SHORTEST_PHONE = 7
 
@@ -49,5 +49,4 @@ def patients_with(clinic: Clinic, contact: Contact) -> list[Patient]:
     """The clinic's patients whose chart holds this contact."""
     if contact.channel == "email":
         return list(Patient.objects.filter(clinic=clinic, email__iexact=contact.value))
-    candidates = Patient.objects.filter(clinic=clinic, phone__contains=contact.value[-4:])
-    return [p for p in candidates if digits(p.phone) == contact.value]
+    return with_phone(Patient.objects.filter(clinic=clinic), contact.value)

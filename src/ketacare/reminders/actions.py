@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ketacare.actor import Actor, Clock, system_now
 from ketacare.audit.record import Action, field_changes
 from ketacare.patients.models import Patient
+from ketacare.patients.phones import digits, with_phone
 from ketacare.refusals import ActionRefused
 from ketacare.reminders import links
 from ketacare.reminders.models import Channel, Delivery, OptOut, ReminderSettings
@@ -310,11 +311,6 @@ def stop_by_link(token: str, ip: str | None, *, clock: Clock = system_now) -> Pa
     return appointment.patient
 
 
-def digits(phone: str) -> str:
-    """A phone number's last ten digits: "+1 (555) 010-2030" and "555-010-2030" match."""
-    return "".join(c for c in phone if c.isdigit())[-10:]
-
-
 @transaction.atomic
 def record_sms_keyword(phone: str, keyword: str, *, clock: Clock = system_now) -> list[Patient]:
     """STOP (or START) texted from ``phone``: text reminders stop (or start again) for every
@@ -322,8 +318,7 @@ def record_sms_keyword(phone: str, keyword: str, *, clock: Clock = system_now) -
     number = digits(phone)
     if len(number) < 7:
         return []
-    candidates = Patient.objects.filter(phone__contains=number[-4:]).select_related("clinic")
-    patients = [p for p in candidates if digits(p.phone) == number]
+    patients = with_phone(Patient.objects.select_related("clinic"), number)
     for patient in patients:
         actor = Actor(user=None, role="patient", clinic=patient.clinic, clock=clock)
         _write_opt_out(actor, patient, Channel.SMS, keyword == "stop", OptOut.Source.SMS_KEYWORD)
