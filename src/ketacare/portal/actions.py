@@ -21,21 +21,15 @@ from ketacare.writes import DATABASE
 def open_questionnaire(actor: Actor, patient: Patient, instrument_id: str) -> str:
     """The token of the link the patient answers ``instrument_id`` by: the open one already
     sent, else a new portal link (nothing sent). Only what is due may be opened."""
-    now = actor.now()
-    if instrument_id not in {d.instrument_id for d in due_questionnaires(patient, now)}:
+    due = {d.instrument_id: d for d in due_questionnaires(patient, actor.now())}
+    if instrument_id not in due:
         raise ActionRefused("This questionnaire is not due. Thank you.")
-    instrument = get(instrument_id)
-    assert patient_can_answer(instrument)  # due_questionnaires lists only those
-    link = (
-        PatientLink.objects.filter(
-            patient=patient, instrument_id=instrument_id, used_at__isnull=True, expires_at__gt=now
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if link is None:
+    assert patient_can_answer(get(instrument_id))  # due_questionnaires lists only those
+    public_id = due[instrument_id].link_public_id
+    if public_id is None:
         link = write_link(DATABASE, actor, patient, instrument_id, PatientLink.Channel.PORTAL)
-    return links.token_for(link.public_id)
+        public_id = link.public_id
+    return links.token_for(public_id)
 
 
 @transaction.atomic

@@ -19,12 +19,13 @@ OPEN_STATES = (Appointment.State.BOOKED, Appointment.State.CONFIRMED)
 
 @dataclass(frozen=True)
 class Due:
-    """A questionnaire the patient has to answer: its id and name, and whether a link was
-    already sent for it (the portal answers through the same link)."""
+    """A questionnaire the patient has to answer: its id and name, and the open link already
+    sent for it, if any (the portal answers through the same link)."""
 
     instrument_id: str
     name: str
     sent_at: datetime | None
+    link_public_id: str | None
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,21 @@ def upcoming(patient: Patient, now: datetime) -> list[Appointment]:
 
 
 def due_questionnaires(patient: Patient, now: datetime) -> list[Due]:
-    """Open links first (already sent), then what is due and not sent yet: one entry per
-    questionnaire."""
+    """Open links first (already sent; the newest of an instrument), then what is due and not
+    sent yet: one entry per questionnaire."""
     found: dict[str, Due] = {}
     for link in PatientLink.objects.filter(
         patient=patient, used_at__isnull=True, expires_at__gt=now
-    ).order_by("created_at"):
+    ).order_by("-created_at"):  # the newest open link, where several are
         instrument = get(link.instrument_id)
         if patient_can_answer(instrument) and link.instrument_id not in found:
-            found[link.instrument_id] = Due(link.instrument_id, instrument.name, link.created_at)
+            found[link.instrument_id] = Due(
+                link.instrument_id, instrument.name, link.created_at, link.public_id
+            )
     for assignment in due_assignments(now, patient):
         if assignment.instrument_id not in found:
             name = get(assignment.instrument_id).name
-            found[assignment.instrument_id] = Due(assignment.instrument_id, name, None)
+            found[assignment.instrument_id] = Due(assignment.instrument_id, name, None, None)
     return list(found.values())
 
 
